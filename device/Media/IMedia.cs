@@ -1,0 +1,22 @@
+namespace DaxStack.Device.Media;
+
+/// <summary>
+/// The persisted bytes of one NVDIMM region: what survives power loss once written back.
+/// While the emulator runs, the media also holds the CPU view (stores land here directly);
+/// the persistence model keeps each not-yet-persisted line's persisted content aside and
+/// puts it back at a crash. Implementations are native memory or a memory-mapped image file.
+/// </summary>
+public unsafe interface IMedia : IDisposable
+{
+    /// <summary>Size in bytes.</summary>
+    long Length { get; }
+
+    /// <summary>Start of the bytes; valid until <see cref="IDisposable.Dispose"/>.</summary>
+    byte* Pointer { get; }
+
+    /// <summary>True when the bytes outlive the process (an image file).</summary>
+    bool IsPersistentStore { get; }
+
+    /// <summary>Writes the bytes back to their backing store (msync of the image), if any.</summary>
+    void Flush();
+}

@@ -1,0 +1,409 @@
+using System.Runtime.CompilerServices;
+
+namespace DaxStack.Device.Persistence;
+
+/// <summary>
+/// The ADR persistence model of one region: which 64-byte lines hold stores that are visible to
+/// the CPU but not yet known to be persistent, what each such line's persisted content is, and
+/// the stores made to it since (so a crash can leave any prefix of them, in 8-byte pieces).
+/// </summary>
+/// <remarks>
+/// Stores are applied to the media buffer at once (it is the CPU view while running); the
+/// tracker keeps the persisted content of each dirty line aside and puts it back at a crash.
+/// State lives in a two-level table of 4 KiB pages (a directory per 2 MiB, allocated on first
+/// touch) so lookups are two array indexations, and a page's slot returns to a pool when its
+/// last dirty line persists: tracking costs memory only for pages with lines in flight.
+/// The last store to a line is "live": its bytes are read from the media when needed, and are
+/// copied aside only when a later store to the same line would overwrite them.
+/// Not thread-safe: the owning region serialises callers with its lock.
+/// </remarks>
+internal sealed unsafe class LineTracker
+{
+    public const int LineSize = 64;
+    private const int LinesPerPage = 64;
+    private const int PageShift = 12;
+    private const int PagesPerDir = 512; // 2 MiB of address space per directory
+    private const int None = -1;
+
+    private struct LineState
+    {
+        public int Head;        // oldest store entry, or None
+        public int Tail;        // newest store entry, or None
+        public int Count;       // stores since last persisted; 0 = clean
+        public int Pending;     // how many of them a write-back has been issued for
+        public int PendingCpu;  // the CPU whose next fence completes that write-back
+    }
+
+    private struct StoreEntry
+    {
+        public int Next;
+        public byte Offset;
+        public byte Length;
+        public bool Live;       // data still only in media (newest store of its line)
+    }
+
+    private readonly byte* _media;
+    private readonly long _length;
+    private readonly int[]?[] _dir;          // per 2 MiB: page slot + 1, 0 = page clean
+
+    // Page slots.
+    private long[] _slotPage = new long[16];
+    private int[] _slotDirty = new int[16];
+    private byte[] _baseline = new byte[16 << PageShift];
+    private LineState[] _lines = new LineState[16 * LinesPerPage];
+    private int[] _freeSlots = new int[16];
+    private int _freeSlotCount;
+    private int _slotHighWater;
+
+    // Store entries (history). Data for entry e lives at _entryData[e * 64 + offset].
+    private StoreEntry[] _entries = new StoreEntry[256];
+    private byte[] _entryData = new byte[256 * LineSize];
+    private int _freeEntry = None;
+    private int _entryHighWater;
+
+    public LineTracker(byte* media, long length)
+    {
+        _media = media;
+        _length = length;
+        _dir = new int[]?[(length + (PagesPerDir << PageShift) - 1) / (PagesPerDir << PageShift)];
+    }
+
+    /// <summary>Lines with stores not yet known persistent.</summary>
+    public long DirtyLineCount { get; private set; }
+
+    // ---------------------------------------------------------------- stores
+
+    /// <summary>Records a store of <paramref name="length"/> bytes at <paramref name="offset"/> and applies it to the media.</summary>
+    public void Store(long offset, byte* src, int length)
+    {
+        while (length > 0)
+        {
+            int inLine = (int)(offset & (LineSize - 1));
+            int take = Math.Min(LineSize - inLine, length);
+            StoreLine(offset - inLine, inLine, src, take);
+            offset += take;
+            src += take;
+            length -= take;
+        }
+    }
+
+    private void StoreLine(long lineOffset, int inLine, byte* src, int length)
+    {
+        ref LineState st = ref LineFor(lineOffset, create: true, out int slot);
+        if (st.Count == 0)
+        {
+            // First store since persisted: remember the persisted content.
+            fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
+                Buffer.MemoryCopy(_media + lineOffset, b, LineSize, LineSize);
+            st.Head = st.Tail = None;
+            st.Pending = 0;
+            _slotDirty[slot]++;
+            DirtyLineCount++;
+        }
+        else
+        {
+            // The previous newest store's bytes are about to be overwritten: copy them aside.
+            ref StoreEntry prev = ref _entries[st.Tail];
+            if (prev.Live)
+            {
+                fixed (byte* d = &_entryData[st.Tail * LineSize + prev.Offset])
+                    Buffer.MemoryCopy(_media + lineOffset + prev.Offset, d, prev.Length, prev.Length);
+                prev.Live = false;
+            }
+        }
+
+        int e = AllocEntry();
+        ref StoreEntry entry = ref _entries[e];
+        entry.Next = None;
+        entry.Offset = (byte)inLine;
+        entry.Length = (byte)length;
+        entry.Live = true;
+        if (st.Tail == None)
+            st.Head = e;
+        else
+            _entries[st.Tail].Next = e;
+        st.Tail = e;
+        st.Count++;
+        Buffer.MemoryCopy(src, _media + lineOffset + inLine, length, length);
+    }
+
+    // ---------------------------------------------------------------- write-back and fences
+
+    /// <summary>
+    /// clwb / clflushopt / a non-temporal store's write-back: the line's current stores become
+    /// persistent at <paramref name="cpu"/>'s next fence. Returns true if the line was dirty
+    /// (a write-back actually started), so the caller can queue it for that fence.
+    /// </summary>
+    public bool IssueWriteBack(long lineOffset, int cpu)
+    {
+        ref LineState st = ref LineFor(lineOffset, create: false, out _);
+        if (Unsafe.IsNullRef(ref st) || st.Count == 0)
+            return false;
+        st.Pending = st.Count;
+        st.PendingCpu = cpu;
+        return true;
+    }
+
+    /// <summary>Completes the write-back issued by <paramref name="cpu"/> for one line (called by that CPU's fence).</summary>
+    public void CompleteWriteBack(long lineOffset, int cpu)
+    {
+        ref LineState st = ref LineFor(lineOffset, create: false, out int slot);
+        if (Unsafe.IsNullRef(ref st) || st.Count == 0 || st.Pending == 0 || st.PendingCpu != cpu)
+            return;
+        PersistPrefix(ref st, slot, lineOffset, st.Pending);
+    }
+
+    /// <summary>clflush: the line is written back synchronously; every store to it is persistent.</summary>
+    public bool PersistNow(long lineOffset)
+    {
+        ref LineState st = ref LineFor(lineOffset, create: false, out int slot);
+        if (Unsafe.IsNullRef(ref st) || st.Count == 0)
+            return false;
+        PersistPrefix(ref st, slot, lineOffset, st.Count);
+        return true;
+    }
+
+    /// <summary>Marks every line of the range persistent (a fused store+flush+fence of the whole range).</summary>
+    public void PersistRange(long offset, long length)
+    {
+        if (DirtyLineCount == 0)
+            return;
+        long end = offset + length;
+        for (long line = offset & ~(long)(LineSize - 1); line < end;)
+        {
+            int[]? dir = _dir[line >> (PageShift + 9)];
+            int slot = dir == null ? 0 : dir[(int)((line >> PageShift) & (PagesPerDir - 1))];
+            if (slot == 0)
+            {
+                // Whole page (or directory) clean: skip it.
+                long skip = dir == null ? (PagesPerDir << PageShift) : (1 << PageShift);
+                line = (line & ~(skip - 1)) + skip;
+                continue;
+            }
+            PersistNow(line);
+            line += LineSize;
+        }
+    }
+
+    private void PersistPrefix(ref LineState st, int slot, long lineOffset, int count)
+    {
+        if (count >= st.Count)
+        {
+            // Everything persisted: the media already holds it.
+            FreeChain(st.Head);
+            st = default;
+            DirtyLineCount--;
+            if (--_slotDirty[slot] == 0)
+                FreeSlot(slot);
+            return;
+        }
+
+        // Apply the first `count` stores to the persisted content and drop them from the history.
+        int b = BaselineIndex(slot, lineOffset);
+        int e = st.Head;
+        for (int i = 0; i < count; i++)
+        {
+            ref StoreEntry entry = ref _entries[e];
+            // A store that is not the newest is never live (it was copied aside when overtaken).
+            Buffer.BlockCopy(_entryData, e * LineSize + entry.Offset, _baseline, b + entry.Offset, entry.Length);
+            int next = entry.Next;
+            FreeEntry(e);
+            e = next;
+        }
+        st.Head = e;
+        st.Count -= count;
+        st.Pending = 0;
+    }
+
+    // ---------------------------------------------------------------- crash and inspection
+
+    /// <summary>
+    /// Power failure: each dirty line is given the content <paramref name="choose"/> picks
+    /// (its number of 8-byte pieces applied, from 0 = persisted content to all), written to
+    /// the media; afterwards nothing is in flight.
+    /// </summary>
+    public void Crash(long baseAddress, Func<InFlightLine, int> choose)
+    {
+        foreach (var line in Snapshot(baseAddress))
+        {
+            int pieces = choose(line);
+            var content = line.ContentAfterPieces(pieces);
+            long off = line.PhysicalAddress - baseAddress;
+            fixed (byte* c = content)
+                Buffer.MemoryCopy(c, _media + off, LineSize, LineSize);
+        }
+        Reset();
+    }
+
+    /// <summary>Forgets all in-flight state without touching the media (everything persisted).</summary>
+    public void Reset()
+    {
+        Array.Clear(_dir);
+        _freeSlotCount = 0;
+        _slotHighWater = 0;
+        _freeEntry = None;
+        _entryHighWater = 0;
+        Array.Clear(_lines);
+        Array.Clear(_slotDirty);
+        DirtyLineCount = 0;
+    }
+
+    /// <summary>The in-flight lines, in address order, with addresses offset by <paramref name="baseAddress"/>.</summary>
+    public List<InFlightLine> Snapshot(long baseAddress)
+    {
+        var slots = new List<int>();
+        for (int s = 0; s < _slotHighWater; s++)
+            if (_slotDirty[s] > 0)
+                slots.Add(s);
+        slots.Sort((a, b) => _slotPage[a].CompareTo(_slotPage[b]));
+
+        var result = new List<InFlightLine>();
+        foreach (int s in slots)
+        {
+            for (int i = 0; i < LinesPerPage; i++)
+            {
+                ref LineState st = ref _lines[s * LinesPerPage + i];
+                if (st.Count == 0)
+                    continue;
+                long lineOffset = (_slotPage[s] << PageShift) + i * LineSize;
+                var persisted = new byte[LineSize];
+                Buffer.BlockCopy(_baseline, (s << PageShift) + i * LineSize, persisted, 0, LineSize);
+                var stores = new LineStore[st.Count];
+                int e = st.Head;
+                for (int k = 0; k < st.Count; k++)
+                {
+                    ref StoreEntry entry = ref _entries[e];
+                    var data = new byte[entry.Length];
+                    if (entry.Live)
+                        new ReadOnlySpan<byte>(_media + lineOffset + entry.Offset, entry.Length).CopyTo(data);
+                    else
+                        Buffer.BlockCopy(_entryData, e * LineSize + entry.Offset, data, 0, entry.Length);
+                    stores[k] = new LineStore(entry.Offset, data);
+                    e = entry.Next;
+                }
+                result.Add(new InFlightLine(baseAddress + lineOffset, persisted, stores, st.Pending));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Copies the persisted content of [offset, offset+length) (what a crash under the strict policy would leave) into <paramref name="dst"/>.</summary>
+    public void ReadPersisted(long offset, Span<byte> dst)
+    {
+        new ReadOnlySpan<byte>(_media + offset, dst.Length).CopyTo(dst);
+        if (DirtyLineCount == 0)
+            return;
+        long end = offset + dst.Length;
+        for (long line = offset & ~(long)(LineSize - 1); line < end; line += LineSize)
+        {
+            ref LineState st = ref LineFor(line, create: false, out int slot);
+            if (Unsafe.IsNullRef(ref st) || st.Count == 0)
+                continue;
+            long from = Math.Max(line, offset), to = Math.Min(line + LineSize, end);
+            var src = new ReadOnlySpan<byte>(_baseline, BaselineIndex(slot, line) + (int)(from - line), (int)(to - from));
+            src.CopyTo(dst.Slice((int)(from - offset)));
+        }
+    }
+
+    /// <summary>True if the line holds stores not yet persistent.</summary>
+    public bool IsDirty(long lineOffset)
+    {
+        ref LineState st = ref LineFor(lineOffset, create: false, out _);
+        return !Unsafe.IsNullRef(ref st) && st.Count != 0;
+    }
+
+    // ---------------------------------------------------------------- tables
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int BaselineIndex(int slot, long lineOffset) => (slot << PageShift) + (int)(lineOffset & ((1 << PageShift) - 1));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref LineState LineFor(long lineOffset, bool create, out int slot)
+    {
+        long page = lineOffset >> PageShift;
+        int[]? dir = _dir[page >> 9];
+        if (dir == null)
+        {
+            if (!create)
+            {
+                slot = None;
+                return ref Unsafe.NullRef<LineState>();
+            }
+            dir = _dir[page >> 9] = new int[PagesPerDir];
+        }
+        ref int entry = ref dir[(int)(page & (PagesPerDir - 1))];
+        if (entry == 0)
+        {
+            if (!create)
+            {
+                slot = None;
+                return ref Unsafe.NullRef<LineState>();
+            }
+            entry = AllocSlot(page) + 1;
+        }
+        slot = entry - 1;
+        return ref _lines[slot * LinesPerPage + (int)((lineOffset >> 6) & (LinesPerPage - 1))];
+    }
+
+    private int AllocSlot(long page)
+    {
+        int slot;
+        if (_freeSlotCount > 0)
+            slot = _freeSlots[--_freeSlotCount];
+        else
+        {
+            slot = _slotHighWater++;
+            if (slot == _slotPage.Length)
+            {
+                int n = _slotPage.Length * 2;
+                Array.Resize(ref _slotPage, n);
+                Array.Resize(ref _slotDirty, n);
+                Array.Resize(ref _baseline, n << PageShift);
+                Array.Resize(ref _lines, n * LinesPerPage);
+                Array.Resize(ref _freeSlots, n);
+            }
+        }
+        _slotPage[slot] = page;
+        _slotDirty[slot] = 0;
+        return slot;
+    }
+
+    private void FreeSlot(int slot)
+    {
+        long page = _slotPage[slot];
+        _dir[page >> 9]![(int)(page & (PagesPerDir - 1))] = 0;
+        _freeSlots[_freeSlotCount++] = slot;
+    }
+
+    private int AllocEntry()
+    {
+        if (_freeEntry != None)
+        {
+            int e = _freeEntry;
+            _freeEntry = _entries[e].Next;
+            return e;
+        }
+        if (_entryHighWater == _entries.Length)
+        {
+            Array.Resize(ref _entries, _entries.Length * 2);
+            Array.Resize(ref _entryData, _entries.Length * LineSize);
+        }
+        return _entryHighWater++;
+    }
+
+    private void FreeEntry(int e)
+    {
+        _entries[e].Next = _freeEntry;
+        _freeEntry = e;
+    }
+
+    private void FreeChain(int e)
+    {
+        while (e != None)
+        {
+            int next = _entries[e].Next;
+            FreeEntry(e);
+            e = next;
+        }
+    }
+}

@@ -1,0 +1,274 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using DaxStack.Device.Cost;
+using DaxStack.Device.Persistence;
+using DaxStack.Device.Poison;
+
+namespace DaxStack.Device.Platform;
+
+/// <summary>
+/// One emulated CPU: executes loads, stores, non-temporal stores, cache-line write-backs
+/// (clflush, clflushopt, clwb) and fences on physical addresses, through the persistence
+/// model and the cost model of the region addressed. Each CPU has its own modeled clock and
+/// counters, and its own outstanding write-backs: a fence completes only this CPU's.
+/// </summary>
+/// <remarks>
+/// A CPU is meant to be used by one thread at a time (see <see cref="PhysicalAddressSpace.CurrentCpu"/>).
+/// Lock order: a CPU holds at most one region lock at a time.
+/// </remarks>
+public sealed unsafe class Cpu
+{
+    /// <summary>Cache line size in bytes.</summary>
+    public const int LineSize = 64;
+
+    private readonly PhysicalAddressSpace _space;
+    private long[][] _pending = [];      // per region id: lines with a write-back issued by this CPU
+    private int[] _pendingCount = [];
+    private NvdimmRegion? _lastRegion;
+
+    internal Cpu(PhysicalAddressSpace space, int id)
+    {
+        _space = space;
+        Id = id;
+    }
+
+    /// <summary>CPU number.</summary>
+    public int Id { get; }
+
+    /// <summary>Modeled time charged to this CPU.</summary>
+    public SimClock Clock => CostState.Clock;
+
+    /// <summary>The cost model's per-CPU state.</summary>
+    public CpuCostState CostState { get; } = new();
+
+    /// <summary>Instruction and byte counts of this CPU.</summary>
+    public CpuStats Stats { get; } = new();
+
+    // ------------------------------------------------------------------ loads
+
+    /// <summary>Loads <paramref name="destination"/>.Length bytes. Throws <see cref="MachineCheckException"/> on poison.</summary>
+    public void Load(long physicalAddress, Span<byte> destination)
+    {
+        var r = Region(physicalAddress, destination.Length);
+        long off = physicalAddress - r.BaseAddress;
+        if (!r.Poison.IsEmpty && r.Poison.TryFindPoison(off, destination.Length, out long bad))
+        {
+            Stats.MachineChecks++;
+            throw new MachineCheckException(r.BaseAddress + bad, r.Name);
+        }
+        r.Lock.Enter();
+        bool hit = r.Tracker.DirtyLineCount != 0 && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
+        new ReadOnlySpan<byte>(r.Media.Pointer + off, destination.Length).CopyTo(destination);
+        r.Cost.Load(CostState, off, destination.Length, hit);
+        r.Lock.Exit();
+        Stats.Loads++;
+        Stats.BytesLoaded += destination.Length;
+    }
+
+    /// <summary>Loads a little-endian 64-bit value.</summary>
+    public ulong LoadUInt64(long physicalAddress)
+    {
+        Span<byte> b = stackalloc byte[8];
+        Load(physicalAddress, b);
+        return BinaryPrimitives.ReadUInt64LittleEndian(b);
+    }
+
+    // ------------------------------------------------------------------ stores
+
+    /// <summary>A store through the cache: visible at once, persistent only once written back and fenced (ADR).</summary>
+    public void Store(long physicalAddress, ReadOnlySpan<byte> source)
+    {
+        var r = Region(physicalAddress, source.Length);
+        long off = physicalAddress - r.BaseAddress;
+        r.Lock.Enter();
+        fixed (byte* src = source)
+        {
+            if (r.Domain == PersistenceDomain.Adr)
+                r.Tracker.Store(off, src, source.Length);
+            else
+                Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+        }
+        r.Cost.Store(CostState, off, source.Length);
+        r.Lock.Exit();
+        Stats.Stores++;
+        Stats.BytesStored += source.Length;
+    }
+
+    /// <summary>Stores a little-endian 64-bit value (8-byte aligned stores never tear).</summary>
+    public void StoreUInt64(long physicalAddress, ulong value)
+    {
+        Span<byte> b = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(b, value);
+        Store(physicalAddress, b);
+    }
+
+    /// <summary>
+    /// Non-temporal stores (movnt): bypass the cache (evicting the lines) and are persistent
+    /// after this CPU's next fence. The kernel's <c>memcpy_flushcache</c>.
+    /// </summary>
+    public void NtStore(long physicalAddress, ReadOnlySpan<byte> source)
+    {
+        var r = Region(physicalAddress, source.Length);
+        long off = physicalAddress - r.BaseAddress;
+        r.Lock.Enter();
+        fixed (byte* src = source)
+        {
+            if (r.Domain == PersistenceDomain.Adr)
+            {
+                r.Tracker.Store(off, src, source.Length);
+                long end = off + source.Length;
+                for (long line = off & ~(long)(LineSize - 1); line < end; line += LineSize)
+                    if (r.Tracker.IssueWriteBack(line, Id))
+                        AddPending(r.Id, line);
+            }
+            else
+                Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+        }
+        r.Cost.NtStore(CostState, off, source.Length);
+        r.Lock.Exit();
+        Stats.NtStores++;
+        Stats.BytesNtStored += source.Length;
+    }
+
+    /// <summary>
+    /// Non-temporal copy followed by a fence, fused (libpmem's <c>pmem_memcpy_persist</c>):
+    /// on return every byte is persistent, and so is every write-back this CPU had outstanding.
+    /// Equivalent to <see cref="NtStore"/> then <see cref="Sfence"/>, without the per-line
+    /// bookkeeping of the intermediate state (no crash can fall between them).
+    /// </summary>
+    public void Persist(long physicalAddress, ReadOnlySpan<byte> source)
+    {
+        var r = Region(physicalAddress, source.Length);
+        long off = physicalAddress - r.BaseAddress;
+        r.Lock.Enter();
+        if (r.Domain == PersistenceDomain.Adr)
+            r.Tracker.PersistRange(off, source.Length);
+        fixed (byte* src = source)
+            Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+        r.Cost.NtStore(CostState, off, source.Length);
+        r.Lock.Exit();
+        Stats.NtStores++;
+        Stats.BytesNtStored += source.Length;
+        Sfence();
+    }
+
+    // ------------------------------------------------------------------ write-backs
+
+    /// <summary>clwb of the line containing <paramref name="physicalAddress"/>: write back, keep cached; persistent after a fence.</summary>
+    public void Clwb(long physicalAddress) => FlushLines(FlushKind.Clwb, physicalAddress, 1);
+
+    /// <summary>clflushopt of the line: write back and evict; persistent after a fence.</summary>
+    public void Clflushopt(long physicalAddress) => FlushLines(FlushKind.Clflushopt, physicalAddress, 1);
+
+    /// <summary>clflush of the line: serialising write-back and evict; persistent when it retires.</summary>
+    public void Clflush(long physicalAddress) => FlushLines(FlushKind.Clflush, physicalAddress, 1);
+
+    /// <summary>Executes <paramref name="kind"/> on every line touched by [<paramref name="physicalAddress"/>, +<paramref name="length"/>).</summary>
+    public void Flush(FlushKind kind, long physicalAddress, long length)
+    {
+        if (length <= 0)
+            return;
+        long first = physicalAddress & ~(long)(LineSize - 1);
+        long lines = (physicalAddress + length - first + LineSize - 1) / LineSize;
+        FlushLines(kind, first, lines);
+    }
+
+    private void FlushLines(FlushKind kind, long physicalAddress, long lines)
+    {
+        long first = physicalAddress & ~(long)(LineSize - 1);
+        var r = Region(first, lines * LineSize);
+        long off = first - r.BaseAddress;
+        bool adr = r.Domain == PersistenceDomain.Adr;
+        r.Lock.Enter();
+        for (long i = 0; i < lines; i++, off += LineSize)
+        {
+            bool dirty = false;
+            if (adr)
+            {
+                if (kind == FlushKind.Clflush)
+                    dirty = r.Tracker.PersistNow(off);
+                else if (r.Tracker.IssueWriteBack(off, Id))
+                {
+                    dirty = true;
+                    AddPending(r.Id, off);
+                }
+            }
+            r.Cost.Flush(CostState, kind, off, dirty);
+        }
+        r.Lock.Exit();
+        switch (kind)
+        {
+            case FlushKind.Clflush: Stats.Clflush += lines; break;
+            case FlushKind.Clflushopt: Stats.Clflushopt += lines; break;
+            default: Stats.Clwb += lines; break;
+        }
+    }
+
+    // ------------------------------------------------------------------ fences
+
+    /// <summary>sfence: waits for every write-back this CPU issued; they are persistent afterwards.</summary>
+    public void Sfence()
+    {
+        Fence(FenceKind.Sfence);
+        Stats.Sfence++;
+    }
+
+    /// <summary>mfence: as <see cref="Sfence"/> for persistence, and orders loads too.</summary>
+    public void Mfence()
+    {
+        Fence(FenceKind.Mfence);
+        Stats.Mfence++;
+    }
+
+    private void Fence(FenceKind kind)
+    {
+        for (int id = 0; id < _pendingCount.Length; id++)
+        {
+            int n = _pendingCount[id];
+            if (n == 0)
+                continue;
+            var r = _space.Regions[id];
+            var lines = _pending[id];
+            r.Lock.Enter();
+            for (int i = 0; i < n; i++)
+                r.Tracker.CompleteWriteBack(lines[i], Id);
+            r.Lock.Exit();
+            _pendingCount[id] = 0;
+        }
+        var cost = (_lastRegion ?? (_space.Regions.Count > 0 ? _space.Regions[0] : null))?.Cost;
+        cost?.Fence(CostState, kind);
+    }
+
+    /// <summary>Drops outstanding write-backs after a power failure (they were resolved by the crash).</summary>
+    internal void ForgetOutstanding()
+    {
+        Array.Clear(_pendingCount);
+        CostState.OutstandingWriteBacks = 0;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private NvdimmRegion Region(long physicalAddress, long length)
+    {
+        var r = _lastRegion;
+        if (r == null || (ulong)(physicalAddress - r.BaseAddress) >= (ulong)r.Size || length > r.EndAddress - physicalAddress)
+            _lastRegion = r = _space.Resolve(physicalAddress, length);
+        return r;
+    }
+
+    private void AddPending(int regionId, long line)
+    {
+        if (regionId >= _pending.Length)
+        {
+            Array.Resize(ref _pending, regionId + 1);
+            Array.Resize(ref _pendingCount, regionId + 1);
+        }
+        var list = _pending[regionId] ??= new long[64];
+        int n = _pendingCount[regionId];
+        if (n == list.Length)
+            Array.Resize(ref _pending[regionId], n * 2);
+        _pending[regionId][n] = line;
+        _pendingCount[regionId] = n + 1;
+    }
+}

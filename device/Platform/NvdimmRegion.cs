@@ -1,0 +1,144 @@
+using DaxStack.Device.Cost;
+using DaxStack.Device.Crash;
+using DaxStack.Device.Media;
+using DaxStack.Device.Persistence;
+using DaxStack.Device.Poison;
+
+namespace DaxStack.Device.Platform;
+
+/// <summary>
+/// One NVDIMM region: a contiguous range of the physical address space backed by one media
+/// (one image), with its persistence state, poison list and cost model. Namespaces are ranges
+/// of a region. CPU instructions reach a region through <see cref="Cpu"/>, never directly.
+/// </summary>
+/// <remarks>Models the kernel's <c>struct nd_region</c> (one interleave set).</remarks>
+public sealed unsafe class NvdimmRegion : IDisposable
+{
+    internal RegionLock Lock;
+    internal readonly LineTracker Tracker;
+    private bool _disposed;
+
+    public NvdimmRegion(string name, IMedia media, CostProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(media);
+        ArgumentNullException.ThrowIfNull(profile);
+        if (media.Length % PhysicalAddressSpace.PageSize != 0)
+            throw new ArgumentException($"region size {media.Length} is not a multiple of the page size", nameof(media));
+        Name = name;
+        Media = media;
+        Cost = new CostModel(profile);
+        Tracker = new LineTracker(media.Pointer, media.Length);
+        Poison = new PoisonList();
+    }
+
+    /// <summary>Region name (region0, region1, ...).</summary>
+    public string Name { get; }
+
+    /// <summary>Index in the address space, assigned when added.</summary>
+    public int Id { get; internal set; } = -1;
+
+    /// <summary>First physical address, assigned when added to a <see cref="PhysicalAddressSpace"/>.</summary>
+    public long BaseAddress { get; internal set; } = -1;
+
+    /// <summary>Size in bytes.</summary>
+    public long Size => Media.Length;
+
+    /// <summary>One past the last physical address.</summary>
+    public long EndAddress => BaseAddress + Size;
+
+    /// <summary>The persisted bytes.</summary>
+    public IMedia Media { get; }
+
+    /// <summary>The cost model charging operations on this region.</summary>
+    public CostModel Cost { get; }
+
+    /// <summary>ADR or eADR, from the cost profile.</summary>
+    public PersistenceDomain Domain => Cost.Profile.Domain;
+
+    /// <summary>Poisoned sectors (media errors).</summary>
+    public PoisonList Poison { get; }
+
+    /// <summary>Number of lines holding stores that are not yet persistent.</summary>
+    public long InFlightLineCount
+    {
+        get
+        {
+            Lock.Enter();
+            try { return Tracker.DirtyLineCount; }
+            finally { Lock.Exit(); }
+        }
+    }
+
+    /// <summary>True if <paramref name="physicalAddress"/> is inside this region.</summary>
+    public bool Contains(long physicalAddress) => physicalAddress >= BaseAddress && physicalAddress < EndAddress;
+
+    /// <summary>The lines not yet persistent, with their persisted content and store history, in address order.</summary>
+    public IReadOnlyList<InFlightLine> InFlightLines()
+    {
+        Lock.Enter();
+        try { return Tracker.Snapshot(BaseAddress); }
+        finally { Lock.Exit(); }
+    }
+
+    /// <summary>
+    /// Reads what is persistent at region offset <paramref name="offset"/>: the content a crash
+    /// under <see cref="CrashPolicy.Strict"/> would leave. Does not charge the cost model.
+    /// </summary>
+    public void ReadPersisted(long offset, Span<byte> destination)
+    {
+        CheckRange(offset, destination.Length);
+        Lock.Enter();
+        try { Tracker.ReadPersisted(offset, destination); }
+        finally { Lock.Exit(); }
+    }
+
+    /// <summary>
+    /// Power failure of this region: every in-flight line is left as the policy chooses, and the
+    /// media then holds exactly what survived. Prefer <see cref="PhysicalAddressSpace.Crash"/>,
+    /// which fails every region at once.
+    /// </summary>
+    public void Crash(CrashPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        CrashWith(policy.Begin());
+    }
+
+    internal void CrashWith(Func<InFlightLine, int> choose)
+    {
+        Lock.Enter();
+        try
+        {
+            if (Domain == PersistenceDomain.Eadr)
+                Tracker.Reset(); // caches are flushed on power failure: everything visible survives
+            else
+                Tracker.Crash(BaseAddress, choose);
+        }
+        finally { Lock.Exit(); }
+        Media.Flush();
+    }
+
+    /// <summary>Orderly shutdown of the caches: every store is written back (what an image holds after a clean exit).</summary>
+    public void WriteBackAll()
+    {
+        Lock.Enter();
+        try { Tracker.Reset(); }
+        finally { Lock.Exit(); }
+        Media.Flush();
+    }
+
+    internal void CheckRange(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset > Size - length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, {offset}+{length}) is outside {Name} (size {Size})");
+    }
+
+    /// <summary>Writes back every store (orderly exit) and releases the media.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        WriteBackAll();
+        Media.Dispose();
+    }
+}

@@ -1,0 +1,128 @@
+using System.Runtime.CompilerServices;
+using DaxStack.Device.Crash;
+using DaxStack.Device.Persistence;
+
+namespace DaxStack.Device.Platform;
+
+/// <summary>
+/// The emulated machine's physical address space: the NVDIMM regions at their base addresses,
+/// and the CPUs that execute loads, stores, flushes and fences on physical addresses.
+/// A page frame number is <c>physical address &gt;&gt; 12</c>.
+/// </summary>
+public sealed class PhysicalAddressSpace : IDisposable
+{
+    /// <summary>Page size in bytes.</summary>
+    public const int PageSize = 4096;
+
+    /// <summary>Physical address of the first region (4 GiB, above where DRAM would sit).</summary>
+    public const long FirstRegionBase = 1L << 32;
+
+    /// <summary>Regions are placed on 1 GiB boundaries.</summary>
+    public const long RegionAlignment = 1L << 30;
+
+    private volatile NvdimmRegion[] _regions = [];
+    private readonly object _gate = new();
+    private readonly List<Cpu> _cpus = [];
+    private readonly ThreadLocal<Cpu> _current;
+
+    public PhysicalAddressSpace()
+    {
+        _current = new ThreadLocal<Cpu>(CreateCpu);
+    }
+
+    /// <summary>The regions in address order.</summary>
+    public IReadOnlyList<NvdimmRegion> Regions => _regions;
+
+    /// <summary>The CPU the calling thread executes on (one per thread, created on first use).</summary>
+    public Cpu CurrentCpu => _current.Value!;
+
+    /// <summary>All CPUs created so far.</summary>
+    public IReadOnlyList<Cpu> Cpus
+    {
+        get { lock (_gate) return [.. _cpus]; }
+    }
+
+    /// <summary>Places <paramref name="region"/> after the last one, on a 1 GiB boundary, and returns its base address.</summary>
+    public long AddRegion(NvdimmRegion region)
+    {
+        ArgumentNullException.ThrowIfNull(region);
+        lock (_gate)
+        {
+            if (region.BaseAddress >= 0)
+                throw new InvalidOperationException($"{region.Name} is already in an address space");
+            var regions = _regions;
+            long next = FirstRegionBase;
+            if (regions.Length > 0)
+                next = (regions[^1].EndAddress + RegionAlignment - 1) / RegionAlignment * RegionAlignment;
+            region.BaseAddress = next;
+            region.Id = regions.Length;
+            _regions = [.. regions, region];
+            return next;
+        }
+    }
+
+    /// <summary>A new CPU context with its own modeled clock and counters.</summary>
+    public Cpu CreateCpu()
+    {
+        lock (_gate)
+        {
+            var cpu = new Cpu(this, _cpus.Count);
+            _cpus.Add(cpu);
+            return cpu;
+        }
+    }
+
+    /// <summary>The region containing [<paramref name="physicalAddress"/>, +<paramref name="length"/>); throws if the range is not inside one region.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public NvdimmRegion Resolve(long physicalAddress, long length)
+    {
+        foreach (var r in _regions)
+        {
+            if ((ulong)(physicalAddress - r.BaseAddress) < (ulong)r.Size)
+            {
+                if (length > r.EndAddress - physicalAddress)
+                    ThrowCrossesRegion(physicalAddress, length, r);
+                return r;
+            }
+        }
+        ThrowUnmapped(physicalAddress);
+        return null!;
+    }
+
+    /// <summary>Power failure of the whole platform: every region's in-flight lines are left as <paramref name="policy"/> chooses.</summary>
+    public void Crash(CrashPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var choose = policy.Begin();
+        foreach (var r in _regions)
+            r.CrashWith(choose);
+        lock (_gate)
+            foreach (var cpu in _cpus)
+                cpu.ForgetOutstanding();
+    }
+
+    /// <summary>Every line not yet persistent on the platform, in address order.</summary>
+    public IReadOnlyList<InFlightLine> InFlightLines()
+    {
+        var all = new List<InFlightLine>();
+        foreach (var r in _regions)
+            all.AddRange(r.InFlightLines());
+        return all;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowUnmapped(long pa) =>
+        throw new ArgumentOutOfRangeException(nameof(pa), $"physical address 0x{pa:x} is not backed by any NVDIMM region");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowCrossesRegion(long pa, long length, NvdimmRegion r) =>
+        throw new ArgumentOutOfRangeException(nameof(length), $"access [0x{pa:x}, +{length}) runs past the end of {r.Name} at 0x{r.EndAddress:x}");
+
+    /// <summary>Orderly shutdown: writes back every region and releases the media.</summary>
+    public void Dispose()
+    {
+        foreach (var r in _regions)
+            r.Dispose();
+        _current.Dispose();
+    }
+}

@@ -1,0 +1,116 @@
+namespace DaxStack.Device.Poison;
+
+/// <summary>
+/// The poisoned ranges of one region, in 512-byte sectors as the kernel's badblocks list keeps
+/// them (and as `ndctl inject-error --block --count` names them). Reads are lock-free: the list
+/// is an immutable array swapped on change, so the load path pays one volatile read when clean.
+/// </summary>
+public sealed class PoisonList
+{
+    /// <summary>Granularity of poison, in bytes.</summary>
+    public const int SectorSize = 512;
+
+    private volatile BadRange[] _ranges = [];
+    private readonly object _writeLock = new();
+
+    /// <summary>A poisoned range in region-relative bytes (sector aligned).</summary>
+    public readonly record struct BadRange(long Offset, long Length)
+    {
+        public long End => Offset + Length;
+    }
+
+    /// <summary>Raised after the list changes (so an owner can persist it).</summary>
+    public event Action? Changed;
+
+    /// <summary>The poisoned ranges, sorted and merged.</summary>
+    public IReadOnlyList<BadRange> Ranges => _ranges;
+
+    /// <summary>True when nothing is poisoned.</summary>
+    public bool IsEmpty => _ranges.Length == 0;
+
+    /// <summary>Poisons every sector touched by [offset, offset+length).</summary>
+    public void Add(long offset, long length)
+    {
+        if (offset < 0 || length <= 0)
+            throw new ArgumentOutOfRangeException(nameof(length), "poison range must be non-empty and non-negative");
+        long start = offset / SectorSize * SectorSize;
+        long end = (offset + length + SectorSize - 1) / SectorSize * SectorSize;
+        lock (_writeLock)
+        {
+            var list = new List<BadRange>(_ranges) { new(start, end - start) };
+            _ranges = Merge(list);
+        }
+        Changed?.Invoke();
+    }
+
+    /// <summary>Clears poison from every whole or partial sector in [offset, offset+length).</summary>
+    public void Clear(long offset, long length)
+    {
+        if (length <= 0)
+            return;
+        long start = offset / SectorSize * SectorSize;
+        long end = (offset + length + SectorSize - 1) / SectorSize * SectorSize;
+        bool changed = false;
+        lock (_writeLock)
+        {
+            var list = new List<BadRange>();
+            foreach (var r in _ranges)
+            {
+                if (r.End <= start || r.Offset >= end)
+                {
+                    list.Add(r);
+                    continue;
+                }
+                changed = true;
+                if (r.Offset < start)
+                    list.Add(new BadRange(r.Offset, start - r.Offset));
+                if (r.End > end)
+                    list.Add(new BadRange(end, r.End - end));
+            }
+            if (changed)
+                _ranges = [.. list];
+        }
+        if (changed)
+            Changed?.Invoke();
+    }
+
+    /// <summary>Replaces the whole list (when loading a persisted badblocks list).</summary>
+    public void Load(IEnumerable<BadRange> ranges)
+    {
+        lock (_writeLock)
+            _ranges = Merge([.. ranges]);
+    }
+
+    /// <summary>Finds the first poisoned byte in [offset, offset+length); false if none.</summary>
+    public bool TryFindPoison(long offset, long length, out long firstPoisoned)
+    {
+        var ranges = _ranges;
+        foreach (var r in ranges)
+        {
+            if (r.End > offset && r.Offset < offset + length)
+            {
+                firstPoisoned = Math.Max(r.Offset, offset);
+                return true;
+            }
+        }
+        firstPoisoned = -1;
+        return false;
+    }
+
+    private static BadRange[] Merge(List<BadRange> list)
+    {
+        list.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        var merged = new List<BadRange>();
+        foreach (var r in list)
+        {
+            if (merged.Count > 0 && merged[^1].End >= r.Offset)
+            {
+                var last = merged[^1];
+                merged[^1] = new BadRange(last.Offset, Math.Max(last.End, r.End) - last.Offset);
+            }
+            else
+                merged.Add(r);
+        }
+        return [.. merged];
+    }
+}

@@ -1,0 +1,94 @@
+using System.CommandLine;
+using DaxStack.Device.Hosting;
+using DaxStack.Tools.Commands;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DaxStack.Tools.Cli;
+
+/// <summary>
+/// The <c>daxstack</c> entry point: builds the generic host (configuration from appsettings.json,
+/// DAXSTACK_-prefixed environment variables and <c>--Section:Key=value</c> arguments; one options
+/// class per layer), then parses and runs the command.
+/// </summary>
+public static class DaxstackProgram
+{
+    /// <summary>Runs the command line with the process's console; returns the exit status.</summary>
+    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line writing to the given streams (tests use this).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var (configArgs, commandArgs) = SplitConfigurationArguments(args);
+        IHost host;
+        try
+        {
+            host = BuildHost(configArgs);
+        }
+        catch (Exception e) when (e is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or InvalidDataException)
+        {
+            stderr.WriteLine($"daxstack: configuration: {e.Message}");
+            return 1;
+        }
+        using (host)
+        {
+            var context = new CliContext(host.Services, stdout, stderr);
+            var root = BuildRootCommand(context);
+            var config = new InvocationConfiguration { Output = stdout, Error = stderr };
+            return root.Parse(commandArgs).Invoke(config);
+        }
+    }
+
+    /// <summary>The command tree.</summary>
+    public static RootCommand BuildRootCommand(CliContext context)
+    {
+        var root = new RootCommand(
+            "daxstack: a persistent-memory (NVDIMM / DAX) storage stack emulated in managed code.\n" +
+            "Configuration: appsettings.json, DAXSTACK_Section__Key environment variables, --Section:Key=value.");
+        root.Subcommands.Add(DemoCommand.Create(context));
+        root.Subcommands.Add(NdctlCommand.Create(context));
+        root.Subcommands.Add(BenchCommand.Create(context));
+        return root;
+    }
+
+    private static IHost BuildHost(string[] configArgs)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = true,
+        });
+        builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+        builder.Configuration.AddEnvironmentVariables("DAXSTACK_");
+        builder.Configuration.AddCommandLine(configArgs);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddNvdimm();
+        var host = builder.Build();
+        // Validate options now (ValidateOnStart runs at StartAsync, which short commands never call).
+        host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NvdimmOptions>>();
+        _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<NvdimmOptions>>().CurrentValue;
+        return host;
+    }
+
+    /// <summary>Separates <c>--Section:Key=value</c> configuration overrides from the command's own arguments.</summary>
+    internal static (string[] Config, string[] Command) SplitConfigurationArguments(string[] args)
+    {
+        var config = new List<string>();
+        var command = new List<string>();
+        foreach (var a in args)
+        {
+            int eq = a.IndexOf('=');
+            int colon = a.IndexOf(':');
+            if (a.StartsWith("--", StringComparison.Ordinal) && colon > 2 && eq > colon)
+                config.Add(a);
+            else
+                command.Add(a);
+        }
+        return ([.. config], [.. command]);
+    }
+}

@@ -1,0 +1,3 @@
+using DaxStack.Tools.Cli;
+
+return DaxstackProgram.Run(args);
