@@ -1,0 +1,117 @@
+using DaxStack.Device.Cost;
+using DaxStack.Device.Crash;
+using DaxStack.Device.Media;
+using DaxStack.Device.Platform;
+
+namespace DaxStack.Device.Tests.Media;
+
+public class FileMediaTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("daxstack-media-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private static (PhysicalAddressSpace Space, NvdimmRegion Region, Cpu Cpu) Open(FileMedia media)
+    {
+        var space = new PhysicalAddressSpace();
+        var region = new NvdimmRegion("region0", media, CostProfiles.OptaneAdr);
+        space.AddRegion(region);
+        return (space, region, space.CreateCpu());
+    }
+
+    [Test]
+    public void FencedStoresSurviveCloseAndReopen()
+    {
+        string path = Path.Combine(_dir, "pmem.img");
+        var (space, region, cpu) = Open(FileMedia.Create(path, 1 << 20));
+        cpu.Store(region.BaseAddress + 4096, "hello pmem"u8);
+        cpu.Clwb(region.BaseAddress + 4096);
+        cpu.Sfence();
+        space.Dispose();
+
+        var (space2, region2, cpu2) = Open(FileMedia.Open(path));
+        using (space2)
+        {
+            var b = new byte[10];
+            cpu2.Load(region2.BaseAddress + 4096, b);
+            Assert.That(b, Is.EqualTo("hello pmem"u8.ToArray()));
+        }
+    }
+
+    [Test]
+    public void ACrashLeavesTheImageWithOnlyPersistedLines()
+    {
+        string path = Path.Combine(_dir, "pmem.img");
+        var (space, region, cpu) = Open(FileMedia.Create(path, 1 << 20));
+        cpu.Store(region.BaseAddress, "kept"u8);
+        cpu.Clwb(region.BaseAddress);
+        cpu.Sfence();
+        cpu.Store(region.BaseAddress + 64, "lost"u8);
+        space.Crash(CrashPolicy.Strict);
+        space.Dispose();
+
+        var bytes = File.ReadAllBytes(path);
+        Assert.Multiple(() =>
+        {
+            Assert.That(bytes.AsSpan(0, 4).ToArray(), Is.EqualTo("kept"u8.ToArray()));
+            Assert.That(bytes.AsSpan(64, 4).ToArray(), Is.EqualTo(new byte[4]));
+        });
+    }
+
+    [Test]
+    public void AnOrderlyExitWritesBackEveryStore()
+    {
+        string path = Path.Combine(_dir, "pmem.img");
+        var (space, region, cpu) = Open(FileMedia.Create(path, 1 << 20));
+        cpu.Store(region.BaseAddress + 100, "unflushed"u8);
+        space.Dispose();
+        Assert.That(File.ReadAllBytes(path).AsSpan(100, 9).ToArray(), Is.EqualTo("unflushed"u8.ToArray()));
+    }
+
+    [Test]
+    public void AMultiGibSparseImageOpensWithoutBeingRead()
+    {
+        string path = Path.Combine(_dir, "big.img");
+        const long size = 16L << 30;
+        using (var fs = new FileStream(path, FileMode.CreateNew))
+            fs.SetLength(size);
+        var (space, region, cpu) = Open(FileMedia.Open(path));
+        using (space)
+        {
+            long last = region.BaseAddress + size - 64;
+            cpu.StoreUInt64(last, 0xfeedface);
+            Assert.That(cpu.LoadUInt64(last), Is.EqualTo(0xfeedfaceUL));
+            Assert.That(region.Size, Is.EqualTo(size));
+        }
+    }
+
+    [Test]
+    public void ATruncatedImageIsRejectedWithItsSize()
+    {
+        string path = Path.Combine(_dir, "bad.img");
+        File.WriteAllBytes(path, new byte[4096 * 3 + 100]);
+        var e = Assert.Throws<InvalidDataException>(() => FileMedia.Open(path));
+        Assert.That(e!.Message, Does.Contain("12388 bytes").And.Contain("multiple of 4096"));
+    }
+
+    [Test]
+    public void AMissingImageIsReportedByName()
+    {
+        string path = Path.Combine(_dir, "none.img");
+        var e = Assert.Throws<FileNotFoundException>(() => FileMedia.Open(path));
+        Assert.That(e!.Message, Does.Contain(path));
+    }
+
+    [Test]
+    public void CreatingOverAnExistingImageFailsAndLeavesItAlone()
+    {
+        string path = Path.Combine(_dir, "pmem.img");
+        File.WriteAllBytes(path, Enumerable.Repeat((byte)7, 4096).ToArray());
+        Assert.Throws<IOException>(() => FileMedia.Create(path, 8192));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(Enumerable.Repeat((byte)7, 4096).ToArray()));
+    }
+}

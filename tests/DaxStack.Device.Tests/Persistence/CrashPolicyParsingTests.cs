@@ -1,0 +1,22 @@
+using DaxStack.Device.Crash;
+
+namespace DaxStack.Device.Tests.Persistence;
+
+public class CrashPolicyParsingTests
+{
+    [TestCase("strict", "strict")]
+    [TestCase("ALL", "all")]
+    [TestCase("random:12", "random:12")]
+    public void ParsesTheCliSpellings(string text, string expected) =>
+        Assert.That(CrashPolicy.Parse(text).ToString(), Is.EqualTo(expected));
+
+    [TestCase("")]
+    [TestCase("random:")]
+    [TestCase("random:x")]
+    [TestCase("lenient")]
+    public void RejectsUnknownPoliciesNamingThem(string text)
+    {
+        var e = Assert.Throws<FormatException>(() => CrashPolicy.Parse(text));
+        Assert.That(e!.Message, Does.Contain($"'{text}'"));
+    }
+}

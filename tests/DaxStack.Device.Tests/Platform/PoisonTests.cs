@@ -1,0 +1,62 @@
+using DaxStack.Device.Poison;
+
+namespace DaxStack.Device.Tests.Platform;
+
+public class PoisonTests
+{
+    [Test]
+    public void LoadFromAPoisonedLineRaisesAMachineCheckNamingTheAddress()
+    {
+        using var d = new DeviceFixture();
+        d.Region.Poison.Add(4096 + 600, 10);          // poisons sector 9 (4608..5120)
+        var e = Assert.Throws<MachineCheckException>(() => d.Load(4000, 1024));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.PhysicalAddress, Is.EqualTo(d.Pa(4608)));
+            Assert.That(e.Message, Does.Contain($"0x{d.Pa(4608):x}"));
+            Assert.That(d.Cpu.Stats.MachineChecks, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void LoadsBesideThePoisonStillWork()
+    {
+        using var d = new DeviceFixture();
+        d.Region.Poison.Add(4608, 512);
+        Assert.DoesNotThrow(() => d.Load(4096, 512));
+        Assert.DoesNotThrow(() => d.Load(5120, 512));
+    }
+
+    [Test]
+    public void ClearingRemovesThePoison()
+    {
+        using var d = new DeviceFixture();
+        d.Region.Poison.Add(0, 2048);
+        d.Region.Poison.Clear(512, 512);
+        Assert.Multiple(() =>
+        {
+            Assert.DoesNotThrow(() => d.Load(512, 512));
+            Assert.Throws<MachineCheckException>(() => d.Load(0, 8));
+            Assert.Throws<MachineCheckException>(() => d.Load(1024, 8));
+            Assert.That(d.Region.Poison.Ranges, Has.Count.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void StoresDoNotClearPoison()
+    {
+        using var d = new DeviceFixture();
+        d.Region.Poison.Add(0, 512);
+        d.Cpu.Store(d.Pa(0), new byte[512]);
+        Assert.Throws<MachineCheckException>(() => d.Load(0, 8));
+    }
+
+    [Test]
+    public void AdjacentRangesMerge()
+    {
+        var list = new PoisonList();
+        list.Add(0, 512);
+        list.Add(512, 100);
+        Assert.That(list.Ranges, Is.EqualTo(new[] { new PoisonList.BadRange(0, 1024) }));
+    }
+}

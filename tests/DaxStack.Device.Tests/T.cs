@@ -1,1 +1,0 @@
-namespace DaxStack.Device.Tests; public class T { [Test] public void A() => Assert.That(1+1, Is.EqualTo(2)); }
