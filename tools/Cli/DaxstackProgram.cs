@@ -27,7 +27,8 @@ public static class DaxstackProgram
         {
             host = BuildHost(configArgs);
         }
-        catch (Exception e) when (e is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException or InvalidDataException)
+        catch (Exception e) when (e is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException
+                                       or InvalidDataException or KeyNotFoundException or FormatException)
         {
             stderr.WriteLine($"daxstack: configuration: {e.Message}");
             return 1;
@@ -36,8 +37,20 @@ public static class DaxstackProgram
         {
             var context = new CliContext(host.Services, stdout, stderr);
             var root = BuildRootCommand(context);
-            var config = new InvocationConfiguration { Output = stdout, Error = stderr };
-            return root.Parse(commandArgs).Invoke(config);
+            var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            try
+            {
+                return root.Parse(commandArgs).Invoke(config);
+            }
+            catch (Exception e)
+            {
+                // A command let an exception escape: that is a bug in daxstack, reported as one line
+                // (the stack trace only when DAXSTACK_DEBUG is set), never an unhandled crash.
+                stderr.WriteLine($"daxstack: internal error: {e.GetType().Name}: {e.Message}");
+                if (Environment.GetEnvironmentVariable("DAXSTACK_DEBUG") is { Length: > 0 })
+                    stderr.WriteLine(e);
+                return 70; // EX_SOFTWARE
+            }
         }
     }
 
@@ -70,8 +83,8 @@ public static class DaxstackProgram
         builder.Services.AddNvdimm();
         var host = builder.Build();
         // Validate options now (ValidateOnStart runs at StartAsync, which short commands never call).
-        host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NvdimmOptions>>();
-        _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<NvdimmOptions>>().CurrentValue;
+        _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NvdimmOptions>>().Value;
+        _ = host.Services.GetRequiredService<DaxStack.Device.Cost.CostProfileCatalog>();
         return host;
     }
 

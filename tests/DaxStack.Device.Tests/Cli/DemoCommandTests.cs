@@ -1,0 +1,66 @@
+namespace DaxStack.Device.Tests.Cli;
+
+public class DemoCommandTests
+{
+    [Test]
+    public void TheTourShowsLossPersistenceEadrPoisonAndCosts()
+    {
+        var (exit, output, error) = CliRunner.Run("demo");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(output, Does.Contain("load now reads 16 zero bytes: the store was lost"));
+            Assert.That(output, Does.Contain("sfence: write-back complete (lines in flight: 0)"));
+            Assert.That(output, Does.Contain("power failure (strict): load reads \"persistent hello\""));
+            Assert.That(output, Does.Contain("(0, 2) never appears"));
+            Assert.That(output, Does.Contain("profile optane-eadr: store, no flush, power failure (strict): load reads \"persistent hello\""));
+            Assert.That(output, Does.Contain("machine check: uncorrectable memory error (poison) at physical address 0x100008028"));
+            Assert.That(output, Does.Contain("64 B store + clwb + sfence"));
+            Assert.That(output, Does.Contain("modeled"));
+        });
+    }
+
+    [Test]
+    public void TheProfileComesFromTheCommandLineConfiguration()
+    {
+        var (exit, output, _) = CliRunner.Run("demo", "--Nvdimm:Profile=dram");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(output, Does.Contain("profile dram (Adr persistence domain)"));
+        });
+    }
+
+    [Test]
+    public void AnUnknownProfileIsAClearError()
+    {
+        var (exit, _, error) = CliRunner.Run("demo", "--profile", "nope");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("demo: unknown cost profile 'nope'"));
+        });
+    }
+
+    [Test]
+    public void InvalidConfigurationIsReportedNotThrown()
+    {
+        var (exit, _, error) = CliRunner.Run("demo", "--Nvdimm:InMemorySize=1000");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.Contain("Nvdimm:InMemorySize must be a positive multiple of 4096"));
+        });
+    }
+
+    [Test]
+    public void AConfiguredDefaultProfileThatDoesNotExistIsReported()
+    {
+        var (exit, _, error) = CliRunner.Run("demo", "--Nvdimm:Profile=optane-zz");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.Contain("unknown cost profile 'optane-zz'"));
+        });
+    }
+}
