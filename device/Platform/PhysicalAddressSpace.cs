@@ -1,6 +1,9 @@
 using System.Runtime.CompilerServices;
 using DaxStack.Device.Crash;
+using DaxStack.Device.Diagnostics;
 using DaxStack.Device.Persistence;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DaxStack.Device.Platform;
 
@@ -24,10 +27,13 @@ public sealed class PhysicalAddressSpace : IDisposable
     private readonly object _gate = new();
     private readonly List<Cpu> _cpus = [];
     private readonly ThreadLocal<Cpu> _current;
+    private readonly ILogger _logger;
 
-    public PhysicalAddressSpace()
+    /// <summary>An empty address space; <paramref name="logger"/> receives region and power-failure events.</summary>
+    public PhysicalAddressSpace(ILogger? logger = null)
     {
         _current = new ThreadLocal<Cpu>(CreateCpu);
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>The regions in address order.</summary>
@@ -57,6 +63,7 @@ public sealed class PhysicalAddressSpace : IDisposable
             region.BaseAddress = next;
             region.Id = regions.Length;
             _regions = [.. regions, region];
+            DeviceLog.RegionAdded(_logger, region.Name, next, region.Size, region.Cost.Profile.Name);
             return next;
         }
     }
@@ -94,6 +101,7 @@ public sealed class PhysicalAddressSpace : IDisposable
     {
         ArgumentNullException.ThrowIfNull(policy);
         var choose = policy.Begin();
+        DeviceLog.PowerFailure(_logger, policy.ToString()!, _regions.Sum(r => r.InFlightLineCount));
         foreach (var r in _regions)
             r.CrashWith(choose);
         lock (_gate)
