@@ -24,7 +24,7 @@ public sealed class InFlightLine
     /// <summary>Stores since the line was last persisted, oldest first.</summary>
     public IReadOnlyList<LineStore> Stores { get; }
 
-    /// <summary>How many of <see cref="Stores"/> a write-back (clwb, clflushopt, ntstore) has started for; the next fence by that CPU persists them.</summary>
+    /// <summary>How many of <see cref="Stores"/> (oldest first) a write-back (clwb, clflushopt, ntstore) by any CPU already covers; the issuing CPU's next fence persists them.</summary>
     public int WriteBackIssued { get; }
 
     /// <summary>The line's content with the first <paramref name="pieces"/> 8-byte atomic pieces of its stores applied.</summary>

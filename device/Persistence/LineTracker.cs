@@ -30,8 +30,7 @@ internal sealed unsafe class LineTracker
         public int Head;        // oldest store entry, or None
         public int Tail;        // newest store entry, or None
         public int Count;       // stores since last persisted; 0 = clean
-        public int Pending;     // how many of them a write-back has been issued for
-        public int PendingCpu;  // the CPU whose next fence completes that write-back
+        public long Issued;     // newest store sequence number a write-back (by any CPU) covers
     }
 
     private struct StoreEntry
@@ -40,6 +39,7 @@ internal sealed unsafe class LineTracker
         public byte Offset;
         public byte Length;
         public bool Live;       // data still only in media (newest store of its line)
+        public long Seq;        // position in the tracker's store order; never reused
     }
 
     private readonly byte* _media;
@@ -60,6 +60,7 @@ internal sealed unsafe class LineTracker
     private byte[] _entryData = new byte[256 * LineSize];
     private int _freeEntry = None;
     private int _entryHighWater;
+    private long _lastSeq;                   // sequence number of the newest store
 
     public LineTracker(byte* media, long length)
     {
@@ -96,7 +97,7 @@ internal sealed unsafe class LineTracker
             fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
                 Buffer.MemoryCopy(_media + lineOffset, b, LineSize, LineSize);
             st.Head = st.Tail = None;
-            st.Pending = 0;
+            st.Issued = 0;
             _slotDirty[slot]++;
             DirtyLineCount++;
         }
@@ -118,6 +119,7 @@ internal sealed unsafe class LineTracker
         entry.Offset = (byte)inLine;
         entry.Length = (byte)length;
         entry.Live = true;
+        entry.Seq = ++_lastSeq;
         if (st.Tail == None)
             st.Head = e;
         else
@@ -131,26 +133,35 @@ internal sealed unsafe class LineTracker
 
     /// <summary>
     /// clwb / clflushopt / a non-temporal store's write-back: the line's current stores become
-    /// persistent at <paramref name="cpu"/>'s next fence. Returns true if the line was dirty
-    /// (a write-back actually started), so the caller can queue it for that fence.
+    /// persistent at the issuing CPU's next fence. Returns the sequence number of the newest
+    /// store the write-back covers, for the caller to queue with the line and pass to
+    /// <see cref="CompleteWriteBack"/>; 0 if the line was clean (no write-back started).
     /// </summary>
-    public bool IssueWriteBack(long lineOffset, int cpu)
+    public long IssueWriteBack(long lineOffset)
     {
         ref LineState st = ref LineFor(lineOffset, create: false, out _);
         if (Unsafe.IsNullRef(ref st) || st.Count == 0)
-            return false;
-        st.Pending = st.Count;
-        st.PendingCpu = cpu;
-        return true;
+            return 0;
+        long newest = _entries[st.Tail].Seq;
+        st.Issued = Math.Max(st.Issued, newest);
+        return newest;
     }
 
-    /// <summary>Completes the write-back issued by <paramref name="cpu"/> for one line (called by that CPU's fence).</summary>
-    public void CompleteWriteBack(long lineOffset, int cpu)
+    /// <summary>
+    /// Completes a write-back (called by the issuing CPU's fence): every store of the line up to
+    /// sequence number <paramref name="covered"/> is persistent. Write-backs by other CPUs, and
+    /// stores made after the issue, are unaffected.
+    /// </summary>
+    public void CompleteWriteBack(long lineOffset, long covered)
     {
         ref LineState st = ref LineFor(lineOffset, create: false, out int slot);
-        if (Unsafe.IsNullRef(ref st) || st.Count == 0 || st.Pending == 0 || st.PendingCpu != cpu)
+        if (Unsafe.IsNullRef(ref st) || st.Count == 0)
             return;
-        PersistPrefix(ref st, slot, lineOffset, st.Pending);
+        int count = 0;
+        for (int e = st.Head; e != None && _entries[e].Seq <= covered; e = _entries[e].Next)
+            count++;
+        if (count > 0)
+            PersistPrefix(ref st, slot, lineOffset, count);
     }
 
     /// <summary>clflush: the line is written back synchronously; every store to it is persistent.</summary>
@@ -212,7 +223,6 @@ internal sealed unsafe class LineTracker
         }
         st.Head = e;
         st.Count -= count;
-        st.Pending = 0;
     }
 
     // ---------------------------------------------------------------- crash and inspection
@@ -269,10 +279,12 @@ internal sealed unsafe class LineTracker
                 var persisted = new byte[LineSize];
                 Buffer.BlockCopy(_baseline, (s << PageShift) + i * LineSize, persisted, 0, LineSize);
                 var stores = new LineStore[st.Count];
-                int e = st.Head;
+                int e = st.Head, issued = 0;
                 for (int k = 0; k < st.Count; k++)
                 {
                     ref StoreEntry entry = ref _entries[e];
+                    if (entry.Seq <= st.Issued)
+                        issued++;
                     var data = new byte[entry.Length];
                     if (entry.Live)
                         new ReadOnlySpan<byte>(_media + lineOffset + entry.Offset, entry.Length).CopyTo(data);
@@ -281,7 +293,7 @@ internal sealed unsafe class LineTracker
                     stores[k] = new LineStore(entry.Offset, data);
                     e = entry.Next;
                 }
-                result.Add(new InFlightLine(baseAddress + lineOffset, persisted, stores, st.Pending));
+                result.Add(new InFlightLine(baseAddress + lineOffset, persisted, stores, issued));
             }
         }
         return result;

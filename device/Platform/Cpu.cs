@@ -22,7 +22,7 @@ public sealed unsafe class Cpu
     public const int LineSize = 64;
 
     private readonly PhysicalAddressSpace _space;
-    private long[][] _pending = [];      // per region id: lines with a write-back issued by this CPU
+    private long[][] _pending = [];      // per region id: (line, newest store sequence covered) pairs of this CPU's write-backs
     private int[] _pendingCount = [];
     private NvdimmRegion? _lastRegion;
 
@@ -118,8 +118,11 @@ public sealed unsafe class Cpu
                 r.Tracker.Store(off, src, source.Length);
                 long end = off + source.Length;
                 for (long line = off & ~(long)(LineSize - 1); line < end; line += LineSize)
-                    if (r.Tracker.IssueWriteBack(line, Id))
-                        AddPending(r.Id, line);
+                {
+                    long covered = r.Tracker.IssueWriteBack(line);
+                    if (covered != 0)
+                        AddPending(r.Id, line, covered);
+                }
             }
             else
                 Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
@@ -187,10 +190,12 @@ public sealed unsafe class Cpu
             {
                 if (kind == FlushKind.Clflush)
                     dirty = r.Tracker.PersistNow(off);
-                else if (r.Tracker.IssueWriteBack(off, Id))
+                else
                 {
-                    dirty = true;
-                    AddPending(r.Id, off);
+                    long covered = r.Tracker.IssueWriteBack(off);
+                    dirty = covered != 0;
+                    if (dirty)
+                        AddPending(r.Id, off, covered);
                 }
             }
             r.Cost.Flush(CostState, kind, off, dirty);
@@ -231,7 +236,7 @@ public sealed unsafe class Cpu
             var lines = _pending[id];
             r.Lock.Enter();
             for (int i = 0; i < n; i++)
-                r.Tracker.CompleteWriteBack(lines[i], Id);
+                r.Tracker.CompleteWriteBack(lines[2 * i], lines[2 * i + 1]);
             r.Lock.Exit();
             _pendingCount[id] = 0;
         }
@@ -257,18 +262,19 @@ public sealed unsafe class Cpu
         return r;
     }
 
-    private void AddPending(int regionId, long line)
+    private void AddPending(int regionId, long line, long covered)
     {
         if (regionId >= _pending.Length)
         {
             Array.Resize(ref _pending, regionId + 1);
             Array.Resize(ref _pendingCount, regionId + 1);
         }
-        var list = _pending[regionId] ??= new long[64];
+        var list = _pending[regionId] ??= new long[128];
         int n = _pendingCount[regionId];
-        if (n == list.Length)
-            Array.Resize(ref _pending[regionId], n * 2);
-        _pending[regionId][n] = line;
+        if (2 * n == list.Length)
+            Array.Resize(ref _pending[regionId], list.Length * 2);
+        _pending[regionId][2 * n] = line;
+        _pending[regionId][2 * n + 1] = covered;
         _pendingCount[regionId] = n + 1;
     }
 }

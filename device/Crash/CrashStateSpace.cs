@@ -1,0 +1,278 @@
+using System.Numerics;
+using DaxStack.Device.Persistence;
+
+namespace DaxStack.Device.Crash;
+
+/// <summary>
+/// The crash states a power failure could leave at one point of a run, built from the lines
+/// then in flight (<see cref="Platform.PhysicalAddressSpace.InFlightLines"/>), with the
+/// enumeration strategies of the crash-consistency testers (<see cref="CrashStrategy"/>).
+/// </summary>
+/// <remarks>
+/// Identical images are counted once: per line, store prefixes that leave the same bytes are one
+/// choice, and a line whose full content equals its persisted content adds no subsets. Lines
+/// are at distinct addresses, so distinct per-line choices give distinct images, and the counts
+/// are exact (<see cref="BigInteger"/>: they grow as products and powers of two) without
+/// enumerating. Enumerations are lazy, bounded by a maximum number of states, and deterministic;
+/// the sample depends only on its seed and the lines. A state is applied with
+/// <see cref="CrashPolicy.Exactly"/>, or read line by line with <see cref="LinesOf"/> to build
+/// an image without crashing the platform. The space is a snapshot: it does not follow the
+/// platform after construction, and is immutable: enumerations may run concurrently.
+/// </remarks>
+public sealed class CrashStateSpace
+{
+    /// <summary>Chipmunk's default largest subset of lines.</summary>
+    public const int DefaultSubsetSize = 2;
+
+    /// <summary>Most changed lines for which <see cref="CrashStrategy.Auto"/> chooses the powerset by default.</summary>
+    public const int DefaultPowersetLineLimit = 10;
+
+    /// <summary>Most states an enumeration yields unless told otherwise.</summary>
+    public const int DefaultMaxStates = 10_000;
+
+    private readonly LineChoices[] _lines;               // in address order
+    private readonly Dictionary<long, LineChoices> _byAddress;
+    private readonly LineChoices[] _changed;             // full content differs from persisted
+    private readonly LineChoices[] _varying;             // more than one distinct content
+
+    /// <summary>Builds the space of the given in-flight lines (any order; addresses must be distinct).</summary>
+    public CrashStateSpace(IEnumerable<InFlightLine> lines)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        _lines = [.. lines.Select(LineChoices.Of).OrderBy(l => l.Address)];
+        _byAddress = new Dictionary<long, LineChoices>(_lines.Length);
+        foreach (var l in _lines)
+            if (!_byAddress.TryAdd(l.Address, l))
+                throw new ArgumentException($"line 0x{l.Address:x} is listed twice", nameof(lines));
+        _changed = [.. _lines.Where(l => l.Changes)];
+        _varying = [.. _lines.Where(l => l.Count > 1)];
+        Lines = [.. _lines.Select(l => l.Line)];
+    }
+
+    /// <summary>The in-flight lines, in address order.</summary>
+    public IReadOnlyList<InFlightLine> Lines { get; }
+
+    /// <summary>Lines whose full current content differs from their persisted content (the lines subsets are drawn from).</summary>
+    public int ChangedLineCount => _changed.Length;
+
+    /// <summary>Number of distinct contents the line at <paramref name="lineAddress"/> can hold after a crash (1 = only its persisted content).</summary>
+    public int DistinctContentCount(long lineAddress) =>
+        _byAddress.TryGetValue(lineAddress, out var l)
+            ? l.Count
+            : throw new ArgumentException($"line 0x{lineAddress:x} is not in flight", nameof(lineAddress));
+
+    // ------------------------------------------------------------------ counts
+
+    /// <summary>Exact number of states <see cref="CrashStrategy.Subsets"/> has: subsets of at most <paramref name="maxSize"/> changed lines, the empty one included.</summary>
+    public BigInteger CountSubsets(int maxSize = DefaultSubsetSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
+        int n = _changed.Length, k = Math.Min(maxSize, n);
+        BigInteger total = 0, binomial = 1;
+        for (int size = 0; size <= k; size++)
+        {
+            total += binomial;
+            binomial = binomial * (n - size) / (size + 1); // C(n, size+1) from C(n, size), exact
+        }
+        return total;
+    }
+
+    /// <summary>Exact number of states <see cref="CrashStrategy.Powerset"/> has: 2 to the number of changed lines.</summary>
+    public BigInteger CountPowerset() => BigInteger.One << _changed.Length;
+
+    /// <summary>Exact number of distinct images the hardware could leave: the product of each line's distinct contents.</summary>
+    public BigInteger CountPrefixes()
+    {
+        BigInteger total = 1;
+        foreach (var l in _varying)
+            total *= l.Count;
+        return total;
+    }
+
+    /// <summary>The concrete strategy <paramref name="options"/> selects (resolves <see cref="CrashStrategy.Auto"/>).</summary>
+    public CrashStrategy Resolve(CrashEnumerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.Strategy != CrashStrategy.Auto)
+            return options.Strategy;
+        // Exhaustive when it fits: every prefix image includes every powerset and subset image.
+        if (CountPrefixes() <= options.MaxStates)
+            return CrashStrategy.Prefixes;
+        if (_changed.Length <= options.PowersetLineLimit && CountPowerset() <= options.MaxStates)
+            return CrashStrategy.Powerset;
+        return CrashStrategy.Sample;
+    }
+
+    /// <summary>Exact number of states <see cref="Enumerate"/> yields for <paramref name="options"/>.</summary>
+    public BigInteger Count(CrashEnumerationOptions options)
+    {
+        var space = Resolve(options) switch
+        {
+            CrashStrategy.Subsets => CountSubsets(options.SubsetSize),
+            CrashStrategy.Powerset => CountPowerset(),
+            _ => CountPrefixes(),
+        };
+        return BigInteger.Min(space, options.MaxStates);
+    }
+
+    // ------------------------------------------------------------------ enumerations
+
+    /// <summary>The states <paramref name="options"/> selects, lazily.</summary>
+    public IEnumerable<CrashState> Enumerate(CrashEnumerationOptions options) => Resolve(options) switch
+    {
+        CrashStrategy.Subsets => Subsets(options.SubsetSize, options.MaxStates),
+        CrashStrategy.Prefixes => Prefixes(options.MaxStates),
+        CrashStrategy.Powerset => Powerset(options.MaxStates),
+        _ => Sample(options.MaxStates, options.Seed),
+    };
+
+    /// <summary>
+    /// Chipmunk's states: the persisted state, then every changed line alone with its full
+    /// content, then every pair, and so on up to <paramref name="maxSize"/> lines (by size, then
+    /// by address); at most <paramref name="maxStates"/> of them.
+    /// </summary>
+    public IEnumerable<CrashState> Subsets(int maxSize = DefaultSubsetSize, int maxStates = DefaultMaxStates)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxStates);
+        return SubsetsUpTo(Math.Min(maxSize, _changed.Length), maxStates);
+    }
+
+    /// <summary>Every subset of the changed lines with their full content, smallest subsets first; at most <paramref name="maxStates"/>.</summary>
+    public IEnumerable<CrashState> Powerset(int maxStates = DefaultMaxStates)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxStates);
+        return SubsetsUpTo(_changed.Length, maxStates);
+    }
+
+    /// <summary>
+    /// Vinter's states: every combination of per-line distinct prefixes, in lexicographic order of
+    /// the per-line choices (the line at the highest address varies fastest, the all-persisted
+    /// state first); at most <paramref name="maxStates"/>.
+    /// </summary>
+    public IEnumerable<CrashState> Prefixes(int maxStates = DefaultMaxStates)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxStates);
+        return PrefixesUpTo(maxStates);
+    }
+
+    /// <summary>
+    /// <paramref name="size"/> distinct states drawn uniformly from the states of
+    /// <see cref="Prefixes"/> by a generator seeded with <paramref name="seed"/>; if there are
+    /// no more than <paramref name="size"/> states, all of them in <see cref="Prefixes"/> order.
+    /// </summary>
+    public IEnumerable<CrashState> Sample(int size, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        return SampleOf(size, seed);
+    }
+
+    /// <summary>
+    /// The content of every in-flight line in <paramref name="state"/>, in address order: what an
+    /// explorer writes over the CPU view of the media to build the crash image. Each array is a copy.
+    /// </summary>
+    public IEnumerable<(long Address, byte[] Content)> LinesOf(CrashState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        foreach (var (address, pieces) in state.Pieces)
+        {
+            if (!_byAddress.TryGetValue(address, out var line))
+                throw new ArgumentException($"the state names line 0x{address:x}, which is not in flight in this space", nameof(state));
+            if (pieces < 0 || pieces > line.Line.PieceCount)
+                throw new ArgumentException($"the state keeps {pieces} pieces of line 0x{address:x}, which has {line.Line.PieceCount}", nameof(state));
+        }
+        return ContentsIn(state);
+    }
+
+    private IEnumerable<(long Address, byte[] Content)> ContentsIn(CrashState state)
+    {
+        foreach (var line in _lines)
+            yield return (line.Address, line.ContentAfter(state.PiecesFor(line.Address)));
+    }
+
+    private IEnumerable<CrashState> SubsetsUpTo(int maxSize, int maxStates)
+    {
+        int n = _changed.Length, yielded = 0;
+        var pick = new int[maxSize];
+        for (int size = 0; size <= maxSize; size++)
+        {
+            for (int i = 0; i < size; i++)
+                pick[i] = i;
+            while (true)
+            {
+                if (yielded++ == maxStates)
+                    yield break;
+                var pieces = new Dictionary<long, int>(size);
+                for (int i = 0; i < size; i++)
+                {
+                    var line = _changed[pick[i]];
+                    pieces.Add(line.Address, line.PiecesOf(line.Full));
+                }
+                yield return new CrashState(pieces);
+
+                // Next combination of `size` out of `n` in lexicographic order.
+                int j = size - 1;
+                while (j >= 0 && pick[j] == n - size + j)
+                    j--;
+                if (j < 0)
+                    break;
+                pick[j]++;
+                for (int t = j + 1; t < size; t++)
+                    pick[t] = pick[t - 1] + 1;
+            }
+        }
+    }
+
+    private IEnumerable<CrashState> PrefixesUpTo(int maxStates)
+    {
+        var choice = new int[_varying.Length];
+        for (int yielded = 0; yielded < maxStates; yielded++)
+        {
+            yield return StateOf(choice);
+
+            // Mixed-radix increment, last digit fastest.
+            int j = choice.Length - 1;
+            while (j >= 0 && ++choice[j] == _varying[j].Count)
+                choice[j--] = 0;
+            if (j < 0)
+                yield break;
+        }
+    }
+
+    private IEnumerable<CrashState> SampleOf(int size, int seed)
+    {
+        if (CountPrefixes() <= size)
+        {
+            foreach (var state in PrefixesUpTo(size))
+                yield return state;
+            yield break;
+        }
+        // Fewer states wanted than exist: draw each line's choice uniformly, and reject repeats
+        // by the state's mixed-radix rank (a state is uniquely its rank).
+        var rng = new Random(seed);
+        var seen = new HashSet<BigInteger>();
+        var choice = new int[_varying.Length];
+        while (seen.Count < size)
+        {
+            BigInteger rank = 0;
+            for (int j = 0; j < choice.Length; j++)
+            {
+                int radix = _varying[j].Count;
+                choice[j] = rng.Next(radix);
+                rank = rank * radix + choice[j];
+            }
+            if (seen.Add(rank))
+                yield return StateOf(choice);
+        }
+    }
+
+    private CrashState StateOf(int[] choice)
+    {
+        var pieces = new Dictionary<long, int>();
+        for (int j = 0; j < choice.Length; j++)
+            if (choice[j] != 0)
+                pieces.Add(_varying[j].Address, _varying[j].PiecesOf(choice[j]));
+        return new CrashState(pieces);
+    }
+}
