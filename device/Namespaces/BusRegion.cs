@@ -1,0 +1,369 @@
+using System.Text;
+using DaxStack.Device.Platform;
+using DaxStack.Device.Poison;
+
+namespace DaxStack.Device.Namespaces;
+
+/// <summary>
+/// A region as the NVDIMM bus sees it: the platform <see cref="NvdimmRegion"/> with its
+/// namespaces, the label file that describes them and the badblocks file that keeps its poison.
+/// A region with no label file is label-less: one raw namespace (namespace R.0) covers it all.
+/// Every change validates first and writes the label file atomically before it takes effect, so
+/// a failed operation leaves labels, image and the in-memory state as they were.
+/// </summary>
+/// <remarks>
+/// Lock order: the namespace lock, then the badblocks lock (taken inside poison changes).
+/// Models the kernel's <c>nd_region</c> device with its namespace children and label
+/// operations (<c>nd_pmem_namespace_label_update</c>) and the region's badblocks list.
+/// </remarks>
+public sealed class BusRegion
+{
+    private const int ZeroChunk = 64 << 10;
+
+    private readonly object _gate = new();
+    private readonly object _badblocksGate = new();
+    private readonly PhysicalAddressSpace _space;
+    private List<NamespaceLabel>? _labels;   // null: label-less
+    private long _sequence;
+    private volatile NvdimmNamespace[] _namespaces = [];
+
+    internal BusRegion(PhysicalAddressSpace space, NvdimmRegion region, string? imagePath, LabelStorageArea? labels, bool readOnly)
+    {
+        _space = space;
+        Region = region;
+        ImagePath = imagePath;
+        IsReadOnly = readOnly;
+        if (imagePath != null)
+        {
+            LabelPath = LabelStorageArea.PathFor(imagePath);
+            BadblocksPath = BadblocksFile.PathFor(imagePath);
+        }
+        if (labels != null)
+        {
+            _labels = [.. labels.Labels.OrderBy(l => l.Index)];
+            _sequence = labels.Index.Sequence;
+        }
+        _namespaces = Build(_labels);
+        if (BadblocksPath != null && !readOnly)
+            region.Poison.Changed += SaveBadblocks;
+    }
+
+    /// <summary>The platform region.</summary>
+    public NvdimmRegion Region { get; }
+
+    /// <summary>Region name (regionN).</summary>
+    public string Name => Region.Name;
+
+    /// <summary>The image file; null for in-memory media.</summary>
+    public string? ImagePath { get; }
+
+    /// <summary>The label file beside the image (it may not exist); null for in-memory media.</summary>
+    public string? LabelPath { get; }
+
+    /// <summary>The badblocks file beside the image (it may not exist); null for in-memory media.</summary>
+    public string? BadblocksPath { get; }
+
+    /// <summary>True when opened read-only: every change fails with EROFS.</summary>
+    public bool IsReadOnly { get; }
+
+    /// <summary>True while the region has no labels (one raw namespace covering it).</summary>
+    public bool IsLabelless => Volatile.Read(ref _labels) == null;
+
+    /// <summary>The namespaces, by index.</summary>
+    public IReadOnlyList<NvdimmNamespace> Namespaces => _namespaces;
+
+    /// <summary>Bytes not in any namespace.</summary>
+    public long AvailableSize => FreeExtents().Sum(e => e.Length);
+
+    /// <summary>The largest run of bytes not in any namespace.</summary>
+    public long MaxAvailableExtent => FreeExtents().Select(e => e.Length).DefaultIfEmpty(0).Max();
+
+    /// <summary>The namespace called <paramref name="name"/> (namespaceR.N or its friendly name); ENOENT if none.</summary>
+    public NvdimmNamespace GetNamespace(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var all = _namespaces;
+        return all.FirstOrDefault(n => n.Name == name)
+            ?? all.FirstOrDefault(n => n.FriendlyName.Length > 0 && n.FriendlyName == name)
+            ?? throw new NamespaceException(NamespaceErrno.ENOENT,
+                $"no namespace '{name}' in {Name} ({(all.Length == 0 ? "it has none" : "it has " + string.Join(", ", all.Select(n => n.Name)))})");
+    }
+
+    /// <summary>
+    /// Creates a namespace as <paramref name="spec"/> says, at the lowest aligned offset where it
+    /// fits (or in the largest free extent when no size is given), and writes the labels.
+    /// Fails with EINVAL (bad options), EEXIST (name or uuid taken), ENOSPC (does not fit) or
+    /// EROFS, changing nothing.
+    /// </summary>
+    public NvdimmNamespace CreateNamespace(NamespaceSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        lock (_gate)
+        {
+            ThrowIfReadOnly();
+            var (align, sector, map) = spec.Resolve();
+            if (_labels == null)
+                throw new NamespaceException(NamespaceErrno.ENOSPC,
+                    $"{Name} has no free space: {_namespaces[0].Name} is a label-less raw namespace covering the whole region " +
+                    $"(destroy it, or reconfigure it with create-namespace -e {_namespaces[0].Name})");
+            var label = Plan(spec, align, sector, map, _labels, index: null, uuid: null, preferredOffset: null);
+            Commit([.. _labels, label]);
+            return _namespaces.First(n => n.Index == label.Index);
+        }
+    }
+
+    /// <summary>
+    /// Replaces namespace <paramref name="name"/> by one made as <paramref name="spec"/> says,
+    /// keeping its index and (unless the spec gives them) its uuid and friendly name; with no size
+    /// given it keeps the old size rounded down to the new alignment, and it stays at its old
+    /// offset when that is still possible. The namespace is in use, so <paramref name="force"/>
+    /// is required (EBUSY otherwise). The data is not touched. Reconfiguring the label-less
+    /// namespace gives the region its first labels.
+    /// </summary>
+    public NvdimmNamespace ReconfigureNamespace(string name, NamespaceSpec spec, bool force)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        lock (_gate)
+        {
+            ThrowIfReadOnly();
+            var old = GetNamespace(name);
+            if (!force)
+                throw Busy(old, "reconfigure");
+            var (align, sector, map) = spec.Resolve();
+            var rest = _labels == null ? [] : _labels.Where(l => l.Index != old.Index).ToList();
+            var effective = spec with
+            {
+                Size = spec.Size ?? old.Size / align * align,
+                Name = spec.Name ?? old.FriendlyName,
+            };
+            if (effective.Size == 0)
+                throw new NamespaceException(NamespaceErrno.ENOSPC, $"{old.Name} ({old.Size} bytes) is smaller than the {align}-byte alignment of {spec.Mode.ToName()}");
+            var label = Plan(effective, align, sector, map, rest, old.Index, spec.Uuid ?? old.Uuid, old.Offset);
+            Commit([.. rest, label]);
+            return _namespaces.First(n => n.Index == label.Index);
+        }
+    }
+
+    /// <summary>
+    /// Removes namespace <paramref name="name"/>: its label goes and its range becomes free. The
+    /// data stays in the image (nothing is written to the media). Every namespace of a region is
+    /// enabled, so like ndctl for an enabled namespace this needs <paramref name="force"/> (EBUSY
+    /// otherwise). Destroying the label-less namespace leaves the region labelled and empty.
+    /// </summary>
+    public void DestroyNamespace(string name, bool force)
+    {
+        lock (_gate)
+        {
+            ThrowIfReadOnly();
+            var ns = GetNamespace(name);
+            if (!force)
+                throw Busy(ns, "destroy");
+            Commit(_labels == null ? [] : [.. _labels.Where(l => l.Index != ns.Index)]);
+        }
+    }
+
+    /// <summary>The region's bad blocks, relative to the region start.</summary>
+    public IReadOnlyList<BadBlock> BadBlocks() => BadBlocksIn(0, Region.Size);
+
+    /// <summary>The bad blocks of <paramref name="ns"/>, relative to the namespace start.</summary>
+    public IReadOnlyList<BadBlock> BadBlocks(NvdimmNamespace ns)
+    {
+        CheckOwn(ns);
+        return BadBlocksIn(ns.Offset, ns.Size);
+    }
+
+    /// <summary>
+    /// Poisons <paramref name="count"/> 512-byte blocks of <paramref name="ns"/> from block
+    /// <paramref name="block"/> (ndctl inject-error): loads from them raise a machine check, now
+    /// and after the image is reopened. EINVAL if the blocks are outside the namespace.
+    /// </summary>
+    public void InjectError(NvdimmNamespace ns, long block, long count)
+    {
+        var (offset, length) = CheckBlocks(ns, block, count);
+        ThrowIfReadOnly();
+        Region.Poison.Add(offset, length);
+    }
+
+    /// <summary>
+    /// Removes injected poison from the blocks (ndctl inject-error --uninject) without writing
+    /// them. The emulated platform keeps one list, so the blocks stop being bad at once.
+    /// </summary>
+    public void UninjectError(NvdimmNamespace ns, long block, long count)
+    {
+        var (offset, length) = CheckBlocks(ns, block, count);
+        ThrowIfReadOnly();
+        Region.Poison.Clear(offset, length);
+    }
+
+    /// <summary>
+    /// Clears every bad block of <paramref name="ns"/> the way the driver's recovery write does
+    /// (ndctl clear-errors): each bad range is overwritten with zeros, persistently, then its
+    /// poison is removed. The data that was there is lost. Returns the number of blocks cleared.
+    /// </summary>
+    public long ClearErrors(NvdimmNamespace ns)
+    {
+        CheckOwn(ns);
+        ThrowIfReadOnly();
+        var bad = BadBlocks(ns);
+        if (bad.Count == 0)
+            return 0;
+        var cpu = _space.CurrentCpu;
+        var zeros = new byte[ZeroChunk];
+        long cleared = 0;
+        foreach (var b in bad)
+        {
+            long pa = ns.PhysicalAddress + b.Block * BadBlock.BlockSize;
+            long remaining = b.Count * BadBlock.BlockSize;
+            while (remaining > 0)
+            {
+                int n = (int)Math.Min(remaining, zeros.Length);
+                cpu.Persist(pa, zeros.AsSpan(0, n));
+                pa += n;
+                remaining -= n;
+            }
+            cleared += b.Count;
+        }
+        Region.Poison.Clear(ns.Offset, ns.Size);
+        return cleared;
+    }
+
+    private IReadOnlyList<BadBlock> BadBlocksIn(long start, long length)
+    {
+        long end = start + length;
+        var result = new List<BadBlock>();
+        foreach (var r in Region.Poison.Ranges)
+        {
+            long s = Math.Max(r.Offset, start);
+            long e = Math.Min(r.End, end);
+            if (s < e)
+                result.Add(new BadBlock((s - start) / BadBlock.BlockSize, (e - s) / BadBlock.BlockSize));
+        }
+        return result;
+    }
+
+    private (long Offset, long Length) CheckBlocks(NvdimmNamespace ns, long block, long count)
+    {
+        CheckOwn(ns);
+        long blocks = ns.Size / BadBlock.BlockSize;
+        if (block < 0 || count < 1)
+            throw new NamespaceException(NamespaceErrno.EINVAL, $"block {block} count {count}: the block must be >= 0 and the count >= 1");
+        if (block >= blocks || count > blocks - block)
+            throw new NamespaceException(NamespaceErrno.EINVAL,
+                $"blocks [{block}, {block}+{count}) are outside {ns.Name}, which has {blocks} blocks of {BadBlock.BlockSize} bytes");
+        return (ns.Offset + block * BadBlock.BlockSize, count * BadBlock.BlockSize);
+    }
+
+    private void CheckOwn(NvdimmNamespace ns)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        if (ns.Region != Region)
+            throw new ArgumentException($"{ns.Name} belongs to {ns.Region.Name}, not {Name}", nameof(ns));
+    }
+
+    private NamespaceLabel Plan(NamespaceSpec spec, long align, int sector, MemmapLocation map,
+        IReadOnlyList<NamespaceLabel> others, int? index, Guid? uuid, long? preferredOffset)
+    {
+        string friendly = spec.Name ?? "";
+        if (friendly.Length > 0 && others.Any(l => l.Name == friendly))
+            throw new NamespaceException(NamespaceErrno.EEXIST, $"{Name} already has a namespace named '{friendly}'");
+        var id = spec.Uuid ?? uuid ?? Guid.NewGuid();
+        if (others.Any(l => l.Uuid == id))
+            throw new NamespaceException(NamespaceErrno.EEXIST, $"{Name} already has a namespace with uuid {id}");
+
+        var free = NamespaceLayout.FreeExtents(others.Select(l => (l.Offset, l.End)), Region.Size);
+        long size, offset;
+        if (spec.Size is { } wanted)
+        {
+            size = wanted;
+            long? at = preferredOffset is { } p && p % align == 0 && free.Any(e => e.Start <= p && p <= e.End - size)
+                ? p
+                : NamespaceLayout.Place(free, size, align);
+            offset = at ?? throw new NamespaceException(NamespaceErrno.ENOSPC,
+                $"{Name} cannot fit {size} bytes aligned to {align}: the largest aligned free extent is {NamespaceLayout.Largest(free, align).Size} bytes " +
+                $"({free.Sum(e => e.Length)} bytes free in all)");
+        }
+        else
+        {
+            (offset, size) = NamespaceLayout.Largest(free, align);
+            if (size == 0)
+                throw new NamespaceException(NamespaceErrno.ENOSPC,
+                    $"{Name} has no free extent of at least {align} bytes at a {align}-byte boundary ({free.Sum(e => e.Length)} bytes free in all)");
+        }
+
+        return new NamespaceLabel
+        {
+            Uuid = id,
+            Name = friendly,
+            Index = index ?? NamespaceLayout.FirstFreeIndex(others),
+            Offset = offset,
+            Size = size,
+            Align = align,
+            SectorSize = sector,
+            Mode = spec.Mode,
+            Map = map,
+        };
+    }
+
+    private void Commit(List<NamespaceLabel> labels)
+    {
+        labels.Sort((a, b) => a.Index.CompareTo(b.Index));
+        if (NamespaceLayout.CheckSet(labels, Region.Size) is { } problem)
+            throw new InvalidOperationException($"planned labels of {Name} are inconsistent: {problem}");
+        if (LabelPath != null)
+        {
+            string profile = Region.Cost.Profile.Name;
+            if (Encoding.UTF8.GetByteCount(profile) >= NamespaceIndex.ProfileField)
+                throw new NamespaceException(NamespaceErrno.EINVAL,
+                    $"cost profile name '{profile}' is longer than {NamespaceIndex.ProfileField - 1} bytes and cannot be recorded in '{LabelPath}'");
+            var index = new NamespaceIndex
+            {
+                LabelCount = labels.Count,
+                Sequence = _sequence + 1,
+                ImageSize = Region.Size,
+                ImageName = Path.GetFileName(Path.GetFullPath(ImagePath!)),
+                Profile = profile,
+            };
+            new LabelStorageArea(index, labels).Save(LabelPath);
+            _sequence++;
+        }
+        Volatile.Write(ref _labels, labels);
+        _namespaces = Build(labels);
+    }
+
+    private NvdimmNamespace[] Build(List<NamespaceLabel>? labels)
+    {
+        if (labels == null)
+        {
+            var whole = new NamespaceLabel
+            {
+                Uuid = Guid.Empty,
+                Index = 0,
+                Offset = 0,
+                Size = Region.Size,
+                Align = NamespaceAlignment.Page,
+                SectorSize = 512,
+                Mode = NamespaceMode.Raw,
+            };
+            return [new NvdimmNamespace(Region, whole, isLabelless: true)];
+        }
+        return [.. labels.Select(l => new NvdimmNamespace(Region, l, isLabelless: false))];
+    }
+
+    private List<NamespaceLayout.Extent> FreeExtents() =>
+        NamespaceLayout.FreeExtents(_namespaces.Select(n => (n.Offset, n.Offset + n.Size)), Region.Size);
+
+    private void SaveBadblocks()
+    {
+        lock (_badblocksGate)
+            BadblocksFile.Save(BadblocksPath!, Region.Poison.Ranges);
+    }
+
+    private void ThrowIfReadOnly()
+    {
+        if (IsReadOnly)
+            throw new NamespaceException(NamespaceErrno.EROFS, $"{Name} ({ImagePath}) was opened read-only");
+    }
+
+    private static NamespaceException Busy(NvdimmNamespace ns, string what) =>
+        new(NamespaceErrno.EBUSY, $"{ns.Name} is active, specify --force to {what} it");
+}

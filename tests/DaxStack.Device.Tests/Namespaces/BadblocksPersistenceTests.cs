@@ -1,0 +1,195 @@
+using DaxStack.Device.Namespaces;
+using DaxStack.Device.Poison;
+
+namespace DaxStack.Device.Tests.Namespaces;
+
+public class BadblocksPersistenceTests
+{
+    private const long MiB = 1 << 20;
+
+    /// <summary>An image with raw namespace0.0 [0, 2M) and fsdax namespace0.1 [2M, 6M).</summary>
+    private static string Image(ImageDirectory dir)
+    {
+        string image = dir.PathOf("pmem.img");
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.CreateImage(image, 8 * MiB);
+        region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 2 * MiB });
+        region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Fsdax, Size = 4 * MiB });
+        return image;
+    }
+
+    [Test]
+    public void InjectedErrorsAreWrittenAsRegionRelativeSectorsBesideTheImage()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            region.InjectError(region.GetNamespace("namespace0.1"), 42, 8);
+        }
+
+        // namespace0.1 starts 2 MiB = 4096 sectors into the region.
+        Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo("4138 8\n"));
+    }
+
+    [Test]
+    public void APoisonedBlockRaisesAMachineCheckInANewBusAfterReopening()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            region.InjectError(region.GetNamespace("namespace0.1"), 42, 8);
+        }
+
+        using var again = ImageDirectory.NewBus();
+        var reopened = again.OpenImage(image);
+        var ns = reopened.GetNamespace("namespace0.1");
+        var cpu = again.Space.CurrentCpu;
+        var e = Assert.Throws<MachineCheckException>(() => cpu.Load(ns.ToPhysicalAddress(42 * 512 + 100), new byte[8]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.PhysicalAddress, Is.EqualTo(ns.ToPhysicalAddress(42 * 512 + 100)));
+            Assert.That(reopened.BadBlocks(ns), Is.EqualTo(new[] { new BadBlock(42, 8) }));
+            Assert.DoesNotThrow(() => cpu.Load(ns.ToPhysicalAddress(41 * 512), new byte[512]));
+            Assert.DoesNotThrow(() => cpu.Load(ns.ToPhysicalAddress(50 * 512), new byte[512]));
+        });
+    }
+
+    [Test]
+    public void ClearErrorsZeroesTheBadBlocksRemovesThePoisonAndTheFile()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            var ns = region.Namespaces[1];
+            bus.Space.CurrentCpu.Persist(ns.ToPhysicalAddress(0), Enumerable.Repeat((byte)0xAB, 8192).ToArray());
+            region.InjectError(ns, 2, 3);
+            Assert.That(region.ClearErrors(ns), Is.EqualTo(3));
+        }
+
+        Assert.That(File.Exists(image + ".badblocks"), Is.False);
+        using var again = ImageDirectory.NewBus();
+        var reopened = again.OpenImage(image);
+        var data = new byte[8192];
+        again.Space.CurrentCpu.Load(reopened.Namespaces[1].ToPhysicalAddress(0), data);
+        Assert.Multiple(() =>
+        {
+            Assert.That(reopened.BadBlocks(), Is.Empty);
+            Assert.That(data[..1024], Is.All.EqualTo(0xAB));
+            Assert.That(data[1024..2560], Is.All.EqualTo(0), "the three cleared blocks were rewritten with zeros");
+            Assert.That(data[2560..], Is.All.EqualTo(0xAB));
+        });
+    }
+
+    [Test]
+    public void ClearErrorsLeavesOtherNamespacesPoisonAlone()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.OpenImage(image);
+        region.InjectError(region.Namespaces[0], 0, 1);
+        region.InjectError(region.Namespaces[1], 0, 1);
+
+        region.ClearErrors(region.Namespaces[1]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(region.BadBlocks(), Is.EqualTo(new[] { new BadBlock(0, 1) }));
+            Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo("0 1\n"));
+        });
+    }
+
+    [Test]
+    public void UninjectRemovesOnlyTheNamedBlocksWithoutWritingThem()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            region.InjectError(region.Namespaces[0], 10, 10);
+            region.UninjectError(region.Namespaces[0], 12, 2);
+        }
+
+        using var again = ImageDirectory.NewBus();
+        Assert.That(again.OpenImage(image).BadBlocks(), Is.EqualTo(new[] { new BadBlock(10, 2), new BadBlock(14, 6) }));
+    }
+
+    [Test]
+    public void PoisonAddedDirectlyToTheRegionIsPersistedToo()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using (var bus = ImageDirectory.NewBus())
+            bus.OpenImage(image).Region.Poison.Add(4096, 100);
+
+        Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo("8 1\n"));
+    }
+
+    [TestCase(-1L, 1L)]
+    [TestCase(0L, 0L)]
+    [TestCase(4095L, 2L)]
+    [TestCase(4096L, 1L)]
+    public void BlocksOutsideTheNamespaceAreRejectedAndNothingIsWritten(long block, long count)
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        var before = dir.Snapshot();
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            var e = Assert.Throws<NamespaceException>(() => region.InjectError(region.Namespaces[0], block, count));
+            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+        }
+        Assert.That(dir.Snapshot(), Is.EqualTo(before));
+    }
+
+    [TestCase("12 x\n", "line 1")]
+    [TestCase("1 1\n2\n", "line 2")]
+    [TestCase("1 1 1\n", "line 1")]
+    [TestCase("-1 4\n", "line 1")]
+    [TestCase("5 0\n", "0 sectors")]
+    [TestCase("16383 2\n", "outside")]
+    [TestCase("99999999999999999999 1\n", "line 1")]
+    public void ACorruptBadblocksFileIsRejectedNamingTheLine(string text, string expected)
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        File.WriteAllText(image + ".badblocks", text);
+        var before = dir.Snapshot();
+
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var e = Assert.Throws<NamespaceException>(() => bus.OpenImage(image));
+            Assert.Multiple(() =>
+            {
+                Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EIO));
+                Assert.That(e.Message, Does.Contain("badblocks file").And.Contain("corrupt").And.Contain(expected));
+            });
+        }
+        Assert.That(dir.Snapshot(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void ABadblocksFileBesideAPlainImageIsLoaded()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PlainImage("plain.img", MiB);
+        File.WriteAllText(image + ".badblocks", "8 2\n\n2047 1\n");
+
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.OpenImage(image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(region.BadBlocks(region.Namespaces[0]), Is.EqualTo(new[] { new BadBlock(8, 2), new BadBlock(2047, 1) }));
+            Assert.Throws<MachineCheckException>(() => bus.Space.CurrentCpu.Load(region.Namespaces[0].ToPhysicalAddress(2047 * 512), new byte[1]));
+        });
+    }
+}

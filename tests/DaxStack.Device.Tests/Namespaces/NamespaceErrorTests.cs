@@ -1,0 +1,351 @@
+using DaxStack.Device.Namespaces;
+
+namespace DaxStack.Device.Tests.Namespaces;
+
+/// <summary>Every failure is a clear <see cref="NamespaceException"/> and leaves the image and its files byte for byte as they were.</summary>
+public class NamespaceErrorTests
+{
+    private const long MiB = 1 << 20;
+
+    /// <summary>An image with labels: fsdax namespace0.0 "fs" [0, 4M), raw namespace0.1 [4M, 6M), 2 MiB free.</summary>
+    private static string LabelledImage(ImageDirectory dir, string name = "pmem.img")
+    {
+        string image = dir.PathOf(name);
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.CreateImage(image, 8 * MiB);
+        region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Fsdax, Size = 4 * MiB, Name = "fs" });
+        region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 2 * MiB });
+        bus.Space.CurrentCpu.Persist(region.Namespaces[0].PhysicalAddress, "data that must survive"u8);
+        return image;
+    }
+
+    private static NamespaceException FailsWithoutChange(ImageDirectory dir, Action<BusRegion> action, string image)
+    {
+        var before = dir.Snapshot();
+        NamespaceException? e;
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            var namesBefore = region.Namespaces.Select(n => n.Name).ToList();
+            e = Assert.Throws<NamespaceException>(() => action(region));
+            Assert.That(region.Namespaces.Select(n => n.Name), Is.EqualTo(namesBefore), "the in-memory namespaces are unchanged too");
+        }
+        Assert.That(dir.Snapshot(), Is.EqualTo(before), "image, labels and badblocks files are byte for byte unchanged and no file was added");
+        return e!;
+    }
+
+    private static NamespaceException OpenFailsWithoutChange(ImageDirectory dir, string image)
+    {
+        var before = dir.Snapshot();
+        NamespaceException? e;
+        using (var bus = ImageDirectory.NewBus())
+        {
+            e = Assert.Throws<NamespaceException>(() => bus.OpenImage(image));
+            Assert.That(bus.Regions, Is.Empty);
+        }
+        Assert.That(dir.Snapshot(), Is.EqualTo(before));
+        return e!;
+    }
+
+    [Test]
+    public void ANamespaceThatDoesNotFitIsRejectedWithEnospc()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Fsdax, Size = 4 * MiB }), image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOSPC));
+            Assert.That(e.Message, Does.Contain("4194304").And.Contain("2097152").And.EndWith("No space left on device"));
+        });
+    }
+
+    [Test]
+    public void AnAlignedNamespaceThatOnlyFitsUnalignedIsRejectedWithEnospc()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        using (var bus = ImageDirectory.NewBus())
+        {
+            // Free: [4 KiB, 5 MiB). 4 MiB fit there, but not from a 2 MiB boundary.
+            var region = bus.CreateImage(image, 5 * MiB);
+            region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 4096 });
+        }
+        var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = 4 * MiB }), image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOSPC));
+            Assert.That(e.Message, Does.Contain("largest aligned free extent is 2097152"));
+        });
+    }
+
+    [Test]
+    public void ABadAlignmentIsRejectedWithEinval()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = 2 * MiB, Align = 65536 }), image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+            Assert.That(e.Message, Does.Contain("alignment 65536"));
+        });
+    }
+
+    [Test]
+    public void ASizeThatIsNotAMultipleOfTheAlignmentIsRejectedWithEinval()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 4096 + 512 }), image);
+        Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+    }
+
+    [Test]
+    public void ADuplicateNameIsRejectedWithEexist()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB, Name = "fs" }), image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+            Assert.That(e.Message, Does.Contain("'fs'"));
+        });
+    }
+
+    [Test]
+    public void ADuplicateUuidIsRejectedWithEexist()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        Guid taken;
+        using (var bus = ImageDirectory.NewBus())
+            taken = bus.OpenImage(image).Namespaces[0].Uuid!.Value;
+        var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB, Uuid = taken }), image);
+        Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+    }
+
+    [Test]
+    public void DestroyingAnActiveNamespaceWithoutForceIsRejectedWithEbusy()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var e = FailsWithoutChange(dir, r => r.DestroyNamespace("namespace0.0", force: false), image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EBUSY));
+            Assert.That(e.Message, Does.Contain("--force"));
+        });
+    }
+
+    [Test]
+    public void DestroyingANamespaceThatDoesNotExistIsRejectedWithEnoent()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var e = FailsWithoutChange(dir, r => r.DestroyNamespace("namespace0.7", force: true), image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOENT));
+            Assert.That(e.Message, Does.Contain("namespace0.0, namespace0.1"));
+        });
+    }
+
+    [Test]
+    public void AReadOnlyRegionRefusesChangesWithErofs()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var before = dir.Snapshot();
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image, readOnly: true);
+            var e = Assert.Throws<NamespaceException>(() => region.DestroyNamespace("namespace0.1", force: true));
+            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EROFS));
+            Assert.Throws<NamespaceException>(() => region.InjectError(region.Namespaces[0], 0, 1));
+        }
+        Assert.That(dir.Snapshot(), Is.EqualTo(before));
+    }
+
+    [TestCase(0, TestName = "ACorruptLabelFileIsRejected(signature byte)")]
+    [TestCase(20, TestName = "ACorruptLabelFileIsRejected(label count)")]
+    [TestCase(33, TestName = "ACorruptLabelFileIsRejected(image size)")]
+    [TestCase(41, TestName = "ACorruptLabelFileIsRejected(checksum)")]
+    [TestCase(90, TestName = "ACorruptLabelFileIsRejected(image name)")]
+    [TestCase(512 + 3, TestName = "ACorruptLabelFileIsRejected(first label uuid)")]
+    [TestCase(512 + 88 + 2, TestName = "ACorruptLabelFileIsRejected(first label offset)")]
+    [TestCase(512 + 256 + 116, TestName = "ACorruptLabelFileIsRejected(second label mode)")]
+    [TestCase(512 + 256 + 200, TestName = "ACorruptLabelFileIsRejected(second label reserved byte)")]
+    public void ACorruptLabelFileIsRejected(int offset)
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var bytes = File.ReadAllBytes(image + ".labels");
+        bytes[offset] ^= 0x10;
+        File.WriteAllBytes(image + ".labels", bytes);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EIO));
+            Assert.That(e.Message, Does.Contain(image + ".labels").And.Contain("corrupt"));
+        });
+    }
+
+    [Test]
+    public void ATruncatedLabelFileIsRejected()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var bytes = File.ReadAllBytes(image + ".labels");
+        File.WriteAllBytes(image + ".labels", bytes[..^256]);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.That(e.Message, Does.Contain("corrupt").And.Contain("truncated"));
+    }
+
+    [Test]
+    public void ALabelFileThatBelongsToAnotherImageIsRejected()
+    {
+        using var dir = new ImageDirectory();
+        string first = LabelledImage(dir, "first.img");
+        string second = dir.PlainImage("second.img", 8 * MiB);
+        File.Copy(first + ".labels", second + ".labels");
+
+        var e = OpenFailsWithoutChange(dir, second);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENXIO));
+            Assert.That(e.Message, Does.Contain("belongs to image 'first.img'").And.Contain("'second.img'"));
+        });
+    }
+
+    [Test]
+    public void ALabelFileWrittenForALargerImageOfTheSameNameIsRejectedAsTruncated()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        using (var fs = new FileStream(image, FileMode.Open))
+            fs.SetLength(4 * MiB);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENXIO));
+            Assert.That(e.Message, Does.Contain("truncated").And.Contain("8388608"));
+        });
+    }
+
+    [Test]
+    public void ALabelFileWrittenForASmallerImageIsRejectedAsBelongingToAnotherImage()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        using (var fs = new FileStream(image, FileMode.Open))
+            fs.SetLength(12 * MiB);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.That(e.Message, Does.Contain("another image"));
+    }
+
+    [TestCase(0L)]
+    [TestCase(5000L)]
+    [TestCase((8L << 20) - 100)]
+    public void AnImageThatIsNotAPositiveMultipleOf4096IsRejected(long length)
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("odd.img");
+        using (var fs = new FileStream(image, FileMode.CreateNew))
+            fs.SetLength(length);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENXIO));
+            Assert.That(e.Message, Does.Contain($"{length} bytes").And.Contain("multiple of 4096"));
+        });
+    }
+
+    [Test]
+    public void AMissingImageIsRejectedWithEnoentAndItsOrphanLabelsAreNamed()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        File.Delete(image);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOENT));
+            Assert.That(e.Message, Does.Contain("does not exist").And.Contain(".labels"));
+        });
+    }
+
+    [Test]
+    public void CreatingAnImageOverOrphanLabelsIsRefusedAndCreatesNothing()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        File.Delete(image);
+        var before = dir.Snapshot();
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var e = Assert.Throws<NamespaceException>(() => bus.CreateImage(image, 8 * MiB));
+            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+        }
+        Assert.That(dir.Snapshot(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void CreatingAnImageThatExistsIsRefused()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PlainImage("plain.img", MiB);
+        var before = dir.Snapshot();
+        using (var bus = ImageDirectory.NewBus())
+            Assert.That(Assert.Throws<NamespaceException>(() => bus.CreateImage(image, MiB))!.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+        Assert.That(dir.Snapshot(), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void AnUnknownCostProfileIsRejectedBeforeAnythingIsCreated()
+    {
+        using var dir = new ImageDirectory();
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var e = Assert.Throws<NamespaceException>(() => bus.CreateImage(dir.PathOf("new.img"), MiB, "optane-gen9"));
+            Assert.Multiple(() =>
+            {
+                Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+                Assert.That(e.Message, Does.Contain("optane-gen9").And.Contain("optane-adr"));
+            });
+        }
+        Assert.That(dir.Snapshot(), Is.Empty);
+    }
+
+    [Test]
+    public void AHandMadeLabelFileWithOverlappingNamespacesIsRejectedAsCorrupt()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PlainImage("pmem.img", 8 * MiB);
+        NamespaceLabel Label(int index, long offset) => new()
+        {
+            Uuid = Guid.NewGuid(), Index = index, Offset = offset, Size = 4 * MiB, Align = 4096, SectorSize = 512, Mode = NamespaceMode.Raw,
+        };
+        var lsa = new LabelStorageArea(new NamespaceIndex { LabelCount = 2, Sequence = 1, ImageSize = 8 * MiB, ImageName = "pmem.img" },
+            [Label(0, 0), Label(1, 2 * MiB)]);
+        lsa.Save(image + ".labels");
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.That(e.Message, Does.Contain("corrupt").And.Contain("overlap"));
+    }
+}
