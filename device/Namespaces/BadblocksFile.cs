@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using System.Globalization;
 using System.Text;
 using DaxStack.Device.Poison;
@@ -87,5 +88,5 @@ public static class BadblocksFile
     private static string Shorten(string line) => line.Length <= 40 ? line : line[..40] + "...";
 
     private static NamespaceException Corrupt(string source, string problem) =>
-        new(NamespaceErrno.EIO, $"badblocks file '{source}' is corrupt: {problem}");
+        new(Errno.EIO, $"badblocks file '{source}' is corrupt: {problem}");
 }

@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using System.Text;
 using DaxStack.Device.Platform;
 using DaxStack.Device.Poison;
@@ -85,7 +86,7 @@ public sealed class BusRegion
         var all = _namespaces;
         return all.FirstOrDefault(n => n.Name == name)
             ?? all.FirstOrDefault(n => n.FriendlyName.Length > 0 && n.FriendlyName == name)
-            ?? throw new NamespaceException(NamespaceErrno.ENOENT,
+            ?? throw new NamespaceException(Errno.ENOENT,
                 $"no namespace '{name}' in {Name} ({(all.Length == 0 ? "it has none" : "it has " + string.Join(", ", all.Select(n => n.Name)))})");
     }
 
@@ -103,7 +104,7 @@ public sealed class BusRegion
             ThrowIfReadOnly();
             var (align, sector, map) = spec.Resolve();
             if (_labels == null)
-                throw new NamespaceException(NamespaceErrno.ENOSPC,
+                throw new NamespaceException(Errno.ENOSPC,
                     $"{Name} has no free space: {_namespaces[0].Name} is a label-less raw namespace covering the whole region " +
                     $"(destroy it, or reconfigure it with create-namespace -e {_namespaces[0].Name})");
             var label = Plan(spec, align, sector, map, _labels, index: null, uuid: null, preferredOffset: null);
@@ -137,7 +138,7 @@ public sealed class BusRegion
                 Name = spec.Name ?? old.FriendlyName,
             };
             if (effective.Size == 0)
-                throw new NamespaceException(NamespaceErrno.ENOSPC, $"{old.Name} ({old.Size} bytes) is smaller than the {align}-byte alignment of {spec.Mode.ToName()}");
+                throw new NamespaceException(Errno.ENOSPC, $"{old.Name} ({old.Size} bytes) is smaller than the {align}-byte alignment of {spec.Mode.ToName()}");
             var label = Plan(effective, align, sector, map, rest, old.Index, spec.Uuid ?? old.Uuid, old.Offset);
             Commit([.. rest, label]);
             return _namespaces.First(n => n.Index == label.Index);
@@ -246,9 +247,9 @@ public sealed class BusRegion
         CheckOwn(ns);
         long blocks = ns.Size / BadBlock.BlockSize;
         if (block < 0 || count < 1)
-            throw new NamespaceException(NamespaceErrno.EINVAL, $"block {block} count {count}: the block must be >= 0 and the count >= 1");
+            throw new NamespaceException(Errno.EINVAL, $"block {block} count {count}: the block must be >= 0 and the count >= 1");
         if (block >= blocks || count > blocks - block)
-            throw new NamespaceException(NamespaceErrno.EINVAL,
+            throw new NamespaceException(Errno.EINVAL,
                 $"blocks [{block}, {block}+{count}) are outside {ns.Name}, which has {blocks} blocks of {BadBlock.BlockSize} bytes");
         return (ns.Offset + block * BadBlock.BlockSize, count * BadBlock.BlockSize);
     }
@@ -265,10 +266,10 @@ public sealed class BusRegion
     {
         string friendly = spec.Name ?? "";
         if (friendly.Length > 0 && others.Any(l => l.Name == friendly))
-            throw new NamespaceException(NamespaceErrno.EEXIST, $"{Name} already has a namespace named '{friendly}'");
+            throw new NamespaceException(Errno.EEXIST, $"{Name} already has a namespace named '{friendly}'");
         var id = spec.Uuid ?? uuid ?? Guid.NewGuid();
         if (others.Any(l => l.Uuid == id))
-            throw new NamespaceException(NamespaceErrno.EEXIST, $"{Name} already has a namespace with uuid {id}");
+            throw new NamespaceException(Errno.EEXIST, $"{Name} already has a namespace with uuid {id}");
 
         var free = NamespaceLayout.FreeExtents(others.Select(l => (l.Offset, l.End)), Region.Size);
         long size, offset;
@@ -278,7 +279,7 @@ public sealed class BusRegion
             long? at = preferredOffset is { } p && p % align == 0 && free.Any(e => e.Start <= p && p <= e.End - size)
                 ? p
                 : NamespaceLayout.Place(free, size, align);
-            offset = at ?? throw new NamespaceException(NamespaceErrno.ENOSPC,
+            offset = at ?? throw new NamespaceException(Errno.ENOSPC,
                 $"{Name} cannot fit {size} bytes aligned to {align}: the largest aligned free extent is {NamespaceLayout.Largest(free, align).Size} bytes " +
                 $"({free.Sum(e => e.Length)} bytes free in all)");
         }
@@ -286,7 +287,7 @@ public sealed class BusRegion
         {
             (offset, size) = NamespaceLayout.Largest(free, align);
             if (size == 0)
-                throw new NamespaceException(NamespaceErrno.ENOSPC,
+                throw new NamespaceException(Errno.ENOSPC,
                     $"{Name} has no free extent of at least {align} bytes at a {align}-byte boundary ({free.Sum(e => e.Length)} bytes free in all)");
         }
 
@@ -313,7 +314,7 @@ public sealed class BusRegion
         {
             string profile = Region.Cost.Profile.Name;
             if (Encoding.UTF8.GetByteCount(profile) >= NamespaceIndex.ProfileField)
-                throw new NamespaceException(NamespaceErrno.EINVAL,
+                throw new NamespaceException(Errno.EINVAL,
                     $"cost profile name '{profile}' is longer than {NamespaceIndex.ProfileField - 1} bytes and cannot be recorded in '{LabelPath}'");
             var index = new NamespaceIndex
             {
@@ -361,9 +362,9 @@ public sealed class BusRegion
     private void ThrowIfReadOnly()
     {
         if (IsReadOnly)
-            throw new NamespaceException(NamespaceErrno.EROFS, $"{Name} ({ImagePath}) was opened read-only");
+            throw new NamespaceException(Errno.EROFS, $"{Name} ({ImagePath}) was opened read-only");
     }
 
     private static NamespaceException Busy(NvdimmNamespace ns, string what) =>
-        new(NamespaceErrno.EBUSY, $"{ns.Name} is active, specify --force to {what} it");
+        new(Errno.EBUSY, $"{ns.Name} is active, specify --force to {what} it");
 }

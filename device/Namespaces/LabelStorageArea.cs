@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using System.Buffers.Binary;
 
 namespace DaxStack.Device.Namespaces;
@@ -99,5 +100,5 @@ public sealed class LabelStorageArea
     public void Save(string path) => SideFile.WriteAtomically(path, ToBytes(), "label file");
 
     internal static NamespaceException Corrupt(string source, string problem) =>
-        new(NamespaceErrno.EIO, $"label file '{source}' is corrupt: {problem}");
+        new(Errno.EIO, $"label file '{source}' is corrupt: {problem}");
 }

@@ -1,3 +1,5 @@
+using DaxStack.Device.Errors;
+
 namespace DaxStack.Device.Namespaces;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace DaxStack.Device.Namespaces;
 /// </summary>
 public sealed class NamespaceException : Exception
 {
-    public NamespaceException(NamespaceErrno errno, string detail, Exception? inner = null)
+    public NamespaceException(Errno errno, string detail, Exception? inner = null)
         : base($"{detail}: {Describe(errno)}", inner)
     {
         Errno = errno;
@@ -16,23 +18,11 @@ public sealed class NamespaceException : Exception
     }
 
     /// <summary>Why it failed.</summary>
-    public NamespaceErrno Errno { get; }
+    public Errno Errno { get; }
 
     /// <summary>The message without the errno text.</summary>
     public string Detail { get; }
 
     /// <summary>The C library's strerror text of <paramref name="errno"/>.</summary>
-    public static string Describe(NamespaceErrno errno) => errno switch
-    {
-        NamespaceErrno.ENOENT => "No such file or directory",
-        NamespaceErrno.EIO => "Input/output error",
-        NamespaceErrno.ENXIO => "No such device or address",
-        NamespaceErrno.EACCES => "Permission denied",
-        NamespaceErrno.EBUSY => "Device or resource busy",
-        NamespaceErrno.EEXIST => "File exists",
-        NamespaceErrno.EINVAL => "Invalid argument",
-        NamespaceErrno.ENOSPC => "No space left on device",
-        NamespaceErrno.EROFS => "Read-only file system",
-        _ => $"errno {(int)errno}",
-    };
+    public static string Describe(Errno errno) => ErrnoText.StrError(errno);
 }

@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using System.Text;
 
 namespace DaxStack.Device.Namespaces;
@@ -91,5 +92,5 @@ public sealed record NamespaceSpec
         return (align, sector, map);
     }
 
-    private static NamespaceException Invalid(string detail) => new(NamespaceErrno.EINVAL, detail);
+    private static NamespaceException Invalid(string detail) => new(Errno.EINVAL, detail);
 }

@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using DaxStack.Device.Cost;
 using DaxStack.Device.Media;
 using DaxStack.Device.Platform;
@@ -65,12 +66,12 @@ public sealed class NvdimmBus : IDisposable
         string labelPath = LabelStorageArea.PathFor(imagePath);
         var info = new FileInfo(imagePath);
         if (!info.Exists)
-            throw new NamespaceException(NamespaceErrno.ENOENT, File.Exists(labelPath)
+            throw new NamespaceException(Errno.ENOENT, File.Exists(labelPath)
                 ? $"image '{imagePath}' does not exist (but its label file '{labelPath}' does)"
                 : $"image '{imagePath}' does not exist");
         long length = info.Length;
         if (length == 0 || length % PhysicalAddressSpace.PageSize != 0)
-            throw new NamespaceException(NamespaceErrno.ENXIO,
+            throw new NamespaceException(Errno.ENXIO,
                 $"image '{imagePath}' is {length} bytes, not a positive multiple of {PhysicalAddressSpace.PageSize}: truncated, or not an image");
 
         var labels = LabelStorageArea.Load(labelPath);
@@ -86,7 +87,7 @@ public sealed class NvdimmBus : IDisposable
         }
         catch (InvalidDataException e)
         {
-            throw new NamespaceException(NamespaceErrno.ENXIO, $"image '{imagePath}' changed size while being opened: {e.Message}", e);
+            throw new NamespaceException(Errno.ENXIO, $"image '{imagePath}' changed size while being opened: {e.Message}", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -95,7 +96,7 @@ public sealed class NvdimmBus : IDisposable
         if (media.Length != length)
         {
             media.Dispose();
-            throw new NamespaceException(NamespaceErrno.ENXIO, $"image '{imagePath}' changed size while being opened ({length} then {media.Length} bytes)");
+            throw new NamespaceException(Errno.ENXIO, $"image '{imagePath}' changed size while being opened ({length} then {media.Length} bytes)");
         }
         return Attach(media, costProfile, imagePath, labels, bad, readOnly);
     }
@@ -111,17 +112,17 @@ public sealed class NvdimmBus : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(imagePath);
         if (size <= 0 || size % PhysicalAddressSpace.PageSize != 0)
-            throw new NamespaceException(NamespaceErrno.EINVAL, $"image size {size} is not a positive multiple of {PhysicalAddressSpace.PageSize}");
+            throw new NamespaceException(Errno.EINVAL, $"image size {size} is not a positive multiple of {PhysicalAddressSpace.PageSize}");
         string labelPath = LabelStorageArea.PathFor(imagePath);
         string badblocksPath = BadblocksFile.PathFor(imagePath);
         if (File.Exists(imagePath) || Directory.Exists(imagePath))
-            throw new NamespaceException(NamespaceErrno.EEXIST, $"image '{imagePath}' already exists");
+            throw new NamespaceException(Errno.EEXIST, $"image '{imagePath}' already exists");
         foreach (var side in new[] { labelPath, badblocksPath })
             if (File.Exists(side))
-                throw new NamespaceException(NamespaceErrno.EEXIST, $"'{side}' exists but its image does not: move it away before creating a new image");
+                throw new NamespaceException(Errno.EEXIST, $"'{side}' exists but its image does not: move it away before creating a new image");
         var costProfile = ResolveProfile(profile, labelPath);
         if (System.Text.Encoding.UTF8.GetByteCount(costProfile.Name) >= NamespaceIndex.ProfileField)
-            throw new NamespaceException(NamespaceErrno.EINVAL,
+            throw new NamespaceException(Errno.EINVAL,
                 $"cost profile name '{costProfile.Name}' is longer than {NamespaceIndex.ProfileField - 1} bytes and cannot be recorded in '{labelPath}'");
 
         FileMedia media;
@@ -204,13 +205,13 @@ public sealed class NvdimmBus : IDisposable
         string imageName = Path.GetFileName(Path.GetFullPath(imagePath));
         var index = labels.Index;
         if (index.ImageName != imageName)
-            throw new NamespaceException(NamespaceErrno.ENXIO,
+            throw new NamespaceException(Errno.ENXIO,
                 $"label file '{labelPath}' belongs to image '{index.ImageName}' ({index.ImageSize} bytes), not to '{imageName}'");
         if (length < index.ImageSize)
-            throw new NamespaceException(NamespaceErrno.ENXIO,
+            throw new NamespaceException(Errno.ENXIO,
                 $"image '{imagePath}' is {length} bytes but its labels describe a {index.ImageSize}-byte region: the image is truncated");
         if (length > index.ImageSize)
-            throw new NamespaceException(NamespaceErrno.ENXIO,
+            throw new NamespaceException(Errno.ENXIO,
                 $"image '{imagePath}' is {length} bytes but its label file was written for a {index.ImageSize}-byte image: the labels belong to another image");
         if (NamespaceLayout.CheckSet(labels.Labels, length) is { } problem)
             throw LabelStorageArea.Corrupt(labelPath, problem);
@@ -226,7 +227,7 @@ public sealed class NvdimmBus : IDisposable
         }
         catch (KeyNotFoundException e)
         {
-            throw new NamespaceException(NamespaceErrno.EINVAL,
+            throw new NamespaceException(Errno.EINVAL,
                 labelPath != null && File.Exists(labelPath) ? $"{e.Message}, named by '{labelPath}' or the command line" : e.Message, e);
         }
     }

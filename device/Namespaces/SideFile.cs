@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 namespace DaxStack.Device.Namespaces;
 
 /// <summary>
@@ -52,7 +53,7 @@ internal static class SideFile
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             if (fs.Length > maxBytes)
-                throw new NamespaceException(NamespaceErrno.EIO, $"{what} '{path}' is corrupt: {fs.Length} bytes, more than the {maxBytes} a valid one can hold");
+                throw new NamespaceException(Errno.EIO, $"{what} '{path}' is corrupt: {fs.Length} bytes, more than the {maxBytes} a valid one can hold");
             var bytes = new byte[fs.Length];
             fs.ReadExactly(bytes);
             return bytes;
@@ -69,7 +70,7 @@ internal static class SideFile
 
     /// <summary>The exception for a failed file-system call: EACCES for permissions, EIO otherwise.</summary>
     public static NamespaceException Failure(Exception e, string detail) =>
-        new(e is UnauthorizedAccessException ? NamespaceErrno.EACCES : NamespaceErrno.EIO, $"{detail}: {e.Message}", e);
+        new(e is UnauthorizedAccessException ? Errno.EACCES : Errno.EIO, $"{detail}: {e.Message}", e);
 
     private static void TryDelete(string path)
     {

@@ -38,9 +38,19 @@ public static class DaxstackProgram
             var context = new CliContext(host.Services, stdout, stderr);
             var root = BuildRootCommand(context);
             var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+            var parsed = root.Parse(commandArgs);
+            if (parsed.Errors.Count > 0)
+            {
+                // Parse errors in the tool's own form: "ndctl create-namespace: message".
+                string path = CommandPath(parsed.CommandResult);
+                foreach (var error in parsed.Errors)
+                    stderr.WriteLine($"{path}: {error.Message}");
+                stderr.WriteLine(path == "daxstack" ? "Try 'daxstack --help'." : $"Try 'daxstack {path} --help'.");
+                return 1;
+            }
             try
             {
-                return root.Parse(commandArgs).Invoke(config);
+                return parsed.Invoke(config);
             }
             catch (Exception e)
             {
@@ -86,6 +96,14 @@ public static class DaxstackProgram
         _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NvdimmOptions>>().Value;
         _ = host.Services.GetRequiredService<DaxStack.Device.Cost.CostProfileCatalog>();
         return host;
+    }
+
+    private static string CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new List<string>();
+        for (var r = result; r != null && r.Parent != null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, r.Command.Name);
+        return names.Count == 0 ? "daxstack" : string.Join(' ', names);
     }
 
     /// <summary>Separates <c>--Section:Key=value</c> configuration overrides from the command's own arguments.</summary>

@@ -64,3 +64,40 @@ public class DemoCommandTests
         });
     }
 }
+
+public class ParseErrorTests
+{
+    [Test]
+    public void AnUnknownOptionIsReportedInTheToolsOwnForm()
+    {
+        var (exit, _, error) = CliRunner.Run("demo", "--bad");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("demo: Unrecognized command or argument '--bad'."));
+            Assert.That(error, Does.Contain("Try 'daxstack demo --help'."));
+        });
+    }
+
+    [Test]
+    public void AMissingOptionValueNamesTheSubcommand()
+    {
+        var (exit, _, error) = CliRunner.Run("ndctl", "create-namespace", "--mode");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("ndctl create-namespace: "));
+        });
+    }
+
+    [Test]
+    public void NoCommandAtAllIsAnErrorWithAHint()
+    {
+        var (exit, _, error) = CliRunner.Run();
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.Contain("Try 'daxstack --help'."));
+        });
+    }
+}

@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Poison;
 
@@ -145,7 +146,7 @@ public class BadblocksPersistenceTests
         {
             var region = bus.OpenImage(image);
             var e = Assert.Throws<NamespaceException>(() => region.InjectError(region.Namespaces[0], block, count));
-            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EINVAL));
         }
         Assert.That(dir.Snapshot(), Is.EqualTo(before));
     }
@@ -169,7 +170,7 @@ public class BadblocksPersistenceTests
             var e = Assert.Throws<NamespaceException>(() => bus.OpenImage(image));
             Assert.Multiple(() =>
             {
-                Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EIO));
+                Assert.That(e!.Errno, Is.EqualTo(Errno.EIO));
                 Assert.That(e.Message, Does.Contain("badblocks file").And.Contain("corrupt").And.Contain(expected));
             });
         }

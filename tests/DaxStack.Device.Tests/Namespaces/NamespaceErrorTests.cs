@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using DaxStack.Device.Namespaces;
 
 namespace DaxStack.Device.Tests.Namespaces;
@@ -55,7 +56,7 @@ public class NamespaceErrorTests
         var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Fsdax, Size = 4 * MiB }), image);
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOSPC));
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENOSPC));
             Assert.That(e.Message, Does.Contain("4194304").And.Contain("2097152").And.EndWith("No space left on device"));
         });
     }
@@ -74,7 +75,7 @@ public class NamespaceErrorTests
         var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = 4 * MiB }), image);
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOSPC));
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENOSPC));
             Assert.That(e.Message, Does.Contain("largest aligned free extent is 2097152"));
         });
     }
@@ -87,7 +88,7 @@ public class NamespaceErrorTests
         var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = 2 * MiB, Align = 65536 }), image);
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+            Assert.That(e.Errno, Is.EqualTo(Errno.EINVAL));
             Assert.That(e.Message, Does.Contain("alignment 65536"));
         });
     }
@@ -98,7 +99,7 @@ public class NamespaceErrorTests
         using var dir = new ImageDirectory();
         string image = LabelledImage(dir);
         var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 4096 + 512 }), image);
-        Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+        Assert.That(e.Errno, Is.EqualTo(Errno.EINVAL));
     }
 
     [Test]
@@ -109,7 +110,7 @@ public class NamespaceErrorTests
         var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB, Name = "fs" }), image);
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+            Assert.That(e.Errno, Is.EqualTo(Errno.EEXIST));
             Assert.That(e.Message, Does.Contain("'fs'"));
         });
     }
@@ -123,7 +124,7 @@ public class NamespaceErrorTests
         using (var bus = ImageDirectory.NewBus())
             taken = bus.OpenImage(image).Namespaces[0].Uuid!.Value;
         var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB, Uuid = taken }), image);
-        Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+        Assert.That(e.Errno, Is.EqualTo(Errno.EEXIST));
     }
 
     [Test]
@@ -134,7 +135,7 @@ public class NamespaceErrorTests
         var e = FailsWithoutChange(dir, r => r.DestroyNamespace("namespace0.0", force: false), image);
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EBUSY));
+            Assert.That(e.Errno, Is.EqualTo(Errno.EBUSY));
             Assert.That(e.Message, Does.Contain("--force"));
         });
     }
@@ -147,7 +148,7 @@ public class NamespaceErrorTests
         var e = FailsWithoutChange(dir, r => r.DestroyNamespace("namespace0.7", force: true), image);
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOENT));
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENOENT));
             Assert.That(e.Message, Does.Contain("namespace0.0, namespace0.1"));
         });
     }
@@ -162,7 +163,7 @@ public class NamespaceErrorTests
         {
             var region = bus.OpenImage(image, readOnly: true);
             var e = Assert.Throws<NamespaceException>(() => region.DestroyNamespace("namespace0.1", force: true));
-            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EROFS));
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EROFS));
             Assert.Throws<NamespaceException>(() => region.InjectError(region.Namespaces[0], 0, 1));
         }
         Assert.That(dir.Snapshot(), Is.EqualTo(before));
@@ -189,7 +190,7 @@ public class NamespaceErrorTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.EIO));
+            Assert.That(e.Errno, Is.EqualTo(Errno.EIO));
             Assert.That(e.Message, Does.Contain(image + ".labels").And.Contain("corrupt"));
         });
     }
@@ -219,7 +220,7 @@ public class NamespaceErrorTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENXIO));
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENXIO));
             Assert.That(e.Message, Does.Contain("belongs to image 'first.img'").And.Contain("'second.img'"));
         });
     }
@@ -236,7 +237,7 @@ public class NamespaceErrorTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENXIO));
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENXIO));
             Assert.That(e.Message, Does.Contain("truncated").And.Contain("8388608"));
         });
     }
@@ -268,7 +269,7 @@ public class NamespaceErrorTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENXIO));
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENXIO));
             Assert.That(e.Message, Does.Contain($"{length} bytes").And.Contain("multiple of 4096"));
         });
     }
@@ -284,7 +285,7 @@ public class NamespaceErrorTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e.Errno, Is.EqualTo(NamespaceErrno.ENOENT));
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENOENT));
             Assert.That(e.Message, Does.Contain("does not exist").And.Contain(".labels"));
         });
     }
@@ -299,7 +300,7 @@ public class NamespaceErrorTests
         using (var bus = ImageDirectory.NewBus())
         {
             var e = Assert.Throws<NamespaceException>(() => bus.CreateImage(image, 8 * MiB));
-            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EEXIST));
         }
         Assert.That(dir.Snapshot(), Is.EqualTo(before));
     }
@@ -311,7 +312,7 @@ public class NamespaceErrorTests
         string image = dir.PlainImage("plain.img", MiB);
         var before = dir.Snapshot();
         using (var bus = ImageDirectory.NewBus())
-            Assert.That(Assert.Throws<NamespaceException>(() => bus.CreateImage(image, MiB))!.Errno, Is.EqualTo(NamespaceErrno.EEXIST));
+            Assert.That(Assert.Throws<NamespaceException>(() => bus.CreateImage(image, MiB))!.Errno, Is.EqualTo(Errno.EEXIST));
         Assert.That(dir.Snapshot(), Is.EqualTo(before));
     }
 
@@ -324,7 +325,7 @@ public class NamespaceErrorTests
             var e = Assert.Throws<NamespaceException>(() => bus.CreateImage(dir.PathOf("new.img"), MiB, "optane-gen9"));
             Assert.Multiple(() =>
             {
-                Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+                Assert.That(e!.Errno, Is.EqualTo(Errno.EINVAL));
                 Assert.That(e.Message, Does.Contain("optane-gen9").And.Contain("optane-adr"));
             });
         }

@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using DaxStack.Device.Media;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Platform;
@@ -171,7 +172,7 @@ public class NamespaceLifecycleTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EINVAL));
             Assert.That(e.Message, Does.Contain("alignment").And.Contain("devdax"));
             Assert.That(region.Namespaces, Is.Empty);
         });
@@ -188,7 +189,7 @@ public class NamespaceLifecycleTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EINVAL));
             Assert.That(e.Message, Does.Contain("not a multiple"));
         });
     }
@@ -197,7 +198,7 @@ public class NamespaceLifecycleTests
     public void AnAlignmentOnARawNamespaceIsRejected()
     {
         var e = Assert.Throws<NamespaceException>(() => new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 4 * MiB, Align = NamespaceAlignment.Pmd }.Validate());
-        Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.EINVAL));
+        Assert.That(e!.Errno, Is.EqualTo(Errno.EINVAL));
     }
 
     [Test]

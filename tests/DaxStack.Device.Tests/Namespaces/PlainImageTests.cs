@@ -1,3 +1,4 @@
+using DaxStack.Device.Errors;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Platform;
 
@@ -123,7 +124,7 @@ public class PlainImageTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(e!.Errno, Is.EqualTo(NamespaceErrno.ENOSPC));
+            Assert.That(e!.Errno, Is.EqualTo(Errno.ENOSPC));
             Assert.That(e.Message, Does.Contain("label-less").And.Contain("namespace0.0"));
             Assert.That(File.Exists(image + ".labels"), Is.False);
         });

@@ -1,0 +1,58 @@
+namespace DaxStack.Device.Errors;
+
+/// <summary>
+/// Linux x86-64 errno values (asm-generic/errno-base.h and errno.h), shared by every layer:
+/// kernel-internal paths return them, the syscall surface and the CLI report them with
+/// <see cref="ErrnoText.StrError"/>.
+/// </summary>
+public enum Errno
+{
+    EPERM = 1,
+    ENOENT = 2,
+    ESRCH = 3,
+    EINTR = 4,
+    EIO = 5,
+    ENXIO = 6,
+    E2BIG = 7,
+    ENOEXEC = 8,
+    EBADF = 9,
+    ECHILD = 10,
+    EAGAIN = 11,
+    ENOMEM = 12,
+    EACCES = 13,
+    EFAULT = 14,
+    ENOTBLK = 15,
+    EBUSY = 16,
+    EEXIST = 17,
+    EXDEV = 18,
+    ENODEV = 19,
+    ENOTDIR = 20,
+    EISDIR = 21,
+    EINVAL = 22,
+    ENFILE = 23,
+    EMFILE = 24,
+    ENOTTY = 25,
+    ETXTBSY = 26,
+    EFBIG = 27,
+    ENOSPC = 28,
+    ESPIPE = 29,
+    EROFS = 30,
+    EMLINK = 31,
+    EPIPE = 32,
+    EDOM = 33,
+    ERANGE = 34,
+    EDEADLK = 35,
+    ENAMETOOLONG = 36,
+    ENOLCK = 37,
+    ENOSYS = 38,
+    ENOTEMPTY = 39,
+    ELOOP = 40,
+    ENODATA = 61,
+    EOVERFLOW = 75,
+    EOPNOTSUPP = 95,
+    ECONNRESET = 104,
+    ESHUTDOWN = 108,
+    ETIMEDOUT = 110,
+    EUCLEAN = 117,
+    EDQUOT = 122,
+}
