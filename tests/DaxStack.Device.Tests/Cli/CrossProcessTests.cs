@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using DaxStack.Device.Cost;
+using DaxStack.Device.Hosting;
+using DaxStack.Device.Namespaces;
+using DaxStack.Device.Poison;
+
+namespace DaxStack.Device.Tests.Cli;
+
+/// <summary>
+/// An image outlives the process that wrote it: stores fenced in this process are read by a
+/// daxstack child process, and poison injected by a child process is seen here.
+/// </summary>
+public class CrossProcessTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("daxstack-xproc-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Exit, string Out, string Err) Daxstack(params string[] args)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "daxstack.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(60_000))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail("daxstack child process did not exit within 60 s");
+        }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    private static CostProfileCatalog Catalog() => new(new NvdimmOptions());
+
+    [Test]
+    public void PoisonInjectedByAnotherProcessRaisesAMachineCheckHere()
+    {
+        string image = Path.Combine(_dir, "pmem.img");
+        var (exit, _, err) = Daxstack("ndctl", "create-namespace", "--image", image, "--size", "16M", "--mode", "fsdax");
+        Assert.That(exit, Is.Zero, err);
+        (exit, _, err) = Daxstack("ndctl", "inject-error", "namespace0.0", "--image", image, "-B", "16", "-n", "1");
+        Assert.That(exit, Is.Zero, err);
+
+        using var bus = new NvdimmBus(Catalog());
+        var ns = bus.OpenImage(image).Namespaces.Single();
+        var cpu = bus.Space.CreateCpu();
+        var e = Assert.Throws<MachineCheckException>(() => cpu.Load(ns.PhysicalAddress + 16 * 512 + 8, new byte[8]));
+        Assert.That(e!.PhysicalAddress, Is.EqualTo(ns.PhysicalAddress + 16 * 512 + 8), "the first poisoned byte the load touched");
+    }
+
+    [Test]
+    public void NamespacesWrittenHereAreListedByAnotherProcessAndTheDataStaysInTheImage()
+    {
+        string image = Path.Combine(_dir, "pmem.img");
+        using (var bus = new NvdimmBus(Catalog()))
+        {
+            var region = bus.CreateImage(image, 8 << 20);
+            var ns = region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Fsdax, Size = 4 << 20 });
+            var cpu = bus.Space.CreateCpu();
+            cpu.Store(ns.PhysicalAddress, "written by the parent"u8);
+            cpu.Clwb(ns.PhysicalAddress);
+            cpu.Sfence();
+        }
+        var (exit, output, err) = Daxstack("ndctl", "list", "--image", image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, err);
+            Assert.That(output, Does.Contain("\"mode\": \"fsdax\"").And.Contain("\"size\": 4194304"));
+        });
+        // The child opened and closed the image (an orderly exit): the data is still there.
+        Assert.That(File.ReadAllBytes(image).AsSpan(0, 21).ToArray(), Is.EqualTo("written by the parent"u8.ToArray()));
+    }
+}
