@@ -3,56 +3,124 @@ using DaxStack.Device.Persistence;
 namespace DaxStack.Device.Cost;
 
 /// <summary>
-/// A named set of modeled latencies and bandwidths (nanoseconds, GB/s = bytes per ns).
-/// The built-in profiles and the sources of their numbers are in <see cref="CostProfiles"/>.
+/// A named set of modeled latencies, bandwidths and sizes that <see cref="CostModel"/> charges
+/// (nanoseconds; GB/s, which is bytes per nanosecond; bytes). The built-in profiles and the
+/// sources of their numbers are in <see cref="CostProfiles"/>. Per-DIMM values describe one
+/// DIMM (or one DRAM channel); a region spanning <see cref="Dimms"/> interleaved DIMMs has that
+/// many of each.
 /// </summary>
+/// <remarks>
+/// Custom profiles are built from a built-in one by setting properties by name (see
+/// <see cref="CostProfileCatalog"/>), so every setting here is a plain property with a default.
+/// <see cref="Validate"/> states which values are allowed; <see cref="CostModel"/> calls it.
+/// </remarks>
 public sealed record CostProfile
 {
+    /// <summary>Largest <see cref="WriteBackSlots"/> a profile may ask for.</summary>
+    public const int MaxWriteBackSlots = 64;
+
     /// <summary>Profile name (optane-adr, optane-eadr, dram, or a configured one).</summary>
     public required string Name { get; init; }
 
-    /// <summary>Which persistence domain the platform has.</summary>
+    /// <summary>
+    /// The memory technology modeled, which names the published measurements the profile is checked
+    /// against by <c>daxstack bench cost-model</c>: "optane" or "dram" (other values have none). Default "optane".
+    /// </summary>
+    public string Technology { get; init; } = "optane";
+
+    /// <summary>Which persistence domain the platform has. Default ADR.</summary>
     public PersistenceDomain Domain { get; init; } = PersistenceDomain.Adr;
 
-    /// <summary>Number of interleaved DIMMs the region spans (bandwidth scales with it).</summary>
+    /// <summary>Number of interleaved DIMMs (or memory channels) the region spans. Bandwidth scales with it. Default 1.</summary>
     public int Dimms { get; init; } = 1;
 
-    /// <summary>Idle load latency, sequential access (ns).</summary>
+    /// <summary>Interleave granularity across <see cref="Dimms"/> (bytes, a power of two of at least 256). Default 4096.</summary>
+    public int InterleaveBytes { get; init; } = 4096;
+
+    /// <summary>Idle latency of a load that continues a sequential stream (ns, first 64-byte line).</summary>
     public double ReadLatencySequentialNs { get; init; }
 
-    /// <summary>Idle load latency, random access (ns).</summary>
+    /// <summary>Idle latency of a load to a random address (ns, first 64-byte line).</summary>
     public double ReadLatencyRandomNs { get; init; }
 
-    /// <summary>Latency of a load that hits a line already in the CPU cache (ns).</summary>
+    /// <summary>Latency of a load that hits a line held in the CPU cache (ns per 64-byte line). Default 1.</summary>
     public double CacheHitNs { get; init; } = 1;
 
-    /// <summary>Read bandwidth of one DIMM (GB/s).</summary>
+    /// <summary>Read bandwidth of one DIMM (GB/s): the rate at which the lines after the first of a load stream in.</summary>
     public double ReadBandwidthGBps { get; init; }
 
-    /// <summary>Cost of a store instruction into the cache (ns per 64-byte line touched).</summary>
+    /// <summary>Cost of a store instruction into the cache (ns per 64-byte line touched). Default 1.</summary>
     public double StoreNs { get; init; } = 1;
 
-    /// <summary>Write latency to the persistence domain, store+clwb+fence of one line (ns).</summary>
+    /// <summary>Idle time for a clwb/clflushopt/clflush write-back of one dirty line to reach the persistence domain (ns).</summary>
     public double ClwbWriteLatencyNs { get; init; }
 
-    /// <summary>Write latency to the persistence domain, ntstore+fence of one line (ns).</summary>
+    /// <summary>Idle time for a non-temporal store of one line to reach the persistence domain (ns).</summary>
     public double NtWriteLatencyNs { get; init; }
 
-    /// <summary>Media write bandwidth of one DIMM with non-temporal stores (GB/s).</summary>
+    /// <summary>
+    /// Write-backs one CPU can have in flight towards the persistence domain (its fill / write-combining
+    /// buffers); a further flush or non-temporal store waits for the oldest to land. 1 to
+    /// <see cref="MaxWriteBackSlots"/>. Default 6.
+    /// </summary>
+    public int WriteBackSlots { get; init; } = 6;
+
+    /// <summary>
+    /// Time one DIMM takes to accept one 64-byte write into its write-combining buffer (ns): the
+    /// rate at which a single persist larger than a few lines proceeds when the buffer has room.
+    /// </summary>
+    public double DimmWriteIngestNs { get; init; }
+
+    /// <summary>Media write bandwidth of one DIMM for lines written by non-temporal stores (GB/s).</summary>
     public double WriteBandwidthNtGBps { get; init; }
 
-    /// <summary>Media write bandwidth of one DIMM with store+clwb (GB/s).</summary>
+    /// <summary>
+    /// Media write bandwidth of one DIMM for lines written back by clwb/clflushopt/clflush (GB/s).
+    /// Lower than <see cref="WriteBandwidthNtGBps"/> on Optane: a store stream also reads every line
+    /// for ownership before it can be written back.
+    /// </summary>
     public double WriteBandwidthClwbGBps { get; init; }
 
-    /// <summary>Issue cost of one flush instruction (ns).</summary>
+    /// <summary>Issue cost of one flush instruction (ns). Default 1.</summary>
     public double FlushIssueNs { get; init; } = 1;
 
-    /// <summary>Cost of a fence with nothing outstanding (ns).</summary>
-    public double FenceNs { get; init; } = 1;
+    /// <summary>Cost of a fence beyond waiting for outstanding write-backs (ns). Default 2.</summary>
+    public double FenceNs { get; init; } = 2;
 
-    /// <summary>Media access unit (the XPLine): writes smaller than this are read-modify-written (bytes).</summary>
+    /// <summary>Media access unit, the XPLine on Optane (bytes, a power of two from 64 to <see cref="InterleaveBytes"/>): a write of less costs a whole unit. Default 256.</summary>
     public int MediaGranularity { get; init; } = 256;
 
-    /// <summary>On-DIMM write-combining buffer (the XPBuffer) in bytes; 0 for none.</summary>
+    /// <summary>On-DIMM write-combining buffer, the XPBuffer on Optane (bytes, a multiple of <see cref="MediaGranularity"/>; 0 for none). Default 16 KiB.</summary>
     public int WriteCombiningBytes { get; init; } = 16 * 1024;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that the model cannot use.</summary>
+    public void Validate()
+    {
+        Require(Dimms >= 1, nameof(Dimms), "must be at least 1");
+        Require(InterleaveBytes >= 256 && IsPowerOfTwo(InterleaveBytes), nameof(InterleaveBytes), "must be a power of two of at least 256");
+        Require(MediaGranularity >= 64 && IsPowerOfTwo(MediaGranularity) && MediaGranularity <= InterleaveBytes,
+            nameof(MediaGranularity), "must be a power of two from 64 to InterleaveBytes");
+        Require(WriteCombiningBytes >= 0 && WriteCombiningBytes % MediaGranularity == 0,
+            nameof(WriteCombiningBytes), "must be a non-negative multiple of MediaGranularity");
+        Require(WriteBackSlots is >= 1 and <= MaxWriteBackSlots, nameof(WriteBackSlots), $"must be from 1 to {MaxWriteBackSlots}");
+        Require(ReadBandwidthGBps > 0, nameof(ReadBandwidthGBps), "must be positive");
+        Require(WriteBandwidthNtGBps > 0, nameof(WriteBandwidthNtGBps), "must be positive");
+        Require(WriteBandwidthClwbGBps > 0, nameof(WriteBandwidthClwbGBps), "must be positive");
+        foreach (var (value, name) in new[]
+        {
+            (ReadLatencySequentialNs, nameof(ReadLatencySequentialNs)), (ReadLatencyRandomNs, nameof(ReadLatencyRandomNs)),
+            (CacheHitNs, nameof(CacheHitNs)), (StoreNs, nameof(StoreNs)), (ClwbWriteLatencyNs, nameof(ClwbWriteLatencyNs)),
+            (NtWriteLatencyNs, nameof(NtWriteLatencyNs)), (DimmWriteIngestNs, nameof(DimmWriteIngestNs)),
+            (FlushIssueNs, nameof(FlushIssueNs)), (FenceNs, nameof(FenceNs)),
+        })
+            Require(value >= 0 && double.IsFinite(value), name, "must be a finite non-negative number of nanoseconds");
+    }
+
+    private void Require(bool ok, string setting, string rule)
+    {
+        if (!ok)
+            throw new ArgumentException($"cost profile '{Name}': {setting} {rule}");
+    }
+
+    private static bool IsPowerOfTwo(int v) => v > 0 && (v & (v - 1)) == 0;
 }

@@ -54,6 +54,14 @@ public sealed class CostProfileCatalog
             }
             prop.SetValue(profile, parsed);
         }
+        try
+        {
+            profile.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidOperationException($"cost profile '{name}': {e.Message}", e);
+        }
         return profile;
     }
 }

@@ -1,16 +1,23 @@
 namespace DaxStack.Device.Cost;
 
 /// <summary>
-/// What the cost model remembers about one emulated CPU between operations: its clock, when
-/// its outstanding write-backs complete (a fence waits for that), and where its last load
-/// ended (to tell sequential from random reads).
+/// What the cost model remembers about one emulated CPU between operations: its clock, its
+/// write-backs in flight (a fence waits for the last of them; a new one waits for a free slot),
+/// and where its last load ended (to tell sequential from random reads). The state is the CPU's,
+/// shared by every region it touches; each region's <see cref="CostModel"/> keeps its own DIMMs.
 /// </summary>
 public sealed class CpuCostState
 {
+    // When each of the last CostProfile.MaxWriteBackSlots write-backs reached the persistence
+    // domain, as a ring: a write-back may start once the one WriteBackSlots before it has landed.
+    internal readonly double[] SlotFreeAt = new double[CostProfile.MaxWriteBackSlots];
+    internal long WriteBacksIssued;
+    internal CostModel? LastLoadModel;
+
     /// <summary>The CPU's modeled clock.</summary>
     public SimClock Clock { get; } = new();
 
-    /// <summary>Modeled time at which this CPU's last issued write-back reaches the persistence domain.</summary>
+    /// <summary>Modeled time at which the last of this CPU's issued write-backs reaches the persistence domain.</summary>
     public double WriteBackDoneAt { get; set; }
 
     /// <summary>Number of write-backs issued since the last fence.</summary>

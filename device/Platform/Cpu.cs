@@ -57,7 +57,9 @@ public sealed unsafe class Cpu
             throw new MachineCheckException(r.BaseAddress + bad, r.Name);
         }
         r.Lock.Enter();
-        bool hit = r.Tracker.DirtyLineCount != 0 && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
+        // A load within one line that holds stores is served by the cache; anything larger is charged as memory reads.
+        bool hit = r.Tracker.DirtyLineCount != 0 && ((off ^ (off + destination.Length - 1)) & ~(long)(LineSize - 1)) == 0
+                   && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
         new ReadOnlySpan<byte>(r.Media.Pointer + off, destination.Length).CopyTo(destination);
         r.Cost.Load(CostState, off, destination.Length, hit);
         r.Lock.Exit();

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using DaxStack.Device.Cost;
+using DaxStack.Tools.Bench;
 using DaxStack.Tools.Cli;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DaxStack.Tools.Commands;
 
@@ -9,6 +12,55 @@ public static class BenchCommand
     public static Command Create(CliContext context)
     {
         var cmd = new Command("bench", "Run benchmark scenarios (modeled and wall-clock).");
+        cmd.Subcommands.Add(CreateCostModel(context));
+        return cmd;
+    }
+
+    /// <summary><c>daxstack bench cost-model [--profile P] [--dimms N]</c>: the cost model against DESIGN.md section 9.</summary>
+    private static Command CreateCostModel(CliContext context)
+    {
+        var profileOption = new Option<string?>("--profile", "-p")
+        {
+            Description = "Cost profile to check (optane-adr, optane-eadr, dram, or one from configuration). Default: Nvdimm:Profile.",
+        };
+        var dimmsOption = new Option<int?>("--dimms")
+        {
+            Description = "Interleaved DIMMs for the bandwidth rows. Default: the profile's own count and 6.",
+        };
+        var cmd = new Command("cost-model",
+            "Run, in modeled time, the microbenchmarks behind the published Optane and DRAM figures (DESIGN.md section 9) " +
+            "and compare; exits 1 if a row is off by more than 10%.");
+        cmd.Options.Add(profileOption);
+        cmd.Options.Add(dimmsOption);
+        cmd.SetAction(pr =>
+        {
+            const string name = "bench cost-model";
+            var catalog = context.Services.GetRequiredService<CostProfileCatalog>();
+            CostProfile profile;
+            try
+            {
+                profile = pr.GetValue(profileOption) is { } p ? catalog.Get(p) : catalog.Default;
+            }
+            catch (KeyNotFoundException e)
+            {
+                return context.Fail(name, e.Message);
+            }
+            int? dimms = pr.GetValue(dimmsOption);
+            if (dimms is < 1)
+                return context.Fail(name, $"--dimms must be at least 1 (got {dimms})");
+            IReadOnlyList<int> counts = dimms is { } n ? [n] : CostModelValidation.DefaultDimmCounts(profile);
+            IReadOnlyList<CostModelValidation.Row> rows;
+            try
+            {
+                rows = CostModelValidation.Run(profile, counts);
+            }
+            catch (ArgumentException e)
+            {
+                return context.Fail(name, e.Message);
+            }
+            CostModelValidation.Print(context.Out, profile, rows);
+            return rows.All(r => r.Passes) ? 0 : context.Fail(name, "the cost model misses a published figure by more than 10%");
+        });
         return cmd;
     }
 }

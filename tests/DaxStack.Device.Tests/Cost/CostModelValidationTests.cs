@@ -1,0 +1,88 @@
+using DaxStack.Device.Cost;
+using DaxStack.Device.Tests.Cli;
+using DaxStack.Tools.Bench;
+
+namespace DaxStack.Device.Tests.Cost;
+
+/// <summary>
+/// The cost model reproduces the published figures of DESIGN.md section 9, and
+/// <c>daxstack bench cost-model</c> reports it and fails when a profile does not.
+/// </summary>
+public class CostModelValidationTests
+{
+    // The validation is deterministic: run each profile once for every test that reads it.
+    private static readonly Dictionary<string, Lazy<IReadOnlyList<CostModelValidation.Row>>> Runs =
+        CostProfiles.BuiltIn.ToDictionary(p => p.Name, p => new Lazy<IReadOnlyList<CostModelValidation.Row>>(
+            () => CostModelValidation.Run(p, CostModelValidation.DefaultDimmCounts(p))));
+
+    [TestCase("optane-adr", 16)]
+    [TestCase("optane-eadr", 11)]
+    [TestCase("dram", 8)]
+    public void EveryPublishedFigureIsReproducedWithinTenPercent(string name, int publishedRows)
+    {
+        var rows = Runs[name].Value;
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows.Count(r => r.Published is not null), Is.EqualTo(publishedRows));
+            foreach (var r in rows.Where(r => r.Published is not null))
+                Assert.That(Math.Abs(r.Error!.Value), Is.LessThanOrEqualTo(CostModelValidation.Tolerance),
+                    $"{r.Quantity}: modeled {r.Modeled}, published {r.Published}");
+        });
+    }
+
+    [Test]
+    public void OptaneIsValidatedOnOneDimmAndOnSixInterleaved()
+    {
+        var rows = Runs["optane-adr"].Value;
+        var bandwidth = rows.Where(r => r.Quantity.Contains("bandwidth", StringComparison.Ordinal) && r.Published is not null)
+            .ToDictionary(r => r.Quantity, r => r.Published);
+        Assert.That(bandwidth, Is.EquivalentTo(new Dictionary<string, double?>
+        {
+            ["read bandwidth, 1 DIMM (GB/s)"] = 6.6,
+            ["write bandwidth, ntstore, 1 DIMM (GB/s)"] = 2.3,
+            ["write bandwidth, store+clwb, 1 DIMM (GB/s)"] = 1.8,
+            ["read bandwidth, 6 DIMMs (GB/s)"] = 39,
+            ["write bandwidth, ntstore, 6 DIMMs (GB/s)"] = 13.9,
+        }));
+    }
+
+    [Test]
+    public void TheCommandPrintsTheTableAndSucceeds()
+    {
+        var (exit, output, error) = CliRunner.Run("bench", "cost-model", "--profile", "optane-adr", "--dimms", "1");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(output, Does.Contain("idle read latency, random 64 B loads (ns)"));
+            Assert.That(output, Does.Contain("one persist, ntstore+sfence of 4 KiB (ns)"));
+            Assert.That(output, Does.Contain("write bandwidth, store+clwb, 1 DIMM (GB/s)"));
+            Assert.That(output, Does.Contain("all within 10%"));
+        });
+    }
+
+    [Test]
+    public void TheCommandFailsAndMarksTheRowWhenAProfileMissesAFigure()
+    {
+        var (exit, output, error) = CliRunner.Run(
+            "--Nvdimm:Profiles:slow-nt:Base=optane-adr", "--Nvdimm:Profiles:slow-nt:Set:NtWriteLatencyNs=150",
+            "bench", "cost-model", "--profile", "slow-nt", "--dimms", "1");
+        string ntRow = output.Split('\n').Single(l => l.StartsWith("write latency, ntstore+sfence", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(ntRow, Does.Contain("+66.7%").And.Contain("off by more than 10%"));
+            Assert.That(error, Does.Contain("bench cost-model:"));
+        });
+    }
+
+    [Test]
+    public void AnUnknownProfileIsAClearError()
+    {
+        var (exit, _, error) = CliRunner.Run("bench", "cost-model", "--profile", "optane-9000");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.Contain("unknown cost profile 'optane-9000'"));
+        });
+    }
+}
