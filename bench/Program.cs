@@ -1,1 +1,11 @@
-System.Console.WriteLine("x");
+using BenchmarkDotNet.Running;
+using DaxStack.Bench;
+using DaxStack.Bench.Report;
+
+// `report ...` prints the section 7 table from finished results; anything else goes to
+// BenchmarkDotNet (`--filter '*Persist*'`, `--list flat`, job options, ...).
+if (args.Length > 0 && args[0] == "report")
+    return DeviceBenchReport.Run(args[1..], Console.Out, Console.Error);
+
+BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args, BenchConfig.Create());
+return 0;
