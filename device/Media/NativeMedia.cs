@@ -9,12 +9,16 @@ namespace DaxStack.Device.Media;
 public sealed unsafe class NativeMedia : IMedia
 {
     private byte* _pointer;
+    private byte* _allocation;
 
     public NativeMedia(long length)
     {
         if (length <= 0 || length % 4096 != 0)
             throw new ArgumentOutOfRangeException(nameof(length), length, "media size must be a positive multiple of 4096 bytes");
-        _pointer = (byte*)NativeMemory.AllocZeroed((nuint)length);
+        // One extra page so the media can start on a page boundary: emulated lines and pages then
+        // coincide with host cache lines and pages (calloc's own result is only 16-byte aligned).
+        _allocation = (byte*)NativeMemory.AllocZeroed((nuint)(length + 4096));
+        _pointer = (byte*)(((nuint)_allocation + 4095) & ~(nuint)4095);
         Length = length;
     }
 
@@ -30,7 +34,8 @@ public sealed unsafe class NativeMedia : IMedia
     {
         if (_pointer != null)
         {
-            NativeMemory.Free(_pointer);
+            NativeMemory.Free(_allocation);
+            _allocation = null;
             _pointer = null;
         }
     }

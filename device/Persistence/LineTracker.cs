@@ -24,6 +24,7 @@ internal sealed unsafe class LineTracker
     private const int PageShift = 12;
     private const int PagesPerDir = 512; // 2 MiB of address space per directory
     private const int None = -1;
+    private const int FullLine = -2;     // Head/Tail of a line whose single store covers it whole (no entry; data live in media)
 
     private struct LineState
     {
@@ -31,6 +32,7 @@ internal sealed unsafe class LineTracker
         public int Tail;        // newest store entry, or None
         public int Count;       // stores since last persisted; 0 = clean
         public long Issued;     // newest store sequence number a write-back (by any CPU) covers
+        public long FullSeq;    // sequence number of that single store when Head == FullLine
     }
 
     private struct StoreEntry
@@ -54,6 +56,7 @@ internal sealed unsafe class LineTracker
     private int[] _freeSlots = new int[16];
     private int _freeSlotCount;
     private int _slotHighWater;
+    private int _retainedSlot = None;        // a clean page that keeps its slot (see ReleaseSlot)
 
     // Store entries (history). Data for entry e lives at _entryData[e * 64 + offset].
     private StoreEntry[] _entries = new StoreEntry[256];
@@ -77,42 +80,104 @@ internal sealed unsafe class LineTracker
     /// <summary>Records a store of <paramref name="length"/> bytes at <paramref name="offset"/> and applies it to the media.</summary>
     public void Store(long offset, byte* src, int length)
     {
-        while (length > 0)
+        long end = offset + length;
+        long line = offset & ~(long)(LineSize - 1);
+        if (end - line <= LineSize)
         {
-            int inLine = (int)(offset & (LineSize - 1));
-            int take = Math.Min(LineSize - inLine, length);
-            StoreLine(offset - inLine, inLine, src, take);
-            offset += take;
-            src += take;
-            length -= take;
+            // Within one line (the common small store): no page loop.
+            StoreOneLine(line, (int)(offset - line), length);
+            Buffer.MemoryCopy(src, _media + offset, length, length);
+            return;
         }
+        // Bookkeeping first, page by page (one table lookup per page, the persisted content of
+        // each run of clean lines saved with one copy), then the data in one copy: every line's
+        // old bytes are read before the media is overwritten. Lines get their sequence numbers
+        // in address order, as line-by-line stores would.
+        while (line < end)
+        {
+            long pageEnd = Math.Min((line | ((1 << PageShift) - 1)) + 1, end);
+            LineFor(line, create: true, out int slot);
+            int first = (int)((line >> 6) & (LinesPerPage - 1));
+            int count = (int)((pageEnd - line + LineSize - 1) >> 6);
+            var states = _lines.AsSpan(slot * LinesPerPage + first, count);
+            int run = -1;
+            for (int i = 0; i < states.Length; i++, line += LineSize)
+            {
+                ref LineState st = ref states[i];
+                // Only the first and last line of a store can be partial.
+                bool whole = line >= offset && line + LineSize <= end;
+                if (st.Count == 0)
+                {
+                    if (run < 0)
+                        run = i;
+                    if (whole)
+                        st = new LineState { Head = FullLine, Tail = FullLine, Count = 1, FullSeq = ++_lastSeq };
+                    else
+                    {
+                        st = new LineState { Head = None, Tail = None };
+                        int inLine = (int)(Math.Max(offset, line) - line);
+                        AppendEntry(ref st, inLine, (int)(Math.Min(line + LineSize, end) - line) - inLine);
+                    }
+                    continue;
+                }
+                if (run >= 0)
+                {
+                    SaveBaseline(slot, line - (i - run) * LineSize, i - run);
+                    run = -1;
+                }
+                int from = (int)(Math.Max(offset, line) - line);
+                AppendToDirty(ref st, line, from, (int)(Math.Min(line + LineSize, end) - line) - from);
+            }
+            if (run >= 0)
+                SaveBaseline(slot, line - (states.Length - run) * LineSize, states.Length - run);
+        }
+        Buffer.MemoryCopy(src, _media + offset, length, length);
     }
 
-    private void StoreLine(long lineOffset, int inLine, byte* src, int length)
+    private void StoreOneLine(long lineOffset, int inLine, int length)
     {
         ref LineState st = ref LineFor(lineOffset, create: true, out int slot);
-        if (st.Count == 0)
+        if (st.Count != 0)
         {
-            // First store since persisted: remember the persisted content.
-            fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
-                Buffer.MemoryCopy(_media + lineOffset, b, LineSize, LineSize);
-            st.Head = st.Tail = None;
-            st.Issued = 0;
-            _slotDirty[slot]++;
-            DirtyLineCount++;
+            AppendToDirty(ref st, lineOffset, inLine, length);
+            return;
         }
+        if (length == LineSize)
+            st = new LineState { Head = FullLine, Tail = FullLine, Count = 1, FullSeq = ++_lastSeq };
         else
         {
-            // The previous newest store's bytes are about to be overwritten: copy them aside.
-            ref StoreEntry prev = ref _entries[st.Tail];
-            if (prev.Live)
-            {
-                fixed (byte* d = &_entryData[st.Tail * LineSize + prev.Offset])
-                    Buffer.MemoryCopy(_media + lineOffset + prev.Offset, d, prev.Length, prev.Length);
-                prev.Live = false;
-            }
+            st = new LineState { Head = None, Tail = None };
+            AppendEntry(ref st, inLine, length);
         }
+        SaveBaseline(slot, lineOffset, 1);
+    }
 
+    // Lines [lineOffset, +lines) of one page were clean: keep their persisted content aside.
+    private void SaveBaseline(int slot, long lineOffset, int lines)
+    {
+        fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
+            Buffer.MemoryCopy(_media + lineOffset, b, lines * LineSize, lines * LineSize);
+        _slotDirty[slot] += lines;
+        DirtyLineCount += lines;
+    }
+
+    private void AppendToDirty(ref LineState st, long lineOffset, int inLine, int length)
+    {
+        if (st.Tail == FullLine)
+            Materialize(ref st);
+        // The previous newest store's bytes are about to be overwritten: copy them aside.
+        ref StoreEntry prev = ref _entries[st.Tail];
+        if (prev.Live)
+        {
+            fixed (byte* d = &_entryData[st.Tail * LineSize + prev.Offset])
+                Buffer.MemoryCopy(_media + lineOffset + prev.Offset, d, prev.Length, prev.Length);
+            prev.Live = false;
+        }
+        AppendEntry(ref st, inLine, length);
+    }
+
+    private void AppendEntry(ref LineState st, int inLine, int length)
+    {
         int e = AllocEntry();
         ref StoreEntry entry = ref _entries[e];
         entry.Next = None;
@@ -126,7 +191,14 @@ internal sealed unsafe class LineTracker
             _entries[st.Tail].Next = e;
         st.Tail = e;
         st.Count++;
-        Buffer.MemoryCopy(src, _media + lineOffset + inLine, length, length);
+    }
+
+    // A line whose only store covered it whole has no entry; give it one before a second store.
+    private void Materialize(ref LineState st)
+    {
+        int e = AllocEntry();
+        _entries[e] = new StoreEntry { Next = None, Offset = 0, Length = LineSize, Live = true, Seq = st.FullSeq };
+        st.Head = st.Tail = e;
     }
 
     // ---------------------------------------------------------------- write-back and fences
@@ -142,9 +214,63 @@ internal sealed unsafe class LineTracker
         ref LineState st = ref LineFor(lineOffset, create: false, out _);
         if (Unsafe.IsNullRef(ref st) || st.Count == 0)
             return 0;
-        long newest = _entries[st.Tail].Seq;
+        long newest = st.Tail == FullLine ? st.FullSeq : _entries[st.Tail].Seq;
         st.Issued = Math.Max(st.Issued, newest);
         return newest;
+    }
+
+    /// <summary>
+    /// Write-back of the lines from <paramref name="lineOffset"/> on, stopping at the first line
+    /// whose dirtiness differs from the first's or after <paramref name="maxLines"/>: returns how
+    /// many lines the run holds and, in <paramref name="covered"/>, 0 if they were clean, else the
+    /// sequence number to pass to <see cref="CompleteWriteBackRun"/> (every store they hold is at
+    /// or below it, every later store above it).
+    /// </summary>
+    public long IssueWriteBackRun(long lineOffset, long maxLines, out long covered)
+    {
+        long n = 0;
+        long line = lineOffset;
+        bool dirty = false;
+        covered = 0;
+        while (n < maxLines)
+        {
+            long page = line >> PageShift;
+            int[]? dir = _dir[page >> 9];
+            int inPage = (int)((line >> 6) & (LinesPerPage - 1));
+            int entry = dir == null ? 0 : dir[(int)(page & (PagesPerDir - 1))];
+            if (entry == 0)
+            {
+                // Clean page (or whole directory): nothing to write back in it.
+                if (n > 0 && dirty)
+                    break;
+                long span = dir == null
+                    ? (((long)PagesPerDir << PageShift) - (line & (((long)PagesPerDir << PageShift) - 1))) >> 6
+                    : LinesPerPage - inPage;
+                span = Math.Min(span, maxLines - n);
+                n += span;
+                line += span * LineSize;
+                continue;
+            }
+            int lim = (int)Math.Min(LinesPerPage - inPage, maxLines - n);
+            var states = _lines.AsSpan((entry - 1) * LinesPerPage + inPage, lim);
+            for (int i = 0; i < states.Length; i++)
+            {
+                ref LineState st = ref states[i];
+                bool d = st.Count != 0;
+                if (n == 0)
+                    dirty = d;
+                else if (d != dirty)
+                    goto done;
+                if (d)
+                    st.Issued = _lastSeq;
+                n++;
+            }
+            line += lim * LineSize;
+        }
+    done:
+        if (dirty)
+            covered = _lastSeq;
+        return n;
     }
 
     /// <summary>
@@ -157,11 +283,75 @@ internal sealed unsafe class LineTracker
         ref LineState st = ref LineFor(lineOffset, create: false, out int slot);
         if (Unsafe.IsNullRef(ref st) || st.Count == 0)
             return;
+        int count = CoveredCount(ref st, covered);
+        if (count > 0)
+            PersistPrefix(ref st, slot, lineOffset, count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int CoveredCount(ref LineState st, long covered)
+    {
+        if (st.Head == FullLine)
+            return st.FullSeq <= covered ? 1 : 0;
         int count = 0;
         for (int e = st.Head; e != None && _entries[e].Seq <= covered; e = _entries[e].Next)
             count++;
-        if (count > 0)
-            PersistPrefix(ref st, slot, lineOffset, count);
+        return count;
+    }
+
+    /// <summary>Completes the write-backs of the lines [<paramref name="lineOffset"/>, +<paramref name="lines"/>) issued with <paramref name="covered"/> (the issuing CPU's fence).</summary>
+    public void CompleteWriteBackRun(long lineOffset, long lines, long covered)
+    {
+        long line = lineOffset;
+        while (lines > 0)
+        {
+            long page = line >> PageShift;
+            int inPage = (int)((line >> 6) & (LinesPerPage - 1));
+            int lim = (int)Math.Min(LinesPerPage - inPage, lines);
+            int[]? dir = _dir[page >> 9];
+            int entry = dir == null ? 0 : dir[(int)(page & (PagesPerDir - 1))];
+            if (entry != 0)
+            {
+                int slot = entry - 1;
+                var states = _lines.AsSpan(slot * LinesPerPage + inPage, lim);
+                int persisted = 0;
+                for (int i = 0; i < states.Length; i++)
+                {
+                    ref LineState st = ref states[i];
+                    if (st.Count == 0)
+                        continue;
+                    if (st.Head == FullLine)
+                    {
+                        // The common case: one whole-line store, written back in full.
+                        if (st.FullSeq <= covered)
+                        {
+                            st = default;
+                            persisted++;
+                        }
+                        continue;
+                    }
+                    int count = CoveredCount(ref st, covered);
+                    if (count == 0)
+                        continue;
+                    if (count >= st.Count)
+                    {
+                        FreeChain(st.Head);
+                        st = default;
+                        persisted++;
+                    }
+                    else
+                        PersistPrefix(ref st, slot, line + i * LineSize, count);
+                }
+                if (persisted > 0)
+                {
+                    DirtyLineCount -= persisted;
+                    if ((_slotDirty[slot] -= persisted) == 0)
+                        ReleaseSlot(slot);
+                }
+            }
+            line += lim * LineSize;
+            lines -= lim;
+        }
     }
 
     /// <summary>clflush: the line is written back synchronously; every store to it is persistent.</summary>
@@ -205,7 +395,7 @@ internal sealed unsafe class LineTracker
             st = default;
             DirtyLineCount--;
             if (--_slotDirty[slot] == 0)
-                FreeSlot(slot);
+                ReleaseSlot(slot);
             return;
         }
 
@@ -248,6 +438,7 @@ internal sealed unsafe class LineTracker
     /// <summary>Forgets all in-flight state without touching the media (everything persisted).</summary>
     public void Reset()
     {
+        _retainedSlot = None;
         Array.Clear(_dir);
         _freeSlotCount = 0;
         _slotHighWater = 0;
@@ -279,6 +470,12 @@ internal sealed unsafe class LineTracker
                 var persisted = new byte[LineSize];
                 Buffer.BlockCopy(_baseline, (s << PageShift) + i * LineSize, persisted, 0, LineSize);
                 var stores = new LineStore[st.Count];
+                if (st.Head == FullLine)
+                {
+                    stores[0] = new LineStore(0, new ReadOnlySpan<byte>(_media + lineOffset, LineSize).ToArray());
+                    result.Add(new InFlightLine(baseAddress + lineOffset, persisted, stores, st.FullSeq <= st.Issued ? 1 : 0));
+                    continue;
+                }
                 int e = st.Head, issued = 0;
                 for (int k = 0; k < st.Count; k++)
                 {
@@ -380,6 +577,17 @@ internal sealed unsafe class LineTracker
         return slot;
     }
 
+    // A page whose last dirty line persisted keeps its slot until another page's last line does:
+    // a stream of small persists within one page (a log append) then does not return the slot
+    // to the pool and take it back on every store. At most one clean page is retained.
+    private void ReleaseSlot(int slot)
+    {
+        int retained = _retainedSlot;
+        if (retained != None && retained != slot && _slotDirty[retained] == 0)
+            FreeSlot(retained);
+        _retainedSlot = slot;
+    }
+
     private void FreeSlot(int slot)
     {
         long page = _slotPage[slot];
@@ -411,7 +619,7 @@ internal sealed unsafe class LineTracker
 
     private void FreeChain(int e)
     {
-        while (e != None)
+        while (e >= 0)
         {
             int next = _entries[e].Next;
             FreeEntry(e);

@@ -22,9 +22,16 @@ public sealed unsafe class Cpu
     public const int LineSize = 64;
 
     private readonly PhysicalAddressSpace _space;
-    private long[][] _pending = [];      // per region id: (line, newest store sequence covered) pairs of this CPU's write-backs
+    private PendingRun[][] _pending = [];  // per region id: runs of lines this CPU wrote back, with the store sequence they cover
     private int[] _pendingCount = [];
     private NvdimmRegion? _lastRegion;
+
+    private struct PendingRun
+    {
+        public long Line;
+        public long Lines;
+        public long Covered;
+    }
 
     internal Cpu(PhysicalAddressSpace space, int id)
     {
@@ -118,12 +125,14 @@ public sealed unsafe class Cpu
             if (r.Domain == PersistenceDomain.Adr)
             {
                 r.Tracker.Store(off, src, source.Length);
-                long end = off + source.Length;
-                for (long line = off & ~(long)(LineSize - 1); line < end; line += LineSize)
+                long line = off & ~(long)(LineSize - 1);
+                for (long left = (off + source.Length - line + LineSize - 1) / LineSize; left > 0;)
                 {
-                    long covered = r.Tracker.IssueWriteBack(line);
+                    long n = r.Tracker.IssueWriteBackRun(line, left, out long covered);
                     if (covered != 0)
-                        AddPending(r.Id, line, covered);
+                        AddPending(r.Id, line, n, covered);
+                    line += n * LineSize;
+                    left -= n;
                 }
             }
             else
@@ -185,22 +194,33 @@ public sealed unsafe class Cpu
         long off = first - r.BaseAddress;
         bool adr = r.Domain == PersistenceDomain.Adr;
         r.Lock.Enter();
-        for (long i = 0; i < lines; i++, off += LineSize)
+        for (long left = lines; left > 0;)
         {
+            long n = 1;
             bool dirty = false;
             if (adr)
             {
                 if (kind == FlushKind.Clflush)
                     dirty = r.Tracker.PersistNow(off);
-                else
+                else if (left == 1)
                 {
                     long covered = r.Tracker.IssueWriteBack(off);
                     dirty = covered != 0;
                     if (dirty)
-                        AddPending(r.Id, off, covered);
+                        AddPending(r.Id, off, 1, covered);
+                }
+                else
+                {
+                    // A range: the tracker walks it a page at a time and hands back runs.
+                    n = r.Tracker.IssueWriteBackRun(off, left, out long covered);
+                    dirty = covered != 0;
+                    if (dirty)
+                        AddPending(r.Id, off, n, covered);
                 }
             }
-            r.Cost.Flush(CostState, kind, off, dirty);
+            for (long i = 0; i < n; i++, off += LineSize)
+                r.Cost.Flush(CostState, kind, off, dirty);
+            left -= n;
         }
         r.Lock.Exit();
         switch (kind)
@@ -234,15 +254,21 @@ public sealed unsafe class Cpu
             int n = _pendingCount[id];
             if (n == 0)
                 continue;
-            var r = _space.Regions[id];
-            var lines = _pending[id];
+            var r = _space.RegionArray[id];
+            var runs = _pending[id];
             r.Lock.Enter();
             for (int i = 0; i < n; i++)
-                r.Tracker.CompleteWriteBack(lines[2 * i], lines[2 * i + 1]);
+            {
+                if (runs[i].Lines == 1)
+                    r.Tracker.CompleteWriteBack(runs[i].Line, runs[i].Covered);
+                else
+                    r.Tracker.CompleteWriteBackRun(runs[i].Line, runs[i].Lines, runs[i].Covered);
+            }
             r.Lock.Exit();
             _pendingCount[id] = 0;
         }
-        var cost = (_lastRegion ?? (_space.Regions.Count > 0 ? _space.Regions[0] : null))?.Cost;
+        var regions = _space.RegionArray;
+        var cost = (_lastRegion ?? (regions.Length > 0 ? regions[0] : null))?.Cost;
         cost?.Fence(CostState, kind);
     }
 
@@ -264,19 +290,29 @@ public sealed unsafe class Cpu
         return r;
     }
 
-    private void AddPending(int regionId, long line, long covered)
+    private void AddPending(int regionId, long line, long lines, long covered)
     {
         if (regionId >= _pending.Length)
         {
             Array.Resize(ref _pending, regionId + 1);
             Array.Resize(ref _pendingCount, regionId + 1);
         }
-        var list = _pending[regionId] ??= new long[128];
+        var list = _pending[regionId] ??= new PendingRun[64];
         int n = _pendingCount[regionId];
-        if (2 * n == list.Length)
-            Array.Resize(ref _pending[regionId], list.Length * 2);
-        _pending[regionId][2 * n] = line;
-        _pending[regionId][2 * n + 1] = covered;
+        if (n > 0)
+        {
+            // Extend the previous run when this one continues it with the same coverage (a
+            // range flushed page after page).
+            ref PendingRun last = ref list[n - 1];
+            if (last.Covered == covered && last.Line + last.Lines * LineSize == line)
+            {
+                last.Lines += lines;
+                return;
+            }
+        }
+        if (n == list.Length)
+            Array.Resize(ref _pending[regionId], n * 2);
+        _pending[regionId][n] = new PendingRun { Line = line, Lines = lines, Covered = covered };
         _pendingCount[regionId] = n + 1;
     }
 }

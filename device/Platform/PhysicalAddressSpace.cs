@@ -39,6 +39,9 @@ public sealed class PhysicalAddressSpace : IDisposable
     /// <summary>The regions in address order.</summary>
     public IReadOnlyList<NvdimmRegion> Regions => _regions;
 
+    // The same array without the interface: the fence loop indexes it per region.
+    internal NvdimmRegion[] RegionArray => _regions;
+
     /// <summary>The CPU the calling thread executes on (one per thread, created on first use).</summary>
     public Cpu CurrentCpu => _current.Value!;
 

@@ -115,3 +115,23 @@ public class FileMediaTests
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(Enumerable.Repeat((byte)7, 4096).ToArray()));
     }
 }
+
+public class NativeMediaTests
+{
+    [Test]
+    public unsafe void NativeMediaIsPageAlignedAndZeroed()
+    {
+        using var m = new Device.Media.NativeMedia(1 << 20);
+        Assert.Multiple(() =>
+        {
+            Assert.That((long)m.Pointer % 4096, Is.Zero);
+            Assert.That(new ReadOnlySpan<byte>(m.Pointer, 1 << 20).IndexOfAnyExcept((byte)0), Is.EqualTo(-1));
+        });
+    }
+
+    [TestCase(0L)]
+    [TestCase(4095L)]
+    [TestCase(-4096L)]
+    public void SizesThatAreNotPositivePageMultiplesAreRejected(long size) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Device.Media.NativeMedia(size));
+}
