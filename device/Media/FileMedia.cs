@@ -11,9 +11,11 @@ public sealed unsafe class FileMedia : IMedia
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private byte* _pointer;
+    private readonly bool _readOnly;
 
-    private FileMedia(MemoryMappedFile file, MemoryMappedViewAccessor view, long length, string path)
+    private FileMedia(MemoryMappedFile file, MemoryMappedViewAccessor view, long length, string path, bool readOnly)
     {
+        _readOnly = readOnly;
         _file = file;
         _view = view;
         Length = length;
@@ -30,7 +32,7 @@ public sealed unsafe class FileMedia : IMedia
 
     public byte* Pointer => _pointer != null ? _pointer : throw new ObjectDisposedException(nameof(FileMedia));
 
-    public bool IsPersistentStore => true;
+    public bool IsPersistentStore => !_readOnly;
 
     /// <summary>Opens an existing image. Its size must be a positive multiple of 4096 bytes.</summary>
     public static FileMedia Open(string path, bool readOnly = false)
@@ -56,16 +58,18 @@ public sealed unsafe class FileMedia : IMedia
 
     private static FileMedia Map(string path, FileMode mode, long length, bool readOnly)
     {
-        var access = readOnly ? MemoryMappedFileAccess.Read : MemoryMappedFileAccess.ReadWrite;
+        // Read-only images are mapped copy-on-write: a stray store changes this process's view
+        // only, never the file, and cannot fault the process.
+        var access = readOnly ? MemoryMappedFileAccess.CopyOnWrite : MemoryMappedFileAccess.ReadWrite;
         var fs = new FileStream(path, mode, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         var mmf = MemoryMappedFile.CreateFromFile(fs, null, 0, access, HandleInheritability.None, leaveOpen: false);
         var view = mmf.CreateViewAccessor(0, length, access);
-        return new FileMedia(mmf, view, length, path);
+        return new FileMedia(mmf, view, length, path, readOnly);
     }
 
     public void Flush()
     {
-        if (_pointer != null)
+        if (_pointer != null && !_readOnly)
             _view.Flush();
     }
 
@@ -73,7 +77,7 @@ public sealed unsafe class FileMedia : IMedia
     {
         if (_pointer == null)
             return;
-        _view.Flush();
+        Flush();
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _pointer = null;
         _view.Dispose();

@@ -131,3 +131,31 @@ public class NativeMediaTests
     public void SizesThatAreNotPositivePageMultiplesAreRejected(long size) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new Device.Media.NativeMedia(size));
 }
+
+public class ReadOnlyFileMediaTests
+{
+    [Test]
+    public void StoresToAReadOnlyImageNeverReachTheFile()
+    {
+        string dir = Directory.CreateTempSubdirectory("daxstack-ro-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "ro.img");
+            File.WriteAllBytes(path, Enumerable.Repeat((byte)9, 8192).ToArray());
+            using (var space = new Device.Platform.PhysicalAddressSpace())
+            {
+                var region = new Device.Platform.NvdimmRegion("region0", Device.Media.FileMedia.Open(path, readOnly: true), Device.Cost.CostProfiles.OptaneAdr);
+                space.AddRegion(region);
+                var cpu = space.CreateCpu();
+                cpu.Store(region.BaseAddress, new byte[64]);
+                cpu.Clflush(region.BaseAddress);
+                Assert.That(cpu.LoadUInt64(region.BaseAddress), Is.Zero, "this process sees its own store");
+            }
+            Assert.That(File.ReadAllBytes(path), Is.EqualTo(Enumerable.Repeat((byte)9, 8192).ToArray()));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
