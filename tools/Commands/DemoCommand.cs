@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using DaxStack.Device.Cost;
 using DaxStack.Device.Crash;
+using DaxStack.Device.Diagnostics;
 using DaxStack.Device.Hosting;
 using DaxStack.Device.Media;
 using DaxStack.Device.Platform;
@@ -40,20 +41,21 @@ public static class DemoCommand
             {
                 return context.Fail("demo", e.Message);
             }
-            Run(context.Out, profile, options.InMemorySize);
+            Run(context.Out, profile, options.InMemorySize, context.Services.GetRequiredService<DeviceMetrics>());
             return 0;
         });
         return cmd;
     }
 
     /// <summary>Runs the tour on a fresh in-memory platform of <paramref name="size"/> bytes.</summary>
-    public static void Run(TextWriter o, CostProfile profile, long size)
+    public static void Run(TextWriter o, CostProfile profile, long size, DeviceMetrics? metrics = null)
     {
         var adrProfile = profile.Domain == Device.Persistence.PersistenceDomain.Adr ? profile : CostProfiles.OptaneAdr;
         o.WriteLine("DaxStack device tour: an emulated NVDIMM in native memory, no pmem hardware needed.");
         o.WriteLine();
 
         using var space = new PhysicalAddressSpace();
+        metrics?.Attach(space);
         var region = new NvdimmRegion("region0", new NativeMedia(size), adrProfile);
         space.AddRegion(region);
         var cpu = space.CurrentCpu;

@@ -57,9 +57,13 @@ public static class NdctlCommand
     internal static string NamespaceName(string argument) =>
         Regex.IsMatch(argument, @"^\d+\.\d+$") ? "namespace" + argument : argument;
 
-    /// <summary>A bus using the host's cost profiles.</summary>
-    internal static NvdimmBus OpenBus(CliContext context) =>
-        new(context.Services.GetRequiredService<CostProfileCatalog>());
+    /// <summary>A bus using the host's cost profiles, reported by the device meter.</summary>
+    internal static NvdimmBus OpenBus(CliContext context)
+    {
+        var bus = new NvdimmBus(context.Services.GetRequiredService<CostProfileCatalog>());
+        context.Services.GetRequiredService<DaxStack.Device.Diagnostics.DeviceMetrics>().Attach(bus.Space);
+        return bus;
+    }
 
     /// <summary>
     /// Checks the usage (no unknown tokens; <paramref name="image"/> given; <paramref name="target"/>
