@@ -34,20 +34,40 @@ namespace DaxStack.Device.Cost;
 /// behind the DIMM's is charged the DIMM's congestion but not the difference between the clocks.
 /// Callers hold the region lock for every method except <see cref="Fence"/>, which touches only
 /// the CPU's state.</para>
+/// <para>Cost: a store, load or fence is a few arithmetic operations. Write-backs are charged line
+/// by line (each line's landing depends on the line before), but a range is handed to the DIMMs a
+/// stripe at a time and each DIMM times the stripe's lines in one tight loop with its media units
+/// looked up once per unit (<see cref="DimmWriteState"/>); a range of clean lines, or any range
+/// on eADR, is charged its issue costs in one step when that rounds the same as one line at a time
+/// (<see cref="ExactSum"/>). A range flushed with
+/// <see cref="Flush(CpuCostState, FlushKind, long, long, bool)"/> or stored with
+/// <see cref="NtStore"/> costs, bit for bit, what the same instructions one line at a time cost.</para>
 /// </remarks>
 public sealed class CostModel
 {
     private const int LineSize = 64;
+    private const int LineShift = 6;
 
     private readonly DimmWriteState[] _dimms;
     private readonly int _dimmCount;
     private readonly int _interleaveShift;
     private readonly long _interleaveMask;
-    private readonly int _unitShift;
+    private readonly long _mediaGranularity;
     private readonly double _readNsPerLine;
     private readonly double _ntUnitNs;
     private readonly double _clwbUnitNs;
     private readonly bool _eadr;
+    // The profile's numbers, read on every operation: fields, not the record's properties, so that
+    // nothing has to be re-read through the profile reference on the hot paths.
+    private readonly double _cacheHitNs;
+    private readonly double _readLatencySequentialNs;
+    private readonly double _readLatencyRandomNs;
+    private readonly double _storeNs;
+    private readonly double _ntWriteLatencyNs;
+    private readonly double _clwbWriteLatencyNs;
+    private readonly double _flushIssueNs;
+    private readonly double _fenceNs;
+    private readonly int _writeBackSlots;
 
     /// <summary>A model charging <paramref name="profile"/>'s numbers; throws <see cref="ArgumentException"/> if the profile is invalid.</summary>
     public CostModel(CostProfile profile)
@@ -61,11 +81,20 @@ public sealed class CostModel
             _dimms[i] = new DimmWriteState(profile);
         _interleaveShift = BitOperations.Log2((uint)profile.InterleaveBytes);
         _interleaveMask = profile.InterleaveBytes - 1;
-        _unitShift = BitOperations.Log2((uint)profile.MediaGranularity);
+        _mediaGranularity = profile.MediaGranularity;
         _readNsPerLine = LineSize / profile.ReadBandwidthGBps;
         _ntUnitNs = profile.MediaGranularity / profile.WriteBandwidthNtGBps;
         _clwbUnitNs = profile.MediaGranularity / profile.WriteBandwidthClwbGBps;
         _eadr = profile.Domain == PersistenceDomain.Eadr;
+        _cacheHitNs = profile.CacheHitNs;
+        _readLatencySequentialNs = profile.ReadLatencySequentialNs;
+        _readLatencyRandomNs = profile.ReadLatencyRandomNs;
+        _storeNs = profile.StoreNs;
+        _ntWriteLatencyNs = profile.NtWriteLatencyNs;
+        _clwbWriteLatencyNs = profile.ClwbWriteLatencyNs;
+        _flushIssueNs = profile.FlushIssueNs;
+        _fenceNs = profile.FenceNs;
+        _writeBackSlots = profile.WriteBackSlots;
     }
 
     /// <summary>The profile whose numbers this model charges.</summary>
@@ -84,11 +113,11 @@ public sealed class CostModel
             return;
         long lines = Lines(offset, length);
         if (cacheHit)
-            cpu.Clock.Advance(Profile.CacheHitNs * lines);
+            cpu.Clock.Advance(_cacheHitNs * lines);
         else
         {
             bool sequential = offset == cpu.LastLoadEnd && ReferenceEquals(cpu.LastLoadModel, this);
-            double latency = sequential ? Profile.ReadLatencySequentialNs : Profile.ReadLatencyRandomNs;
+            double latency = sequential ? _readLatencySequentialNs : _readLatencyRandomNs;
             long stripes = ((offset + length - 1) >> _interleaveShift) - (offset >> _interleaveShift) + 1;
             long parallel = Math.Min(stripes, _dimmCount);
             cpu.Clock.Advance(latency + (lines - 1) * _readNsPerLine / parallel);
@@ -102,7 +131,7 @@ public sealed class CostModel
     public void Store(CpuCostState cpu, long offset, int length)
     {
         BytesRequested += length;
-        cpu.Clock.Advance(Profile.StoreNs * Lines(offset, length));
+        cpu.Clock.Advance(_storeNs * Lines(offset, length));
     }
 
     /// <summary>Non-temporal stores: each line touched is written back to the DIMM as it is stored.</summary>
@@ -111,12 +140,13 @@ public sealed class CostModel
         BytesRequested += length;
         if (length <= 0)
             return;
-        long end = offset + length;
-        for (long line = offset & ~(long)(LineSize - 1); line < end; line += LineSize)
-        {
-            WriteBack(cpu, line, Profile.NtWriteLatencyNs, _ntUnitNs, outstanding: true);
-            cpu.Clock.Advance(Profile.StoreNs);
-        }
+        long first = offset & ~(long)(LineSize - 1);
+        long lines = Lines(offset, length);
+        if (lines == 1)
+            WriteBackLine(cpu, first, _ntWriteLatencyNs, _ntUnitNs, _storeNs, serialising: false);
+        else
+            WriteBackRun(cpu, first, lines, _ntWriteLatencyNs, _ntUnitNs, _storeNs, serialising: false);
+        cpu.OutstandingWriteBacks += (int)lines;
     }
 
     /// <summary>
@@ -127,61 +157,97 @@ public sealed class CostModel
     {
         if (!dirty || _eadr)
         {
-            cpu.Clock.Advance(Profile.FlushIssueNs);
+            cpu.Clock.Advance(_flushIssueNs);
             return;
         }
         bool serialising = kind == FlushKind.Clflush;
-        double done = WriteBack(cpu, lineOffset, Profile.ClwbWriteLatencyNs, _clwbUnitNs, outstanding: !serialising);
-        cpu.Clock.Advance(Profile.FlushIssueNs);
-        if (serialising)
-            cpu.Clock.AdvanceTo(done);
+        WriteBackLine(cpu, lineOffset & ~(long)(LineSize - 1), _clwbWriteLatencyNs, _clwbUnitNs, _flushIssueNs, serialising);
+        if (!serialising)
+            cpu.OutstandingWriteBacks++;
+    }
+
+    /// <summary>
+    /// The flush instruction <paramref name="kind"/> on each of the <paramref name="lineCount"/>
+    /// consecutive lines from region offset <paramref name="firstLineOffset"/>, in order;
+    /// <paramref name="dirty"/> if each starts a write-back. Charges exactly what calling
+    /// <see cref="Flush(CpuCostState, FlushKind, long, bool)"/> for each line would.
+    /// </summary>
+    public void Flush(CpuCostState cpu, FlushKind kind, long firstLineOffset, long lineCount, bool dirty)
+    {
+        if (lineCount <= 0)
+            return;
+        if (!dirty || _eadr)
+        {
+            // Issue costs only: lineCount additions, in one step when that rounds the same.
+            cpu.Clock.AdvanceTo(ExactSum.AddRepeated(cpu.Clock.Nanoseconds, _flushIssueNs, lineCount));
+            return;
+        }
+        bool serialising = kind == FlushKind.Clflush;
+        long first = firstLineOffset & ~(long)(LineSize - 1);
+        if (lineCount == 1)
+            WriteBackLine(cpu, first, _clwbWriteLatencyNs, _clwbUnitNs, _flushIssueNs, serialising);
+        else
+            WriteBackRun(cpu, first, lineCount, _clwbWriteLatencyNs, _clwbUnitNs, _flushIssueNs, serialising);
+        if (!serialising)
+            cpu.OutstandingWriteBacks += (int)lineCount;
     }
 
     /// <summary>A fence: waits until every write-back this CPU issued (in any region) is in the persistence domain.</summary>
     public void Fence(CpuCostState cpu, FenceKind kind)
     {
-        cpu.Clock.Advance(Profile.FenceNs);
+        cpu.Clock.Advance(_fenceNs);
         cpu.Clock.AdvanceTo(cpu.WriteBackDoneAt);
         cpu.OutstandingWriteBacks = 0;
     }
 
-    // Sends one line towards its DIMM at the CPU's current time (after waiting for a free slot)
-    // and returns when the DIMM has taken it in.
-    private double WriteBack(CpuCostState cpu, long line, double latencyNs, double unitNs, bool outstanding)
+    // Sends the line at region offset 'line' towards its DIMM (DimmWriteState.WriteBackLine).
+    private void WriteBackLine(CpuCostState cpu, long line, double latencyNs, double unitNs, double issueNs, bool serialising)
     {
-        long n = cpu.WriteBacksIssued;
-        int slots = Profile.WriteBackSlots;
-        if (n >= slots)
-            cpu.Clock.AdvanceTo(cpu.SlotFreeAt[(n - slots) % CostProfile.MaxWriteBackSlots]);
-        double departure = cpu.Clock.Nanoseconds;
-
-        DimmWriteState dimm;
-        long dimmOffset;
-        if (_dimmCount == 1)
-        {
-            dimm = _dimms[0];
-            dimmOffset = line;
-        }
-        else
+        var dimm = _dimms[0];
+        long dimmOffset = line;
+        if (_dimmCount != 1)
         {
             long stripe = line >> _interleaveShift;
             dimm = _dimms[(int)(stripe % _dimmCount)];
             dimmOffset = ((stripe / _dimmCount) << _interleaveShift) | (line & _interleaveMask);
         }
-        dimm.Combine(dimmOffset >> _unitShift, out bool allocated);
-        if (allocated)
-            MediaBytesWritten += Profile.MediaGranularity;
-        double done = dimm.Accept(departure + latencyNs, allocated ? unitNs : 0);
+        if (dimm.WriteBackLine(cpu, _writeBackSlots, dimmOffset, latencyNs, unitNs, issueNs, serialising))
+            MediaBytesWritten += _mediaGranularity;
+    }
 
-        cpu.SlotFreeAt[n % CostProfile.MaxWriteBackSlots] = done;
-        cpu.WriteBacksIssued = n + 1;
-        if (done > cpu.WriteBackDoneAt)
-            cpu.WriteBackDoneAt = done;
-        if (outstanding)
-            cpu.OutstandingWriteBacks++;
-        return done;
+    // Sends 'lines' consecutive lines from region offset 'first' towards their DIMMs, one DIMM's
+    // stripe at a time (DimmWriteState.WriteBackRun).
+    private void WriteBackRun(CpuCostState cpu, long first, long lines, double latencyNs, double unitNs, double issueNs, bool serialising)
+    {
+        var stream = new WriteBackStream(cpu, _writeBackSlots, latencyNs, unitNs, issueNs, serialising);
+        long units = 0;
+        if (_dimmCount == 1)
+            units = _dimms[0].WriteBackRun(ref stream, first, lines);
+        else
+        {
+            // Stripe after stripe round the DIMMs: the first may start mid-stripe, the rest are
+            // whole stripes until the last. Divisions only for the first.
+            long stripe = first >> _interleaveShift;
+            int dimm = (int)(stripe % _dimmCount);
+            long dimmStripe = stripe / _dimmCount;
+            long inStripe = first & _interleaveMask;
+            while (lines > 0)
+            {
+                long n = Math.Min(lines, (_interleaveMask + 1 - inStripe) >> LineShift);
+                units += _dimms[dimm].WriteBackRun(ref stream, (dimmStripe << _interleaveShift) | inStripe, n);
+                lines -= n;
+                inStripe = 0;
+                if (++dimm == _dimmCount)
+                {
+                    dimm = 0;
+                    dimmStripe++;
+                }
+            }
+        }
+        stream.Finish(cpu);
+        MediaBytesWritten += units * _mediaGranularity;
     }
 
     private static long Lines(long offset, int length) =>
-        length <= 0 ? 0 : ((offset + length + LineSize - 1) >> 6) - (offset >> 6);
+        length <= 0 ? 0 : ((offset + length + LineSize - 1) >> LineShift) - (offset >> LineShift);
 }

@@ -1,3 +1,8 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
+
 namespace DaxStack.Device.Cost;
 
 /// <summary>
@@ -6,17 +11,40 @@ namespace DaxStack.Device.Cost;
 /// units (XPLines) it holds, and the media that drains the buffer at the media write bandwidth.
 /// </summary>
 /// <remarks>
-/// Time here is the DIMM's own: the latest arrival it has seen. CPUs keep separate clocks, so a
+/// <para>Time here is the DIMM's own: the latest arrival it has seen. CPUs keep separate clocks, so a
 /// write from a CPU whose clock is behind is handled at the DIMM's time and charged only the
-/// waiting the DIMM imposes, not the lag between the clocks (see <see cref="Accept"/>).
-/// Callers hold the region lock.
+/// waiting the DIMM imposes, not the lag between the clocks. Callers hold the region lock.</para>
+/// <para>The model, for each line a CPU writes back (<see cref="WriteBackLine"/> is exactly this):</para>
+/// <list type="number">
+/// <item>The line leaves the CPU once the write-back the CPU issued a profile's
+/// <see cref="CostProfile.WriteBackSlots"/> before it has landed (its slot is free), and arrives
+/// at the DIMM the write latency later.</item>
+/// <item>If the DIMM's time is ahead of the arrival, the line is handled at the DIMM's time:
+/// lag = now - arrival and t = arrival + lag; the DIMM's time becomes t.</item>
+/// <item>It waits for the previous line's ingest. If its unit is not in the write-combining
+/// buffer it allocates it (a media write) and, when a unit takes media time, queues the unit:
+/// it waits for room (the unit queued a buffer's worth of units earlier is on media), and the
+/// media, free at max(media free, t), is busy one unit's time more.</item>
+/// <item>The DIMM may take the next line in at t + ingest time. The line lands at t - lag on the
+/// CPU's clock: that time fills its slot and raises <see cref="CpuCostState.WriteBackDoneAt"/>.</item>
+/// <item>The CPU's clock advances the instruction's issue cost and, for a serialising flush,
+/// to the landing time.</item>
+/// </list>
+/// <para><see cref="WriteBackRun"/> takes a whole run of consecutive lines and gives, bit for bit,
+/// what the model gives line after line; its remarks say why each shortcut it takes is exact.</para>
 /// </remarks>
 internal sealed class DimmWriteState
 {
-    private readonly long[] _tags;            // the XPBuffer's units in arrival order: unit number + 1, 0 if empty
+    private const int LineShift = 6;
+    private const int RingMask = CostProfile.MaxWriteBackSlots - 1;
+    // Lines timed together, one bit each of a mask.
+    private const int BatchLines = 64;
+
+    private readonly WriteCombiningBuffer _buffer;
     private readonly double[] _drainedAt;     // when each of the last units queued for media is written
     private readonly double _ingestNs;
-    private int _tagHead;                     // next tag to replace (the oldest)
+    private readonly int _unitShift;          // log2(64-byte lines per media unit)
+    private readonly int _groupShift;         // log2(lines per buffer lookup): a unit's lines, or 1 line without a buffer
     private int _head;
     private double _now = double.NegativeInfinity;
     private double _ingestFreeAt;
@@ -25,65 +53,262 @@ internal sealed class DimmWriteState
     public DimmWriteState(CostProfile profile)
     {
         int units = profile.WriteCombiningBytes / profile.MediaGranularity;
-        _tags = new long[units];
+        _buffer = new WriteCombiningBuffer(units);
         // With no buffer a write still needs one slot: it is accepted once the previous one is written.
         _drainedAt = new double[Math.Max(units, 1)];
         _ingestNs = profile.DimmWriteIngestNs;
+        _unitShift = BitOperations.Log2((uint)profile.MediaGranularity) - LineShift;
+        _groupShift = units == 0 ? 0 : _unitShift;
     }
 
     /// <summary>
-    /// Whether media unit <paramref name="unit"/> is already in the write-combining buffer. If it is
-    /// not, it replaces the unit buffered longest (first in, first out) and true is returned in
-    /// <paramref name="allocated"/>: the unit costs one media write.
+    /// <paramref name="lines"/> consecutive write-backs from the CPU of <paramref name="stream"/>,
+    /// of the lines from DIMM offset <paramref name="offset"/> (line-aligned, all on this DIMM), in
+    /// order. Returns the number of media units they allocated (the caller counts media bytes and
+    /// outstanding write-backs).
     /// </summary>
-    public void Combine(long unit, out bool allocated)
+    /// <remarks>
+    /// <para>What the run does differently from the per-line model, none of which changes a bit:</para>
+    /// <list type="bullet">
+    /// <item>The lines of one unit are consecutive, so the unit is looked up once, for its first
+    /// line in the run: the lookups for the others would find it (nothing else enters the buffer
+    /// in between), and a lookup that finds its unit changes nothing. Without a buffer every line
+    /// allocates, as if each were its own unit.</item>
+    /// <item>The run goes in batches of 64 lines, whose lookups are made, in order, before their
+    /// timing: lookups touch only the buffer and timing never touches it, so only the lookups'
+    /// order among themselves matters.</item>
+    /// <item>CPU and DIMM state live in locals while a batch is timed and are stored at its end;
+    /// nothing else reads them meanwhile (the region lock is held; a CPU belongs to one thread).</item>
+    /// <item>Once a line does not lag, no later line of the stripe does: the DIMM's time becomes that
+    /// arrival, and arrivals within a stripe never go back (the clock only moves forward and the
+    /// latency is the same). For such lines <c>arrival + 0</c> and <c>t - 0</c>, the identity on
+    /// these times (never -0), are left out, and their landing times never decrease (each lands no
+    /// earlier than the previous one's ingest ends), so only the last can raise WriteBackDoneAt.</item>
+    /// <item>The clock advances by adding the issue cost, as <see cref="SimClock.Advance"/>
+    /// does for a positive value; adding +0 leaves a clock of at least +0 unchanged.</item>
+    /// <item>The wait for a slot is made even before the CPU's first 'slots' write-backs, which
+    /// the model does not wait for: the ring entry read then has never been written and holds
+    /// 0, which does not move a clock of at least 0.</item>
+    /// </list>
+    /// </remarks>
+    public long WriteBackRun(ref WriteBackStream stream, long offset, long lines)
     {
-        var tags = _tags;
-        if (tags.Length == 0)
+        stream.Now = _now;
+        stream.IngestFreeAt = _ingestFreeAt;
+        stream.Steady = false;
+        long allocated = 0;
+        long start = offset >> LineShift;
+        long end = start + lines;
+        for (long line = start; line < end; line += BatchLines)
         {
-            allocated = true;
-            return;
+            int n = (int)Math.Min(BatchLines, end - line);
+            // The lines of this batch that look their unit up: the first line of the run and the
+            // first line of every unit (of every line, without a buffer).
+            ulong lookups = GroupStarts(line, n);
+            if (line == start)
+                lookups |= 1;
+            ulong queues = lookups;     // without a buffer every line allocates
+            if (_buffer.Capacity != 0)
+                queues = Deposit(_buffer.Allocate((line + BitOperations.TrailingZeroCount(lookups)) >> _unitShift, BitOperations.PopCount(lookups)), lookups);
+            allocated += BitOperations.PopCount(queues);
+            // Allocation without media time queues nothing.
+            if (stream.UnitNs <= 0)
+                queues = 0;
+            Time(ref stream, line, line + n, queues);
         }
-        long tag = unit + 1;
-        // Streams hit the unit they allocated last, so look there before searching the buffer.
-        int newest = _tagHead == 0 ? tags.Length - 1 : _tagHead - 1;
-        if (tags[newest] == tag || tags.AsSpan().IndexOf(tag) >= 0)
-        {
-            allocated = false;
-            return;
-        }
-        tags[_tagHead] = tag;
-        if (++_tagHead == tags.Length)
-            _tagHead = 0;
-        allocated = true;
+        _now = stream.Now;
+        _ingestFreeAt = stream.IngestFreeAt;
+        return allocated;
     }
 
-    /// <summary>
-    /// A 64-byte write arrives at CPU time <paramref name="arrival"/>; <paramref name="mediaNs"/>
-    /// is the media time it adds (0 if it merged into a buffered unit). Returns the CPU time at
-    /// which the DIMM has taken it in: no earlier than its arrival, after the previous write's
-    /// ingest, and, when it needs a media write, once the buffer has room for one more unit.
-    /// </summary>
-    public double Accept(double arrival, double mediaNs)
+    // Bit i set where line + i (i below n) is the first line of a group.
+    private ulong GroupStarts(long line, int n)
     {
-        double lag = _now > arrival ? _now - arrival : 0;
-        double t = arrival + lag;
+        ulong inBatch = ulong.MaxValue >> (BatchLines - n);
+        if (_groupShift == 0)
+            return inBatch;
+        int size = 1 << _groupShift;
+        ulong pattern = size >= BatchLines ? 1UL : PeriodicBits[_groupShift];
+        int phase = (int)(-line & (size - 1));      // lines until the next group starts
+        return phase >= n ? 0 : (pattern << phase) & inBatch;
+    }
+
+    // Bits of 'value', low to high, placed at the set bits of 'mask' (the x86 pdep instruction).
+    private static ulong Deposit(ulong value, ulong mask)
+    {
+        if (Bmi2.X64.IsSupported)
+            return Bmi2.X64.ParallelBitDeposit(value, mask);
+        ulong result = 0;
+        for (; mask != 0; mask &= mask - 1, value >>= 1)
+            if ((value & 1) != 0)
+                result |= mask & (~mask + 1);
+        return result;
+    }
+
+    // For groups of 2^k lines (k from 1 to 5): one bit every 2^k, from bit 0 (k = 0, a group per
+    // line, is every bit).
+    private static readonly ulong[] PeriodicBits =
+        [ulong.MaxValue, 0x5555_5555_5555_5555, 0x1111_1111_1111_1111, 0x0101_0101_0101_0101, 0x0001_0001_0001_0001, 0x0000_0001_0000_0001];
+
+    /// <summary>
+    /// One write-back from <paramref name="cpu"/>, of the line at DIMM offset
+    /// <paramref name="offset"/>, as the model in this class's remarks states it: it leaves once
+    /// one of the CPU's <paramref name="slots"/> is free and arrives <paramref name="latencyNs"/>
+    /// later, a unit it queues takes <paramref name="unitNs"/> of media time, and the clock
+    /// advances <paramref name="issueNs"/> and, if <paramref name="serialising"/>, to its landing.
+    /// The path of a single flush instruction or a store of at most a line. Returns whether its
+    /// unit allocated.
+    /// </summary>
+    public bool WriteBackLine(CpuCostState cpu, int slots, long offset,
+        double latencyNs, double unitNs, double issueNs, bool serialising)
+    {
+        bool allocated = _buffer.Allocate(offset >> LineShift >> _unitShift);
+        double[] ring = cpu.SlotFreeAt;
+        long issued = cpu.WriteBacksIssued;
+        double clock = cpu.Clock.Nanoseconds;
+        // The slot of the write-back issued 'slots' before this one. Before the CPU's first
+        // 'slots' write-backs that entry has never been written: its 0 does not move the clock.
+        double free = ring[(int)(issued - slots) & RingMask];
+        if (free > clock)
+            clock = free;
+        double arrival = clock + latencyNs;
+        double lag = 0;
+        double t = arrival;
+        if (_now > arrival)
+        {
+            lag = _now - arrival;
+            t = arrival + lag;
+        }
         _now = t;
         if (_ingestFreeAt > t)
             t = _ingestFreeAt;
-        if (mediaNs > 0)
+        if (allocated && unitNs > 0)
         {
-            // The unit queued _drainedAt.Length units ago must be on media before this one fits.
             double room = _drainedAt[_head];
             if (room > t)
                 t = room;
-            double start = _mediaFreeAt > t ? _mediaFreeAt : t;
-            _mediaFreeAt = start + mediaNs;
+            _mediaFreeAt = (_mediaFreeAt > t ? _mediaFreeAt : t) + unitNs;
             _drainedAt[_head] = _mediaFreeAt;
             if (++_head == _drainedAt.Length)
                 _head = 0;
         }
         _ingestFreeAt = t + _ingestNs;
-        return t - lag;
+        double done = t - lag;
+        ring[(int)issued & RingMask] = done;
+        cpu.WriteBacksIssued = issued + 1;
+        if (done > cpu.WriteBackDoneAt)
+            cpu.WriteBackDoneAt = done;
+        clock += issueNs;
+        if (serialising && done > clock)
+            clock = done;
+        cpu.Clock.AdvanceTo(clock);
+        return allocated;
+    }
+
+    // The timing of lines [line, end) (at most 64), where bit i of 'queues' is set if line + i
+    // queues its unit for the media: the model line by line, lines that lag or wait for their
+    // landing the general way, the others (almost all) on a shorter path. Kept apart, without
+    // calls, so its state stays in registers. Comparisons are branches rather than max: a
+    // predicted branch does not wait for the operand it drops, which shortens the chains of
+    // dependent additions from line to line.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Time(ref WriteBackStream run, long line, long end, ulong queues)
+    {
+        ref double ring = ref MemoryMarshal.GetArrayDataReference(run.SlotFreeAt);
+        double clock = run.Clock, doneAt = run.DoneAt, now = run.Now, ingestFreeAt = run.IngestFreeAt;
+        long issued = run.Issued;
+        int slots = run.Slots;
+        double latencyNs = run.LatencyNs, issueNs = run.IssueNs, unitNs = run.UnitNs, ingestNs = _ingestNs;
+        bool serialising = run.Serialising;
+        bool steady = run.Steady;
+        double[] drainedAt = _drainedAt;
+        int head = _head;
+        double mediaFreeAt = _mediaFreeAt;
+        double lastLanding = 0;     // of the lines that did not lag
+        for (; !steady && line < end; line++, queues >>= 1)
+        {
+            // Wait for the slot of the write-back issued 'slots' before this one.
+            double free = Unsafe.Add(ref ring, (int)(issued - slots) & RingMask);
+            if (free > clock)
+                clock = free;
+            double arrival = clock + latencyNs;
+            double lag = 0;
+            double t = arrival;
+            if (now > arrival)
+            {
+                lag = now - arrival;
+                t = arrival + lag;
+            }
+            now = t;
+            if (ingestFreeAt > t)
+                t = ingestFreeAt;
+            if ((queues & 1) != 0)
+            {
+                // The unit waits for room (the unit queued a buffer's worth of units ago is on
+                // media) and is written after the units queued before it.
+                double room = drainedAt[head];
+                if (room > t)
+                    t = room;
+                mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
+                drainedAt[head] = mediaFreeAt;
+                if (++head == drainedAt.Length)
+                    head = 0;
+            }
+            ingestFreeAt = t + ingestNs;
+            double done = t;
+            if (lag != 0)
+            {
+                done = t - lag;
+                doneAt = done > doneAt ? done : doneAt;
+            }
+            else
+                lastLanding = t;
+            Unsafe.Add(ref ring, (int)issued & RingMask) = done;
+            issued++;
+            clock += issueNs;
+            if (serialising && done > clock)
+                clock = done;
+            steady = lag == 0 && !serialising;
+        }
+        if (line < end)
+        {
+            // The same steps for lines that cannot lag and that the CPU does not wait for.
+            uint read = (uint)(issued - slots), write = (uint)issued;
+            issued += end - line;
+            double arrival = now, t = lastLanding;
+            for (; line < end; line++, queues >>= 1)
+            {
+                double free = Unsafe.Add(ref ring, read++ & RingMask);
+                if (free > clock)
+                    clock = free;
+                arrival = clock + latencyNs;
+                t = arrival;
+                if (ingestFreeAt > t)
+                    t = ingestFreeAt;
+                if ((queues & 1) != 0)
+                {
+                    double room = drainedAt[head];
+                    if (room > t)
+                        t = room;
+                    mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
+                    drainedAt[head] = mediaFreeAt;
+                    if (++head == drainedAt.Length)
+                        head = 0;
+                }
+                ingestFreeAt = t + ingestNs;
+                Unsafe.Add(ref ring, write++ & RingMask) = t;
+                clock += issueNs;
+            }
+            now = arrival;
+            lastLanding = t;
+        }
+        _head = head;
+        _mediaFreeAt = mediaFreeAt;
+        run.Clock = clock;
+        run.DoneAt = lastLanding > doneAt ? lastLanding : doneAt;
+        run.Now = now;
+        run.IngestFreeAt = ingestFreeAt;
+        run.Issued = issued;
+        run.Steady = steady;
     }
 }

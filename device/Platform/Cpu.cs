@@ -218,8 +218,10 @@ public sealed unsafe class Cpu
                         AddPending(r.Id, off, n, covered);
                 }
             }
-            for (long i = 0; i < n; i++, off += LineSize)
-                r.Cost.Flush(CostState, kind, off, dirty);
+            else
+                n = left;   // nothing tracked: every line is clean
+            r.Cost.Flush(CostState, kind, off, n, dirty);
+            off += n * LineSize;
             left -= n;
         }
         r.Lock.Exit();

@@ -1,0 +1,68 @@
+using System.Numerics;
+
+namespace DaxStack.Device.Cost;
+
+/// <summary>
+/// Shortcuts for repeated floating-point additions that give the bit-identical result of doing
+/// them one after another: the cost model charges many instructions one at a time, and a long
+/// run of them must cost what the same run charged instruction by instruction would.
+/// </summary>
+internal static class ExactSum
+{
+    /// <summary>
+    /// <paramref name="x"/> after <paramref name="count"/> sequential <c>x += c</c> (for
+    /// finite <paramref name="x"/> and <paramref name="c"/> of at least +0), in constant time
+    /// whenever that sum rounds nowhere, which <see cref="IsExactSum"/> checks, and by doing the
+    /// additions otherwise.
+    /// </summary>
+    public static double AddRepeated(double x, double c, long count)
+    {
+        if (count <= 0)
+            return x;
+        if (count == 1)
+            return x + c;
+        double y = x + count * c;
+        if (IsExactSum(x, c, y))
+            return y;
+        for (long i = 0; i < count; i++)
+            x += c;
+        return x;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="y"/>, computed as <c>x + k * c</c> for some whole k below 2^53,
+    /// is exact, and so is every partial sum <c>x + j * c</c> for j up to k: true when
+    /// <paramref name="x"/> and <paramref name="c"/> (both at least +0) are whole multiples of
+    /// the spacing u of the doubles in <paramref name="y"/>'s binade [2^e, 2^(e+1)).
+    /// </summary>
+    /// <remarks>
+    /// Why that suffices: k*c is then a multiple of u, and so exactly representable if it is
+    /// below 2^(e+1), as is every multiple of u in [0, 2^(e+1)). If k*c or x + k*c were 2^(e+1) or
+    /// more, rounding (which is monotonic) could not have produced a y below 2^(e+1). So
+    /// x + k*c is below 2^(e+1) and a multiple of u, and every partial sum is a multiple of u
+    /// between x and it: all representable, so no addition in the chain rounds and y is the
+    /// exact sum the chain reaches.
+    /// </remarks>
+    public static bool IsExactSum(double x, double c, double y) =>
+        LowestBitExponent(x) >= SpacingExponent(y) && LowestBitExponent(c) >= SpacingExponent(y);
+
+    // log2 of the spacing of doubles around v (v finite, at least +0).
+    private static int SpacingExponent(double v)
+    {
+        int biased = (int)(BitConverter.DoubleToInt64Bits(v) >> 52) & 0x7FF;
+        return Math.Max(biased, 1) - 1075;
+    }
+
+    // log2 of the lowest set bit of v (v finite, at least +0); int.MaxValue for 0, a multiple of everything.
+    private static int LowestBitExponent(double v)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(v);
+        int biased = (int)(bits >> 52) & 0x7FF;
+        long significand = bits & 0xF_FFFF_FFFF_FFFFL;
+        if (biased != 0)
+            significand |= 1L << 52;
+        if (significand == 0)
+            return int.MaxValue;
+        return Math.Max(biased, 1) - 1075 + BitOperations.TrailingZeroCount(significand);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace DaxStack.Device.Cost;
+
+/// <summary>
+/// Which media units a DIMM's write-combining buffer (the XPBuffer on Optane) holds: a fixed
+/// number of units, replaced first in, first out. A write to a held unit merges; a write to any
+/// other unit allocates it, evicting the unit held longest, and costs one media write.
+/// </summary>
+/// <remarks>
+/// Lookups are constant-time. Each held unit is indexed in exactly one place: its slot in a
+/// direct-mapped table (unit number modulo four times the capacity, rounded up to a power of
+/// two, at most 65536) when that slot was free as it arrived, otherwise an overflow
+/// <see cref="TagSet"/>. A sequential stream holds consecutive units, which share no slot, so it
+/// never touches the overflow set; scattered units that collide fall back to it. Callers hold
+/// the region lock.
+/// </remarks>
+internal sealed class WriteCombiningBuffer
+{
+    private const int MaxDirectSlots = 1 << 16;
+
+    private readonly long[] _units;      // held units in arrival order, as unit number + 1; 0 if empty
+    private readonly long[] _direct;     // unit + 1 at slot (unit & _directMask) if indexed there, else 0
+    private readonly int _directMask;
+    private readonly TagSet _overflow;   // held units whose direct slot was taken when they arrived
+    private int _overflowCount;
+    private int _oldest;                 // next entry of _units to replace
+
+    /// <summary>A buffer of <paramref name="capacity"/> units (0: no buffer; every write allocates).</summary>
+    public WriteCombiningBuffer(int capacity)
+    {
+        _units = new long[capacity];
+        int direct = (int)Math.Min(MaxDirectSlots, BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, 1)) * 4);
+        _direct = new long[direct];
+        _directMask = direct - 1;
+        _overflow = new TagSet(capacity);
+    }
+
+    /// <summary>Number of units the buffer holds when full.</summary>
+    public int Capacity => _units.Length;
+
+    /// <summary>
+    /// Whether a write to media unit <paramref name="unit"/> (not negative) allocates: true if the
+    /// unit was not held, in which case it now is, in place of the unit held longest.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Allocate(long unit)
+    {
+        if (_units.Length != 0 && Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_direct), (nint)(unit & _directMask)) == unit + 1)
+            return false;
+        return Allocate(unit, 1) != 0;
+    }
+
+    /// <summary>
+    /// Writes to the <paramref name="count"/> (0 to 64) consecutive media units from
+    /// <paramref name="first"/> (not negative), in order: bit i of the result is set if unit
+    /// first + i was not held and so allocates. Each allocated unit replaces the unit held longest.
+    /// </summary>
+    public ulong Allocate(long first, int count)
+    {
+        long[] units = _units;
+        if (units.Length == 0)
+            return count == 0 ? 0 : ulong.MaxValue >> (64 - count);
+        ref long direct = ref MemoryMarshal.GetArrayDataReference(_direct);
+        long mask = _directMask;
+        int oldest = _oldest;
+        int overflowCount = _overflowCount;
+        ulong allocated = 0;
+        for (int i = 0; i < count; i++)
+        {
+            long unit = first + i;
+            long tag = unit + 1;
+            ref long slot = ref Unsafe.Add(ref direct, (nint)(unit & mask));
+            if (slot == tag || (overflowCount != 0 && _overflow.Contains(tag)))
+                continue;
+            allocated |= 1UL << i;
+            long evicted = units[oldest];
+            if (evicted != 0)
+            {
+                ref long evictedSlot = ref Unsafe.Add(ref direct, (nint)((evicted - 1) & mask));
+                if (evictedSlot == evicted)
+                    evictedSlot = 0;
+                else
+                {
+                    _overflow.Remove(evicted);
+                    overflowCount--;
+                }
+            }
+            // Read after the eviction, which may have freed this very slot.
+            if (slot == 0)
+                slot = tag;
+            else
+            {
+                _overflow.Add(tag);
+                overflowCount++;
+            }
+            units[oldest] = tag;
+            if (++oldest == units.Length)
+                oldest = 0;
+        }
+        _oldest = oldest;
+        _overflowCount = overflowCount;
+        return allocated;
+    }
+}
