@@ -172,25 +172,13 @@ public static class CostModelValidation
     }
 
     // FAST'20 Fig. 2: one line written and fenced on an idle DIMM.
-    private static double WriteLatency(CostProfile p, bool nt)
-    {
-        using var space = Platform(p, 1 << 20, out var region);
-        var cpu = space.CreateCpu();
-        long pa = region.BaseAddress;
-        double start = cpu.Clock.Nanoseconds;
-        if (nt)
-            cpu.NtStore(pa, Data.AsSpan(0, Line));
-        else
-        {
-            cpu.Store(pa, Data.AsSpan(0, Line));
-            cpu.Clwb(pa);
-        }
-        cpu.Sfence();
-        return cpu.Clock.Nanoseconds - start;
-    }
+    private static double WriteLatency(CostProfile p, bool nt) => IdlePersist(p, Line, nt);
 
     // FAST'20 Fig. 12: one persist of `size` bytes on an idle DIMM, as the benchmark's loop times it.
-    private static double Persist(CostProfile p, int size, bool nt)
+    private static double Persist(CostProfile p, int size, bool nt) => IdlePersist(p, size, nt) + PersistLoopOverheadNs;
+
+    // `size` bytes stored (ntstore, or store + clwb of every line) and fenced on an idle DIMM.
+    private static double IdlePersist(CostProfile p, int size, bool nt)
     {
         using var space = Platform(p, 1 << 20, out var region);
         var cpu = space.CreateCpu();
@@ -204,7 +192,7 @@ public static class CostModelValidation
             cpu.Flush(FlushKind.Clwb, pa, size);
         }
         cpu.Sfence();
-        return cpu.Clock.Nanoseconds - start + PersistLoopOverheadNs;
+        return cpu.Clock.Nanoseconds - start;
     }
 
     // 64-byte non-temporal writes to random lines, each fenced: media bytes per byte asked for.
