@@ -52,6 +52,9 @@ public sealed class BusRegion
     /// <summary>The platform region.</summary>
     public NvdimmRegion Region { get; }
 
+    /// <summary>The physical address space the region is mapped into (whose CPUs access it).</summary>
+    public PhysicalAddressSpace Space => _space;
+
     /// <summary>Region name (regionN).</summary>
     public string Name => Region.Name;
 

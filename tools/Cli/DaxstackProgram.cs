@@ -1,5 +1,6 @@
 using System.CommandLine;
 using DaxStack.Device.Hosting;
+using DaxStack.Driver.Hosting;
 using DaxStack.Tools.Commands;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,10 +92,12 @@ public static class DaxstackProgram
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddNvdimm();
+        builder.Services.AddPmemDriver();
         var host = builder.Build();
         // Validate options now (ValidateOnStart runs at StartAsync, which short commands never call).
         _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NvdimmOptions>>().Value;
         _ = host.Services.GetRequiredService<DaxStack.Device.Cost.CostProfileCatalog>();
+        _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PmemOptions>>().Value;
         return host;
     }
 

@@ -1,0 +1,26 @@
+namespace DaxStack.Driver.Block;
+
+/// <summary>
+/// A block device: the one operation <see cref="SubmitBio"/> plus what the device tells its
+/// users (limits, name, bad blocks). Completion is synchronous: the status is the bio's.
+/// Implementations are safe to call from several threads at once.
+/// </summary>
+/// <remarks>Models the kernel's <c>struct block_device_operations</c> (<c>submit_bio</c>) with the gendisk's queue limits and badblocks.</remarks>
+public interface IBlockDeviceOperations
+{
+    /// <summary>The disk name (pmem0, pmem0.1, ...).</summary>
+    string Name { get; }
+
+    /// <summary>The device's limits.</summary>
+    QueueLimits Limits { get; }
+
+    /// <summary>Executes <paramref name="bio"/> and returns its status.</summary>
+    BlkStatus SubmitBio(in Bio bio);
+
+    /// <summary>
+    /// Whether any 512-byte sector of [<paramref name="offset"/>, +<paramref name="length"/>) is
+    /// known bad (a read of it would fail with EIO). Lets a caller fail a read before it starts.
+    /// </summary>
+    /// <remarks>Models the kernel's <c>badblocks_check</c> on the disk's badblocks list.</remarks>
+    bool HasBadBlocks(long offset, long length);
+}

@@ -1,0 +1,61 @@
+using DaxStack.Device.Errors;
+using DaxStack.Device.Namespaces;
+using DaxStack.Device.Platform;
+
+namespace DaxStack.Driver.DeviceDax;
+
+/// <summary>
+/// A device-dax character device over a <c>devdax</c> namespace: it has no read or write, only
+/// mmap, and every mapping is faulted in entries of exactly the namespace's alignment (4 KiB,
+/// 2 MiB or 1 GiB). The mm layer maps it; this class checks the mapping and serves its faults.
+/// </summary>
+/// <remarks>Models drivers/dax/device.c (<c>dax_mmap</c>, <c>check_vma</c>, <c>dev_dax_huge_fault</c>).</remarks>
+public sealed class DevDax
+{
+    private readonly PhysicalAddressSpace _space;
+
+    internal DevDax(PhysicalAddressSpace space, NvdimmNamespace ns, bool readOnly)
+    {
+        _space = space;
+        Namespace = ns;
+        ReadOnly = readOnly;
+    }
+
+    /// <summary>The namespace.</summary>
+    public NvdimmNamespace Namespace { get; }
+
+    /// <summary>The character device name (daxR.N).</summary>
+    public string Name => Namespace.CharDevice!;
+
+    /// <summary>Size in bytes.</summary>
+    public long Size => Namespace.Size;
+
+    /// <summary>The fault granularity and mapping alignment, in bytes.</summary>
+    public long Align => Namespace.Align;
+
+    /// <summary>Whether the device was opened read-only (writable mappings are refused).</summary>
+    public bool ReadOnly { get; }
+
+    internal PhysicalAddressSpace Space => _space;
+
+    /// <summary>
+    /// Checks and creates a mapping of <paramref name="length"/> bytes at virtual address
+    /// <paramref name="address"/>, starting at page <paramref name="pgoff"/> of the device.
+    /// EINVAL for a private mapping, a zero length, or an address, length or offset not aligned to
+    /// <see cref="Align"/>; EACCES for a writable mapping of a read-only device.
+    /// </summary>
+    public Errno Mmap(long address, long length, long pgoff, DevDaxMapFlags flags, out DevDaxMapping? mapping)
+    {
+        mapping = null;
+        if ((flags & DevDaxMapFlags.Shared) == 0)
+            return Errno.EINVAL;    // "cannot mmap private mapping"
+        long mask = Align - 1;
+        if (length <= 0 || address < 0 || pgoff < 0 || (address & mask) != 0 || ((address + length) & mask) != 0
+            || ((pgoff << 12) & mask) != 0)
+            return Errno.EINVAL;    // "vm_start/vm_end misaligned"
+        if ((flags & DevDaxMapFlags.Write) != 0 && ReadOnly)
+            return Errno.EACCES;
+        mapping = new DevDaxMapping(this, address, length, pgoff, (flags & DevDaxMapFlags.Write) != 0);
+        return 0;
+    }
+}

@@ -1,0 +1,106 @@
+using DaxStack.Driver.Dax;
+
+namespace DaxStack.Driver.DeviceDax;
+
+/// <summary>
+/// One mapping of a <see cref="DevDax"/>: a virtual range and the entries its faults installed.
+/// Safe to fault from several threads.
+/// </summary>
+/// <remarks>Models a device-dax <c>vm_area_struct</c> with its page-table entries.</remarks>
+public sealed class DevDaxMapping
+{
+    private readonly DevDax _device;
+    private readonly SortedDictionary<long, DevDaxEntry> _entries = [];
+
+    internal DevDaxMapping(DevDax device, long start, long length, long pgoff, bool writable)
+    {
+        _device = device;
+        Start = start;
+        Length = length;
+        Pgoff = pgoff;
+        Writable = writable;
+    }
+
+    /// <summary>First virtual address.</summary>
+    public long Start { get; }
+
+    /// <summary>Length in bytes.</summary>
+    public long Length { get; }
+
+    /// <summary>One past the last virtual address.</summary>
+    public long End => Start + Length;
+
+    /// <summary>The device page the mapping starts at.</summary>
+    public long Pgoff { get; }
+
+    /// <summary>Whether the mapping allows stores.</summary>
+    public bool Writable { get; }
+
+    /// <summary>The installed entries in address order.</summary>
+    public IReadOnlyList<DevDaxEntry> Entries
+    {
+        get
+        {
+            lock (_entries)
+                return [.. _entries.Values];
+        }
+    }
+
+    /// <summary>
+    /// Serves a fault at <paramref name="address"/> asking for an entry of <paramref name="size"/>.
+    /// A size smaller than the device's alignment is SIGBUS, a larger one FALLBACK (the caller
+    /// retries smaller); a fault outside the mapping or past the device end, or a write fault on a
+    /// read-only mapping, is SIGBUS. On NOPAGE <paramref name="entry"/> is the installed entry
+    /// (the one already there if another fault installed it first).
+    /// </summary>
+    public DaxFaultStatus Fault(long address, PageEntrySize size, bool write, out DevDaxEntry entry)
+    {
+        entry = default;
+        long fault = (long)size;
+        if (address < Start || address >= End || (write && !Writable))
+            return DaxFaultStatus.SigBus;
+        if (fault < _device.Align)
+            return DaxFaultStatus.SigBus;
+        if (fault > _device.Align)
+            return DaxFaultStatus.Fallback;
+        long va = address & ~(fault - 1);
+        if (va < Start || va + fault > End)
+            return DaxFaultStatus.SigBus;
+        long offset = (Pgoff << 12) + (va - Start);
+        if (offset + fault > _device.Size)
+            return DaxFaultStatus.SigBus;
+        lock (_entries)
+        {
+            if (!_entries.TryGetValue(va, out entry))
+            {
+                entry = new DevDaxEntry(va, (_device.Namespace.PhysicalAddress + offset) >> 12, size, Writable);
+                _entries.Add(va, entry);
+            }
+        }
+        return DaxFaultStatus.NoPage;
+    }
+
+    /// <summary>
+    /// The window over the installed entry that holds <paramref name="address"/>; false when no
+    /// entry maps it (an access there would fault first).
+    /// </summary>
+    public bool TryGetWindow(long address, out DaxWindow window)
+    {
+        window = default;
+        long va = address & ~(_device.Align - 1);
+        lock (_entries)
+        {
+            if (!_entries.TryGetValue(va, out var entry))
+                return false;
+            window = new DaxWindow(_device.Space, entry.PhysicalAddress, (long)entry.Size);
+            return true;
+        }
+    }
+
+    /// <summary>Removes every installed entry (munmap or a device shutdown zaps the range).</summary>
+    public void Unmap()
+    {
+        lock (_entries)
+            _entries.Clear();
+    }
+}

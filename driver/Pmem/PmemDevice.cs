@@ -1,0 +1,328 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using DaxStack.Device.Errors;
+using DaxStack.Device.Namespaces;
+using DaxStack.Device.Platform;
+using DaxStack.Device.Poison;
+using DaxStack.Driver.Block;
+using DaxStack.Driver.Dax;
+using DaxStack.Driver.Diagnostics;
+
+namespace DaxStack.Driver.Pmem;
+
+/// <summary>
+/// The pmem driver's device over one <c>raw</c> or <c>fsdax</c> namespace: a block device
+/// (<see cref="IBlockDeviceOperations"/>) and a DAX device (<see cref="IDaxOperations"/>) over
+/// the same memory.
+/// <para>
+/// Block writes are non-temporal stores without a fence, as the kernel's <c>write_pmem</c>
+/// (<c>memcpy_flushcache</c>) does: they sit in the issuing CPU's write-combining buffers until a
+/// fence, so a crash before a flush may lose them. A flush (<see cref="BioOp.Flush"/> or
+/// <see cref="BioFlags.PreFlush"/>) fences every submission queue (<c>nvdimm_flush</c>);
+/// <see cref="BioFlags.Fua"/> fences the queue that wrote the bio before it completes.
+/// </para>
+/// <para>
+/// Bios run on the driver's own emulated CPUs, one per submission queue (the hardware context of
+/// blk-mq), so that a flush can fence every write that completed before it whichever thread
+/// submitted them. DAX accesses run on the caller's CPU, as kernel code does.
+/// Lock order: a queue's gate, then the device's region lock (taken inside each CPU instruction).
+/// </para>
+/// </summary>
+/// <remarks>Models the kernel's <c>struct pmem_device</c> and <c>pmem_submit_bio</c>, <c>pmem_do_read</c>,
+/// <c>pmem_do_write</c>, <c>pmem_clear_poison</c>, <c>pmem_dax_direct_access</c>,
+/// <c>pmem_dax_zero_page_range</c>, <c>pmem_recovery_write</c> (drivers/nvdimm/pmem.c).</remarks>
+public sealed class PmemDevice : IBlockDeviceOperations, IDaxOperations
+{
+    private const int PageShift = 12;
+    private const int PageSize = 1 << PageShift;
+    private static readonly byte[] s_zeroes = new byte[64 << 10];
+
+    private readonly PhysicalAddressSpace _space;
+    private readonly NvdimmRegion _region;
+    private readonly SubmissionQueue[] _queues;
+
+    internal PmemDevice(PhysicalAddressSpace space, NvdimmNamespace ns, bool readOnly, int logicalBlockSize, int queueCount)
+    {
+        _space = space;
+        Namespace = ns;
+        _region = ns.Region;
+        Limits = new QueueLimits
+        {
+            Capacity = ns.Size / logicalBlockSize * logicalBlockSize,
+            LogicalBlockSize = logicalBlockSize,
+            PhysicalBlockSize = PageSize,
+            ReadOnly = readOnly,
+            Dax = true,
+        };
+        _queues = new SubmissionQueue[queueCount];
+        for (int i = 0; i < queueCount; i++)
+            _queues[i] = new SubmissionQueue(space.CreateCpu());
+    }
+
+    /// <summary>The namespace this device exposes.</summary>
+    public NvdimmNamespace Namespace { get; }
+
+    /// <inheritdoc/>
+    public string Name => Namespace.BlockDevice ?? Namespace.Name;
+
+    /// <inheritdoc/>
+    public QueueLimits Limits { get; }
+
+    /// <inheritdoc/>
+    public long PageCount => Namespace.Size >> PageShift;
+
+    /// <summary>The emulated CPUs the submission queues run bios on (their clocks hold the modeled cost of block I/O).</summary>
+    public IReadOnlyList<Cpu> QueueCpus => [.. _queues.Select(q => q.Cpu)];
+
+    // ------------------------------------------------------------------ block
+
+    /// <inheritdoc/>
+    public BlkStatus SubmitBio(in Bio bio)
+    {
+        using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_submit_bio");
+        var status = Validate(bio);
+        if (status == BlkStatus.Ok)
+        {
+            status = bio.Op switch
+            {
+                BioOp.Flush => Flush(),
+                BioOp.Read => DoRead(bio),
+                _ => DoWrite(bio),
+            };
+        }
+        if (activity != null)
+        {
+            activity.SetTag("op", bio.Op.ToString());
+            activity.SetTag("sector", bio.Sector);
+            activity.SetTag("size", bio.Size);
+            activity.SetTag("status", status.ToString());
+        }
+        if (DriverDiagnostics.Bios.Enabled)
+            DriverDiagnostics.Bios.Add(1, new KeyValuePair<string, object?>("op", bio.Op), new KeyValuePair<string, object?>("status", status));
+        if (status == BlkStatus.Ok && bio.Size > 0)
+        {
+            if (bio.Op == BioOp.Read)
+                DriverDiagnostics.BytesRead.Add(bio.Size);
+            else if (bio.Op != BioOp.Flush)
+                DriverDiagnostics.BytesWritten.Add(bio.Size);
+        }
+        return status;
+    }
+
+    /// <inheritdoc/>
+    public bool HasBadBlocks(long offset, long length)
+    {
+        if (length <= 0 || _region.Poison.IsEmpty)
+            return false;
+        return _region.Poison.TryFindPoison(Namespace.Offset + offset, length, out _);
+    }
+
+    private BlkStatus Validate(in Bio bio)
+    {
+        if (bio.Op == BioOp.Flush)
+            return bio.Size == 0 ? BlkStatus.Ok : BlkStatus.Invalid;
+        if (bio.Sector < 0 || bio.Size < 0)
+            return BlkStatus.Invalid;
+        int lbs = Limits.LogicalBlockSize;
+        if (bio.Offset % lbs != 0 || bio.Size % lbs != 0)
+            return BlkStatus.Invalid;
+        if (bio.Op is BioOp.Read or BioOp.Write)
+        {
+            long data = bio.IsVectored ? bio.Vectors.Length : bio.Buffer.Length;
+            if (data != bio.Size)
+                return BlkStatus.Invalid;
+        }
+        // The block layer's bio_check_eod: a request past the end is an I/O error.
+        if (bio.Offset > Limits.Capacity - bio.Size)
+            return BlkStatus.IoError;
+        if (bio.Op != BioOp.Read && Limits.ReadOnly)
+            return BlkStatus.IoError;
+        return BlkStatus.Ok;
+    }
+
+    /// <summary>Fences every submission queue: every write completed before this call is durable after it.</summary>
+    private BlkStatus Flush()
+    {
+        foreach (var q in _queues)
+        {
+            lock (q)
+                q.Cpu.Sfence();
+        }
+        return BlkStatus.Ok;
+    }
+
+    private BlkStatus DoRead(in Bio bio)
+    {
+        if (bio.Size == 0)
+            return BlkStatus.Ok;
+        // pmem_do_read refuses a range the badblocks list knows before touching it.
+        if (HasBadBlocks(bio.Offset, bio.Size))
+            return BlkStatus.IoError;
+        long pa = Namespace.PhysicalAddress + bio.Offset;
+        var q = Queue();
+        lock (q)
+        {
+            try
+            {
+                if (!bio.IsVectored)
+                    q.Cpu.Load(pa, bio.Buffer);
+                else
+                {
+                    foreach (var segment in bio.Vectors)
+                    {
+                        q.Cpu.Load(pa, MemoryMarshal.AsMemory(segment).Span);
+                        pa += segment.Length;
+                    }
+                }
+            }
+            catch (MachineCheckException)
+            {
+                // Poison injected after the badblocks check: the copy_mc path reports it as EIO.
+                return BlkStatus.IoError;
+            }
+        }
+        return BlkStatus.Ok;
+    }
+
+    private BlkStatus DoWrite(in Bio bio)
+    {
+        if ((bio.Flags & BioFlags.PreFlush) != 0)
+            Flush();
+        long pa = Namespace.PhysicalAddress + bio.Offset;
+        var q = Queue();
+        lock (q)
+        {
+            if (bio.Size > 0 && HasBadBlocks(bio.Offset, bio.Size))
+                ClearPoison(bio.Offset, bio.Size);
+            var cpu = q.Cpu;
+            if (bio.Op != BioOp.Write)
+                WriteZeroes(cpu, pa, bio.Size);
+            else if (!bio.IsVectored)
+                cpu.NtStore(pa, bio.Buffer);
+            else
+            {
+                foreach (var segment in bio.Vectors)
+                {
+                    cpu.NtStore(pa, segment.Span);
+                    pa += segment.Length;
+                }
+            }
+            if ((bio.Flags & BioFlags.Fua) != 0)
+                cpu.Sfence();
+        }
+        return BlkStatus.Ok;
+    }
+
+    private static void WriteZeroes(Cpu cpu, long pa, long length)
+    {
+        while (length > 0)
+        {
+            int n = (int)Math.Min(length, s_zeroes.Length);
+            cpu.NtStore(pa, s_zeroes.AsSpan(0, n));
+            pa += n;
+            length -= n;
+        }
+    }
+
+    /// <summary>The platform's clear-error command over the sectors of the range, then the badblocks list.</summary>
+    private void ClearPoison(long offset, long length)
+    {
+        _region.Poison.Clear(Namespace.Offset + offset, length);
+        DriverDiagnostics.PoisonCleared.Add(length);
+    }
+
+    private SubmissionQueue Queue() => _queues[(uint)Environment.CurrentManagedThreadId % (uint)_queues.Length];
+
+    // ------------------------------------------------------------------ DAX
+
+    /// <inheritdoc/>
+    public Errno DirectAccess(long pgoff, long nrPages, DaxAccessMode mode, out DaxExtent extent)
+    {
+        using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_dax_direct_access");
+        DriverDiagnostics.DirectAccess.Add(1);
+        extent = default;
+        var error = DirectAccessCore(pgoff, nrPages, mode, out extent);
+        if (activity != null)
+        {
+            activity.SetTag("pgoff", pgoff);
+            activity.SetTag("nr_pages", nrPages);
+            activity.SetTag("mode", mode.ToString());
+            activity.SetTag("avail", extent.Pages);
+            activity.SetTag("errno", error.ToString());
+        }
+        return error;
+    }
+
+    private Errno DirectAccessCore(long pgoff, long nrPages, DaxAccessMode mode, out DaxExtent extent)
+    {
+        extent = default;
+        if (nrPages < 0)
+            return Errno.EINVAL;
+        if (pgoff < 0 || pgoff >= PageCount)
+            return Errno.ERANGE;
+        long avail = PageCount - pgoff;
+        long offset = pgoff << PageShift;
+        long asked = Math.Min(nrPages, avail);
+        if (asked > 0 && !_region.Poison.IsEmpty
+            && _region.Poison.TryFindPoison(Namespace.Offset + offset, asked << PageShift, out long firstBad))
+        {
+            if (mode != DaxAccessMode.RecoveryWrite)
+                return Errno.EIO;
+            // The recovery stride is a page: hand out the pages up to and including the one
+            // that holds the first bad sector's start, at least one.
+            long goodBytes = firstBad - (Namespace.Offset + offset);
+            avail = Math.Max(1, (goodBytes + PageSize - 1) >> PageShift);
+        }
+        else if (!_region.Poison.IsEmpty)
+        {
+            // With bad blocks elsewhere, only the requested range is known good.
+            avail = asked;
+        }
+        long pages = Math.Min(avail, nrPages);
+        extent = new DaxExtent(pages, (Namespace.PhysicalAddress + offset) >> PageShift,
+            new DaxWindow(_space, Namespace.PhysicalAddress + offset, pages << PageShift));
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public Errno ZeroPageRange(long pgoff, long nrPages)
+    {
+        if (nrPages < 0 || pgoff < 0 || pgoff > PageCount - nrPages)
+            return Errno.EIO;
+        if (Limits.ReadOnly)
+            return Errno.EROFS;
+        long offset = pgoff << PageShift, length = nrPages << PageShift;
+        if (HasBadBlocks(offset, length))
+            ClearPoison(offset, length);
+        var cpu = _space.CurrentCpu;
+        WriteZeroes(cpu, Namespace.PhysicalAddress + offset, length);
+        cpu.Sfence();
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public long RecoveryWrite(long offset, ReadOnlySpan<byte> source)
+    {
+        if (offset < 0 || offset > Namespace.Size - source.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"[{offset}, +{source.Length}) is outside {Name} ({Namespace.Size} bytes)");
+        if (Limits.ReadOnly || source.IsEmpty)
+            return 0;
+        var cpu = _space.CurrentCpu;
+        if (HasBadBlocks(offset, source.Length))
+        {
+            // Poison can only be cleared a whole page at a time.
+            if (offset % PageSize != 0 || source.Length % PageSize != 0)
+                return 0;
+            ClearPoison(offset, source.Length);
+        }
+        cpu.NtStore(Namespace.PhysicalAddress + offset, source);
+        return source.Length;
+    }
+
+    /// <summary>One blk-mq hardware context: an emulated CPU that executes the bios submitted to it, one at a time.</summary>
+    private sealed class SubmissionQueue(Cpu cpu)
+    {
+        public Cpu Cpu { get; } = cpu;
+    }
+}

@@ -1,0 +1,319 @@
+using System.Buffers;
+using DaxStack.Device.Crash;
+using DaxStack.Device.Errors;
+using DaxStack.Driver.Block;
+
+namespace DaxStack.Driver.Tests.Block;
+
+/// <summary>The pmem block driver against the device's persistence model: what a flush, FUA and a crash mean for block I/O.</summary>
+public class PmemBlockDeviceTests
+{
+    [Test]
+    public void AWriteIsVisibleAtOnceButLostAtAStrictCrashWithoutAFlush()
+    {
+        using var t = TestDevice.InMemory();
+        var data = TestDevice.Pattern(4096, 1);
+        Assert.That(t.Device.Write(8192, data), Is.EqualTo(BlkStatus.Ok));
+
+        var back = new byte[4096];
+        Assert.That(t.Device.Read(8192, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(data), "a completed write is visible to reads");
+
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+        Assert.That(t.Device.Read(8192, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.All.Zero, "non-temporal stores that were never fenced are lost");
+    }
+
+    [Test]
+    public void AFlushMakesEveryCompletedWriteDurable()
+    {
+        using var t = TestDevice.InMemory();
+        var a = TestDevice.Pattern(4096, 2);
+        var b = TestDevice.Pattern(512, 3);
+        t.Device.Write(0, a);
+        t.Device.Write(1 << 20, b);
+        Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+
+        Assert.That(t.Persisted(0, 4096), Is.EqualTo(a));
+        Assert.That(t.Persisted(1 << 20, 512), Is.EqualTo(b));
+    }
+
+    [Test]
+    public void AFuaWriteIsDurableWhenItCompletesAndALaterPlainWriteIsNot()
+    {
+        using var t = TestDevice.InMemory();
+        var fua = TestDevice.Pattern(4096, 4);
+        var plain = TestDevice.Pattern(4096, 5);
+        Assert.That(t.Device.Write(0, fua, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+        t.Device.Write(4096, plain);
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+
+        Assert.That(t.Persisted(0, 4096), Is.EqualTo(fua));
+        Assert.That(t.Persisted(4096, 4096), Is.All.Zero);
+    }
+
+    [Test]
+    public void APreflushWritePersistsTheWritesBeforeIt()
+    {
+        using var t = TestDevice.InMemory();
+        var first = TestDevice.Pattern(4096, 6);
+        t.Device.Write(0, first);
+        t.Device.Write(4096, TestDevice.Pattern(4096, 7), BioFlags.PreFlush);
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+
+        Assert.That(t.Persisted(0, 4096), Is.EqualTo(first), "the preflush covered the earlier write");
+        Assert.That(t.Persisted(4096, 4096), Is.All.Zero, "the preflush bio's own data was not fenced");
+    }
+
+    [Test]
+    public void AFlushOnOneThreadPersistsWritesCompletedOnOthers()
+    {
+        using var t = TestDevice.InMemory(queues: 4);
+        var blocks = Enumerable.Range(0, 8).Select(i => TestDevice.Pattern(4096, 100 + i)).ToArray();
+        var writers = blocks.Select((data, i) => new Thread(() => t.Device.Write(i * 65536L, data))).ToArray();
+        foreach (var w in writers)
+            w.Start();
+        foreach (var w in writers)
+            w.Join();
+
+        Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+        for (int i = 0; i < blocks.Length; i++)
+            Assert.That(t.Persisted(i * 65536L, 4096), Is.EqualTo(blocks[i]), $"block written by thread {i}");
+    }
+
+    [Test]
+    public void UnflushedWritesUnderARandomCrashKeepOrLoseWholeEightByteWords()
+    {
+        using var t = TestDevice.InMemory();
+        var data = Enumerable.Repeat((byte)0xA5, 4096).ToArray();
+        t.Device.Write(0, data);
+        t.Bus.Space.Crash(CrashPolicy.Random(42));
+        var after = t.Persisted(0, 4096);
+        for (int w = 0; w < 4096; w += 8)
+        {
+            var word = after.AsSpan(w, 8).ToArray();
+            Assert.That(word.All(x => x == 0) || word.All(x => x == 0xA5), Is.True, $"word at {w} tore: {Convert.ToHexString(word)}");
+        }
+    }
+
+    [Test]
+    public void DiscardAndWriteZeroesReadBackAsZeroesAndWithFuaSurviveACrash()
+    {
+        using var t = TestDevice.InMemory();
+        t.Device.Write(0, TestDevice.Pattern(65536, 8), BioFlags.Fua);
+
+        Assert.That(t.Device.Discard(4096, 8192, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Device.WriteZeroes(32768, 4096, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+        var back = new byte[65536];
+        t.Device.Read(0, back);
+        Assert.That(back.AsSpan(4096, 8192).ToArray(), Is.All.Zero);
+        Assert.That(back.AsSpan(32768, 4096).ToArray(), Is.All.Zero);
+        Assert.That(back.AsSpan(0, 4096).ToArray(), Is.Not.All.Zero, "bytes before the discard are kept");
+
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+        Assert.That(t.Persisted(4096, 8192), Is.All.Zero);
+        Assert.That(t.Persisted(32768, 4096), Is.All.Zero);
+        Assert.That(t.Persisted(12288, 4096), Is.EqualTo(TestDevice.Pattern(65536, 8).AsSpan(12288, 4096).ToArray()));
+    }
+
+    [Test]
+    public void VectoredWritesAndReadsUseSegmentsOfAnyLength()
+    {
+        using var t = TestDevice.InMemory();
+        var data = TestDevice.Pattern(8192, 9);
+        var source = Segments(data, 100, 3000, 1, 5091);
+        Assert.That(t.Device.Write(4096, source, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+
+        var back = new byte[8192];
+        var destination = Segments(back, 4000, 4192);
+        Assert.That(t.Device.SubmitBio(Bio.Read(4096, destination)), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(data));
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+        Assert.That(t.Persisted(4096, 8192), Is.EqualTo(data));
+    }
+
+    [TestCase(100, 512, BlkStatus.Invalid, TestName = "AnOffsetThatIsNotAWholeSectorIsEinval")]
+    [TestCase(512, 100, BlkStatus.Invalid, TestName = "ALengthThatIsNotAWholeBlockIsEinval")]
+    [TestCase(16L << 20, 512, BlkStatus.IoError, TestName = "ARequestStartingAtTheEndIsEio")]
+    [TestCase((16L << 20) - 512, 1024, BlkStatus.IoError, TestName = "ARequestRunningPastTheEndIsEio")]
+    public void BadRequestsFailWithTheBlockLayersStatus(long offset, int length, BlkStatus expected)
+    {
+        using var t = TestDevice.InMemory();
+        Assert.That(t.Device.Write(offset, new byte[length]), Is.EqualTo(expected));
+        Assert.That(t.Device.Read(offset, new byte[length]), Is.EqualTo(expected));
+        Assert.That(t.Device.Discard(offset, length), Is.EqualTo(expected));
+        Assert.That(expected.ToErrno(), Is.EqualTo(expected == BlkStatus.Invalid ? Errno.EINVAL : Errno.EIO));
+    }
+
+    [Test]
+    public void FourKibLogicalBlocksRejectRequestsAlignedOnlyToFiveHundredTwelve()
+    {
+        using var t = TestDevice.InMemory(logicalBlockSize: 4096);
+        Assert.That(t.Device.Limits.LogicalBlockSize, Is.EqualTo(4096));
+        Assert.That(t.Device.Write(512, new byte[4096]), Is.EqualTo(BlkStatus.Invalid));
+        Assert.That(t.Device.Write(4096, new byte[512]), Is.EqualTo(BlkStatus.Invalid));
+        Assert.That(t.Device.Write(4096, new byte[4096]), Is.EqualTo(BlkStatus.Ok));
+    }
+
+    [Test]
+    public void ABioWhoseBufferDisagreesWithItsSizeIsRejected()
+    {
+        using var t = TestDevice.InMemory();
+        var bio = new Bio { Op = BioOp.Write, Sector = 0, Size = 1024, Buffer = new byte[512] };
+        Assert.That(t.Device.SubmitBio(bio), Is.EqualTo(BlkStatus.Invalid));
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.Flush, Size = 512 }), Is.EqualTo(BlkStatus.Invalid));
+    }
+
+    [Test]
+    public void AReadOfAPoisonedSectorIsEioAndAWriteOverItClearsThePoison()
+    {
+        using var t = TestDevice.InMemory();
+        var ns = t.Device.Namespace;
+        t.Region.InjectError(ns, block: 10, count: 1);
+        Assert.That(t.Device.HasBadBlocks(4096, 4096), Is.True);
+        Assert.That(t.Device.HasBadBlocks(0, 4096), Is.False);
+        Assert.That(t.Device.Read(4096, new byte[4096]), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(t.Device.Read(0, new byte[4096]), Is.EqualTo(BlkStatus.Ok), "sectors around the poison read fine");
+
+        var data = TestDevice.Pattern(4096, 11);
+        Assert.That(t.Device.Write(4096, data, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Region.BadBlocks(ns), Is.Empty);
+        var back = new byte[4096];
+        Assert.That(t.Device.Read(4096, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(data));
+    }
+
+    [Test]
+    public void PoisonClearedByAWriteStaysClearedInTheImagesBadblocksList()
+    {
+        string dir = Directory.CreateTempSubdirectory("daxstack-drv-").FullName;
+        try
+        {
+            string image = Path.Combine(dir, "pmem.img");
+            using (var f = File.Create(image))
+                f.SetLength(8 << 20);
+            using (var t = TestDevice.Image(image))
+            {
+                t.Region.InjectError(t.Device.Namespace, block: 16, count: 8);
+                Assert.That(t.Device.Write(8192, new byte[2048], BioFlags.Fua), Is.EqualTo(BlkStatus.Ok), "clears blocks 16-19");
+            }
+            using (var t = TestDevice.Image(image))
+            {
+                var bad = t.Region.BadBlocks(t.Device.Namespace);
+                Assert.That(bad.Select(b => (b.Block, b.Count)), Is.EqualTo(new[] { (20L, 4L) }));
+                Assert.That(t.Device.Read(8192, new byte[2048]), Is.EqualTo(BlkStatus.Ok));
+                Assert.That(t.Device.Read(10240, new byte[512]), Is.EqualTo(BlkStatus.IoError));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void AReadOnlyDeviceRefusesWritesDiscardsAndZeroesButReads()
+    {
+        string dir = Directory.CreateTempSubdirectory("daxstack-drv-").FullName;
+        try
+        {
+            string image = Path.Combine(dir, "pmem.img");
+            File.WriteAllBytes(image, TestDevice.Pattern(4 << 20, 12));
+            using var t = TestDevice.Image(image, readOnly: true);
+            Assert.That(t.Device.Limits.ReadOnly, Is.True);
+            Assert.That(t.Device.Write(0, new byte[512]), Is.EqualTo(BlkStatus.IoError));
+            Assert.That(t.Device.Discard(0, 512), Is.EqualTo(BlkStatus.IoError));
+            Assert.That(t.Device.WriteZeroes(0, 512), Is.EqualTo(BlkStatus.IoError));
+            Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
+            var back = new byte[512];
+            Assert.That(t.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok));
+            Assert.That(back, Is.EqualTo(TestDevice.Pattern(4 << 20, 12).AsSpan(0, 512).ToArray()));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void BlockWritesAreChargedAsNonTemporalStoresAndTheFlushAsAFence()
+    {
+        // The driver must cost what the kernel's write_pmem + nvdimm_flush cost: the same
+        // instruction sequence run directly on an identical fresh device models the same time.
+        using var t = TestDevice.InMemory(queues: 1);
+        var data = TestDevice.Pattern(4096, 13);
+        t.Device.Write(0, data);
+        t.Device.Flush();
+        var queue = t.Device.QueueCpus.Single();
+
+        using var reference = TestDevice.InMemory(queues: 1);
+        var cpu = reference.Bus.Space.CreateCpu();
+        cpu.NtStore(reference.Device.Namespace.PhysicalAddress, data);
+        cpu.Sfence();
+
+        Assert.That(queue.Stats.NtStores, Is.EqualTo(cpu.Stats.NtStores));
+        Assert.That(queue.Stats.BytesNtStored, Is.EqualTo(4096));
+        Assert.That(queue.Stats.Sfence, Is.EqualTo(1));
+        Assert.That(queue.Clock.Nanoseconds, Is.EqualTo(cpu.Clock.Nanoseconds));
+        Assert.That(queue.Clock.Nanoseconds, Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void ConcurrentWritersAndReadersSeeWholeBlocks()
+    {
+        using var t = TestDevice.InMemory(queues: 2);
+        const int Blocks = 64;
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var threads = Enumerable.Range(0, 4).Select(id => new Thread(() =>
+        {
+            var mine = new byte[4096];
+            var back = new byte[4096];
+            for (int round = 0; round < 200; round++)
+            {
+                int block = (id * 16) + (round % 16);
+                Array.Fill(mine, (byte)(round + 1));
+                if (t.Device.Write(block * 4096L, mine) != BlkStatus.Ok || t.Device.Read(block * 4096L, back) != BlkStatus.Ok)
+                    errors.Enqueue($"thread {id} round {round}: I/O failed");
+                else if (!back.AsSpan().SequenceEqual(mine))
+                    errors.Enqueue($"thread {id} round {round}: read back other data");
+            }
+        })).ToArray();
+        foreach (var th in threads)
+            th.Start();
+        foreach (var th in threads)
+            th.Join();
+        Assert.That(errors, Is.Empty);
+        Assert.That(t.Device.Limits.Blocks, Is.GreaterThan(Blocks));
+    }
+
+    private static ReadOnlySequence<byte> Segments(byte[] buffer, params int[] lengths)
+    {
+        Assert.That(lengths.Sum(), Is.EqualTo(buffer.Length), "segment lengths must cover the buffer");
+        Segment? first = null, last = null;
+        int offset = 0;
+        foreach (int n in lengths)
+        {
+            var s = new Segment(buffer.AsMemory(offset, n), offset);
+            if (first == null)
+                first = s;
+            else
+                last!.SetNext(s);
+            last = s;
+            offset += n;
+        }
+        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(Memory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public void SetNext(Segment next) => Next = next;
+    }
+}
