@@ -2,6 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using DaxStack.Device.Cost;
+using DaxStack.Device.Errors;
+using DaxStack.Device.Namespaces;
+using DaxStack.Driver.Block;
+using DaxStack.Driver.Dax;
+using DaxStack.Driver.Pmem;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Diagnostics;
 using DaxStack.Device.Hosting;
@@ -41,14 +46,16 @@ public static class DemoCommand
             {
                 return context.Fail("demo", e.Message);
             }
-            Run(context.Out, profile, options.InMemorySize, context.Services.GetRequiredService<DeviceMetrics>());
+            Run(context.Out, profile, options.InMemorySize, context.Services.GetRequiredService<DeviceMetrics>(),
+                context.Services.GetRequiredService<PmemDriver>(), catalog);
             return 0;
         });
         return cmd;
     }
 
     /// <summary>Runs the tour on a fresh in-memory platform of <paramref name="size"/> bytes.</summary>
-    public static void Run(TextWriter o, CostProfile profile, long size, DeviceMetrics? metrics = null)
+    public static void Run(TextWriter o, CostProfile profile, long size, DeviceMetrics? metrics = null,
+        PmemDriver? driver = null, CostProfileCatalog? catalog = null)
     {
         var adrProfile = profile.Domain == Device.Persistence.PersistenceDomain.Adr ? profile : CostProfiles.OptaneAdr;
         o.WriteLine("DaxStack device tour: an emulated NVDIMM in native memory, no pmem hardware needed.");
@@ -139,8 +146,54 @@ public static class DemoCommand
         o.WriteLine($"   clear-errors, then load: {Show(buffer)}");
         o.WriteLine();
 
-        Step(o, $"6. Modeled cost on {adrProfile.Name} (virtual nanoseconds charged by the cost model):");
+        BlockDriverStep(o, space, adrProfile, driver ?? new PmemDriver(), catalog ?? new CostProfileCatalog(new NvdimmOptions()));
+        o.WriteLine();
+
+        Step(o, $"7. Modeled cost on {adrProfile.Name} (virtual nanoseconds charged by the cost model):");
         CostTable(o, adrProfile);
+    }
+
+    /// <summary>Step 6: the pmem block driver and DAX over a second in-memory namespace of the same address space.</summary>
+    private static void BlockDriverStep(TextWriter o, PhysicalAddressSpace space, CostProfile profile, PmemDriver driver, CostProfileCatalog catalog)
+    {
+        using var bus = new NvdimmBus(space, catalog);
+        var region = bus.AddMemory(new NativeMedia(16 << 20), catalog.All.Any(p => p.Name == profile.Name) ? profile.Name : CostProfiles.OptaneAdr.Name);
+        var pmem = driver.AttachPmem(region, region.Namespaces[0]);
+        Step(o, $"6. The pmem block driver ({pmem.Name}, {Size(pmem.Limits.Capacity)}, {pmem.Limits.LogicalBlockSize}-byte blocks): writes are non-temporal stores, durable after a flush or with FUA:");
+        var block = new byte[4096];
+        "persistent hello"u8.CopyTo(block);
+        // FUA first: its fence also persists every earlier write of the same queue.
+        pmem.Write(16 * 512, block, BioFlags.Fua);
+        pmem.Write(8 * 512, block);
+        space.Crash(CrashPolicy.Strict);
+        var plain = new byte[4096];
+        var fua = new byte[4096];
+        pmem.Read(8 * 512, plain);
+        pmem.Read(16 * 512, fua);
+        o.WriteLine("   write sector 16 with FUA, then sector 8 without, power failure (strict):");
+        o.WriteLine($"   sector 8 reads {Show(plain[..16])}: lost; sector 16 reads {Show(fua[..16])}: kept");
+        pmem.Write(8 * 512, block);
+        pmem.Flush();
+        space.Crash(CrashPolicy.Strict);
+        pmem.Read(8 * 512, plain);
+        o.WriteLine($"   write sector 8 again, then a flush bio, power failure: sector 8 reads {Show(plain[..16])}");
+
+        region.InjectError(pmem.Namespace, block: 24, count: 1);
+        var status = pmem.Read(24 * 512, new byte[512]);
+        o.WriteLine($"   inject-error at sector 24, read it: {ErrnoText.StrError(status.ToErrno())} ({status.ToErrno()})");
+        status = pmem.Write(24 * 512, block.AsSpan(0, 512), BioFlags.Fua);
+        var after = pmem.Read(24 * 512, new byte[512]);
+        o.WriteLine($"   write over it ({(status == BlkStatus.Ok ? "ok" : status.ToErrno().ToString())}) clears the poison: read {(after == BlkStatus.Ok ? "ok" : after.ToErrno().ToString())}, bad blocks left: {region.BadBlocks(pmem.Namespace).Count}");
+
+        var error = pmem.DirectAccess(0, 16, DaxAccessMode.Access, out var extent);
+        if (error == 0)
+        {
+            var word = new byte[16];
+            extent.Window.Load(16 * 512, word);
+            o.WriteLine($"   dax direct_access(pgoff 0, 16 pages): {extent.Pages} pages at pfn 0x{extent.Pfn:x}; a load through the window at byte {16 * 512} reads {Show(word)}");
+        }
+        else
+            o.WriteLine($"   dax direct_access(pgoff 0, 16 pages): {error}");
     }
 
     private static void CostTable(TextWriter o, CostProfile profile)

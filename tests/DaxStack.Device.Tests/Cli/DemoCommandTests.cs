@@ -15,6 +15,10 @@ public class DemoCommandTests
             Assert.That(output, Does.Contain("(0, 2) never appears"));
             Assert.That(output, Does.Contain("profile optane-eadr: store, no flush, power failure (strict): load reads \"persistent hello\""));
             Assert.That(output, Does.Contain("machine check: uncorrectable memory error (poison) at physical address 0x100008028"));
+            Assert.That(output, Does.Contain("sector 8 reads 16 zero bytes: lost; sector 16 reads \"persistent hello\": kept"));
+            Assert.That(output, Does.Contain("then a flush bio, power failure: sector 8 reads \"persistent hello\""));
+            Assert.That(output, Does.Contain("read it: Input/output error (EIO)"));
+            Assert.That(output, Does.Contain("clears the poison: read ok, bad blocks left: 0"));
             Assert.That(output, Does.Contain("64 B store + clwb + sfence"));
             Assert.That(output, Does.Contain("modeled"));
         });
