@@ -24,6 +24,18 @@ internal sealed unsafe class LineTracker
     private const int PageShift = 12;
     private const int PagesPerDir = 512; // 2 MiB of address space per directory
     private const int None = -1;
+
+    /// <summary>
+    /// The most lines a region keeps in flight: 32 MiB of unpersisted data, the size of a large
+    /// last-level cache. Past it the tracker writes whole pages back on its own, as a cache evicts
+    /// dirty lines and as write-combining buffers drain; a line may always become persistent
+    /// before its fence, so every state this leaves is one the hardware could leave, and the
+    /// model's memory stays bounded whatever a workload does without fencing.
+    /// </summary>
+    public const long MaxInFlightLines = 1 << 19;
+
+    /// <summary>The most store-history entries kept (lines stored to again and again before a fence); past it pages are written back as for <see cref="MaxInFlightLines"/>.</summary>
+    public const int MaxHistoryEntries = 1 << 19;
     private const int FullLine = -2;     // Head/Tail of a line whose single store covers it whole (no entry; data live in media)
 
     private struct LineState
@@ -64,6 +76,8 @@ internal sealed unsafe class LineTracker
     private int _freeEntry = None;
     private int _entryHighWater;
     private long _lastSeq;                   // sequence number of the newest store
+    private int _entryCount;                 // entries allocated and not freed
+    private int _evictCursor;                // next page slot eviction looks at
 
     public LineTracker(byte* media, long length)
     {
@@ -74,6 +88,9 @@ internal sealed unsafe class LineTracker
 
     /// <summary>Lines with stores not yet known persistent.</summary>
     public long DirtyLineCount { get; private set; }
+
+    /// <summary>Lines written back by the tracker itself because too much was in flight (see <see cref="MaxInFlightLines"/>).</summary>
+    public long EvictedLineCount { get; private set; }
 
     // ---------------------------------------------------------------- stores
 
@@ -87,6 +104,8 @@ internal sealed unsafe class LineTracker
             // Within one line (the common small store): no page loop.
             StoreOneLine(line, (int)(offset - line), length);
             Buffer.MemoryCopy(src, _media + offset, length, length);
+            if (DirtyLineCount > MaxInFlightLines || _entryCount > MaxHistoryEntries)
+                Evict();
             return;
         }
         // Bookkeeping first, page by page (one table lookup per page, the persisted content of
@@ -132,6 +151,35 @@ internal sealed unsafe class LineTracker
                 SaveBaseline(slot, line - (states.Length - run) * LineSize, states.Length - run);
         }
         Buffer.MemoryCopy(src, _media + offset, length, length);
+        if (DirtyLineCount > MaxInFlightLines || _entryCount > MaxHistoryEntries)
+            Evict();
+    }
+
+    /// <summary>
+    /// Writes back whole pages, going round the page slots, until a quarter of each budget is
+    /// free again. Write-backs already issued by a CPU for those lines complete as no-ops at its fence.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Evict()
+    {
+        long lineTarget = MaxInFlightLines / 4 * 3;
+        int entryTarget = MaxHistoryEntries / 4 * 3;
+        for (int scanned = 0; scanned < _slotHighWater && (DirtyLineCount > lineTarget || _entryCount > entryTarget); scanned++)
+        {
+            int s = _evictCursor < _slotHighWater ? _evictCursor : 0;
+            _evictCursor = s + 1;
+            if (_slotDirty[s] == 0)
+                continue;
+            long page = _slotPage[s] << PageShift;
+            for (int i = 0; i < LinesPerPage && _slotDirty[s] > 0; i++)
+            {
+                ref LineState st = ref _lines[s * LinesPerPage + i];
+                if (st.Count == 0)
+                    continue;
+                PersistPrefix(ref st, s, page + i * LineSize, st.Count);
+                EvictedLineCount++;
+            }
+        }
     }
 
     private void StoreOneLine(long lineOffset, int inLine, int length)
@@ -444,6 +492,8 @@ internal sealed unsafe class LineTracker
         _slotHighWater = 0;
         _freeEntry = None;
         _entryHighWater = 0;
+        _entryCount = 0;
+        _evictCursor = 0;
         Array.Clear(_lines);
         Array.Clear(_slotDirty);
         DirtyLineCount = 0;
@@ -597,6 +647,7 @@ internal sealed unsafe class LineTracker
 
     private int AllocEntry()
     {
+        _entryCount++;
         if (_freeEntry != None)
         {
             int e = _freeEntry;
@@ -613,6 +664,7 @@ internal sealed unsafe class LineTracker
 
     private void FreeEntry(int e)
     {
+        _entryCount--;
         _entries[e].Next = _freeEntry;
         _freeEntry = e;
     }

@@ -21,6 +21,13 @@ public sealed unsafe class Cpu
     /// <summary>Cache line size in bytes.</summary>
     public const int LineSize = 64;
 
+    /// <summary>
+    /// Write-back runs a CPU keeps outstanding per region before the oldest half completes on
+    /// its own (a real CPU's outstanding write-backs are bounded by its fill buffers and the
+    /// memory controller's queue).
+    /// </summary>
+    public const int MaxPendingRuns = 4096;
+
     private readonly PhysicalAddressSpace _space;
     private PendingRun[][] _pending = [];  // per region id: runs of lines this CPU wrote back, with the store sequence they cover
     private int[] _pendingCount = [];
@@ -64,12 +71,18 @@ public sealed unsafe class Cpu
             throw new MachineCheckException(r.BaseAddress + bad, r.Name);
         }
         r.Lock.Enter();
-        // A load within one line that holds stores is served by the cache; anything larger is charged as memory reads.
-        bool hit = r.Tracker.DirtyLineCount != 0 && ((off ^ (off + destination.Length - 1)) & ~(long)(LineSize - 1)) == 0
-                   && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
-        new ReadOnlySpan<byte>(r.Media.Pointer + off, destination.Length).CopyTo(destination);
-        r.Cost.Load(CostState, off, destination.Length, hit);
-        r.Lock.Exit();
+        try
+        {
+            // A load within one line that holds stores is served by the cache; anything larger is charged as memory reads.
+            bool hit = r.Tracker.DirtyLineCount != 0 && ((off ^ (off + destination.Length - 1)) & ~(long)(LineSize - 1)) == 0
+                       && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
+            new ReadOnlySpan<byte>(r.Media.Pointer + off, destination.Length).CopyTo(destination);
+            r.Cost.Load(CostState, off, destination.Length, hit);
+        }
+        finally
+        {
+            r.Lock.Exit();
+        }
         Stats.Loads++;
         Stats.BytesLoaded += destination.Length;
     }
@@ -90,15 +103,21 @@ public sealed unsafe class Cpu
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
         r.Lock.Enter();
-        fixed (byte* src = source)
+        try
         {
-            if (r.Domain == PersistenceDomain.Adr)
-                r.Tracker.Store(off, src, source.Length);
-            else
-                Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+            fixed (byte* src = source)
+            {
+                if (r.Domain == PersistenceDomain.Adr)
+                    r.Tracker.Store(off, src, source.Length);
+                else
+                    Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+            }
+            r.Cost.Store(CostState, off, source.Length);
         }
-        r.Cost.Store(CostState, off, source.Length);
-        r.Lock.Exit();
+        finally
+        {
+            r.Lock.Exit();
+        }
         Stats.Stores++;
         Stats.BytesStored += source.Length;
     }
@@ -120,26 +139,32 @@ public sealed unsafe class Cpu
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
         r.Lock.Enter();
-        fixed (byte* src = source)
+        try
         {
-            if (r.Domain == PersistenceDomain.Adr)
+            fixed (byte* src = source)
             {
-                r.Tracker.Store(off, src, source.Length);
-                long line = off & ~(long)(LineSize - 1);
-                for (long left = (off + source.Length - line + LineSize - 1) / LineSize; left > 0;)
+                if (r.Domain == PersistenceDomain.Adr)
                 {
-                    long n = r.Tracker.IssueWriteBackRun(line, left, out long covered);
-                    if (covered != 0)
-                        AddPending(r.Id, line, n, covered);
-                    line += n * LineSize;
-                    left -= n;
+                    r.Tracker.Store(off, src, source.Length);
+                    long line = off & ~(long)(LineSize - 1);
+                    for (long left = (off + source.Length - line + LineSize - 1) / LineSize; left > 0;)
+                    {
+                        long n = r.Tracker.IssueWriteBackRun(line, left, out long covered);
+                        if (covered != 0)
+                            AddPending(r.Id, line, n, covered);
+                        line += n * LineSize;
+                        left -= n;
+                    }
                 }
+                else
+                    Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
             }
-            else
-                Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+            r.Cost.NtStore(CostState, off, source.Length);
         }
-        r.Cost.NtStore(CostState, off, source.Length);
-        r.Lock.Exit();
+        finally
+        {
+            r.Lock.Exit();
+        }
         Stats.NtStores++;
         Stats.BytesNtStored += source.Length;
     }
@@ -155,12 +180,18 @@ public sealed unsafe class Cpu
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
         r.Lock.Enter();
-        if (r.Domain == PersistenceDomain.Adr)
-            r.Tracker.PersistRange(off, source.Length);
-        fixed (byte* src = source)
-            Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
-        r.Cost.NtStore(CostState, off, source.Length);
-        r.Lock.Exit();
+        try
+        {
+            if (r.Domain == PersistenceDomain.Adr)
+                r.Tracker.PersistRange(off, source.Length);
+            fixed (byte* src = source)
+                Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+            r.Cost.NtStore(CostState, off, source.Length);
+        }
+        finally
+        {
+            r.Lock.Exit();
+        }
         Stats.NtStores++;
         Stats.BytesNtStored += source.Length;
         Sfence();
@@ -194,37 +225,43 @@ public sealed unsafe class Cpu
         long off = first - r.BaseAddress;
         bool adr = r.Domain == PersistenceDomain.Adr;
         r.Lock.Enter();
-        for (long left = lines; left > 0;)
+        try
         {
-            long n = 1;
-            bool dirty = false;
-            if (adr)
+            for (long left = lines; left > 0;)
             {
-                if (kind == FlushKind.Clflush)
-                    dirty = r.Tracker.PersistNow(off);
-                else if (left == 1)
+                long n = 1;
+                bool dirty = false;
+                if (adr)
                 {
-                    long covered = r.Tracker.IssueWriteBack(off);
-                    dirty = covered != 0;
-                    if (dirty)
-                        AddPending(r.Id, off, 1, covered);
+                    if (kind == FlushKind.Clflush)
+                        dirty = r.Tracker.PersistNow(off);
+                    else if (left == 1)
+                    {
+                        long covered = r.Tracker.IssueWriteBack(off);
+                        dirty = covered != 0;
+                        if (dirty)
+                            AddPending(r.Id, off, 1, covered);
+                    }
+                    else
+                    {
+                        // A range: the tracker walks it a page at a time and hands back runs.
+                        n = r.Tracker.IssueWriteBackRun(off, left, out long covered);
+                        dirty = covered != 0;
+                        if (dirty)
+                            AddPending(r.Id, off, n, covered);
+                    }
                 }
                 else
-                {
-                    // A range: the tracker walks it a page at a time and hands back runs.
-                    n = r.Tracker.IssueWriteBackRun(off, left, out long covered);
-                    dirty = covered != 0;
-                    if (dirty)
-                        AddPending(r.Id, off, n, covered);
-                }
+                    n = left;   // nothing tracked: every line is clean
+                r.Cost.Flush(CostState, kind, off, n, dirty);
+                off += n * LineSize;
+                left -= n;
             }
-            else
-                n = left;   // nothing tracked: every line is clean
-            r.Cost.Flush(CostState, kind, off, n, dirty);
-            off += n * LineSize;
-            left -= n;
         }
-        r.Lock.Exit();
+        finally
+        {
+            r.Lock.Exit();
+        }
         switch (kind)
         {
             case FlushKind.Clflush: Stats.Clflush += lines; break;
@@ -259,14 +296,20 @@ public sealed unsafe class Cpu
             var r = _space.RegionArray[id];
             var runs = _pending[id];
             r.Lock.Enter();
-            for (int i = 0; i < n; i++)
+            try
             {
-                if (runs[i].Lines == 1)
-                    r.Tracker.CompleteWriteBack(runs[i].Line, runs[i].Covered);
-                else
-                    r.Tracker.CompleteWriteBackRun(runs[i].Line, runs[i].Lines, runs[i].Covered);
+                for (int i = 0; i < n; i++)
+                {
+                    if (runs[i].Lines == 1)
+                        r.Tracker.CompleteWriteBack(runs[i].Line, runs[i].Covered);
+                    else
+                        r.Tracker.CompleteWriteBackRun(runs[i].Line, runs[i].Lines, runs[i].Covered);
+                }
             }
-            r.Lock.Exit();
+            finally
+            {
+                r.Lock.Exit();
+            }
             _pendingCount[id] = 0;
         }
         var regions = _space.RegionArray;
@@ -292,6 +335,23 @@ public sealed unsafe class Cpu
         return r;
     }
 
+    // The caller holds the region's lock.
+    private int CompleteOldest(int regionId, PendingRun[] runs, int n)
+    {
+        var tracker = _space.RegionArray[regionId].Tracker;
+        int half = n / 2;
+        for (int i = 0; i < half; i++)
+        {
+            if (runs[i].Lines == 1)
+                tracker.CompleteWriteBack(runs[i].Line, runs[i].Covered);
+            else
+                tracker.CompleteWriteBackRun(runs[i].Line, runs[i].Lines, runs[i].Covered);
+        }
+        Array.Copy(runs, half, runs, 0, n - half);
+        _pendingCount[regionId] = n - half;
+        return n - half;
+    }
+
     private void AddPending(int regionId, long line, long lines, long covered)
     {
         if (regionId >= _pending.Length)
@@ -312,7 +372,13 @@ public sealed unsafe class Cpu
                 return;
             }
         }
-        if (n == list.Length)
+        if (n == MaxPendingRuns)
+        {
+            // A CPU has only so many write-backs outstanding: past that, the oldest complete
+            // without waiting for a fence (which they may always do), keeping this list bounded.
+            n = CompleteOldest(regionId, list, n);
+        }
+        else if (n == list.Length)
             Array.Resize(ref _pending[regionId], n * 2);
         _pending[regionId][n] = new PendingRun { Line = line, Lines = lines, Covered = covered };
         _pendingCount[regionId] = n + 1;

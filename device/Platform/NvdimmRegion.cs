@@ -69,6 +69,23 @@ public sealed unsafe class NvdimmRegion : IDisposable
         }
     }
 
+    /// <summary>The most lines in flight per region before the model writes pages back on its own (32 MiB of data).</summary>
+    public const long MaxInFlightLines = LineTracker.MaxInFlightLines;
+
+    /// <summary>
+    /// Lines the persistence model wrote back on its own because more than
+    /// <see cref="MaxInFlightLines"/> were in flight (as a cache evicts dirty lines).
+    /// </summary>
+    public long EvictedLineCount
+    {
+        get
+        {
+            Lock.Enter();
+            try { return Tracker.EvictedLineCount; }
+            finally { Lock.Exit(); }
+        }
+    }
+
     /// <summary>True if <paramref name="physicalAddress"/> is inside this region.</summary>
     public bool Contains(long physicalAddress) => physicalAddress >= BaseAddress && physicalAddress < EndAddress;
 

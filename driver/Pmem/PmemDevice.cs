@@ -169,7 +169,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IDaxOperations
                 {
                     foreach (var segment in bio.Vectors)
                     {
-                        q.Cpu.Load(pa, MemoryMarshal.AsMemory(segment).Span);
+                        if (!segment.IsEmpty)
+                            q.Cpu.Load(pa, MemoryMarshal.AsMemory(segment).Span);
                         pa += segment.Length;
                     }
                 }
@@ -207,7 +208,12 @@ public sealed class PmemDevice : IBlockDeviceOperations, IDaxOperations
                 var position = segments.Start;
                 while (segments.TryGet(ref position, out var segment))
                 {
-                    Store(cpu, pa, segment.Span, fua && position.GetObject() == null);
+                    bool last = position.GetObject() == null;
+                    // An empty segment has no address (it may sit just past the device end).
+                    if (!segment.IsEmpty)
+                        Store(cpu, pa, segment.Span, fua && last);
+                    else if (fua && last)
+                        cpu.Sfence();
                     pa += segment.Length;
                 }
             }

@@ -134,6 +134,20 @@ public class PmemBlockDeviceTests
         Assert.That(t.Persisted(4096, 8192), Is.EqualTo(data));
     }
 
+    [Test]
+    public void AVectoredFuaWriteEndingInAnEmptySegmentAtTheDeviceEndCompletesDurably()
+    {
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var data = TestDevice.Pattern(4096, 14);
+        var source = Segments(data.Concat(Array.Empty<byte>()).ToArray(), 4096, 0);
+        Assert.That(t.Device.Write((1 << 20) - 4096, source, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+        var back = new byte[4096];
+        Assert.That(t.Device.SubmitBio(Bio.Read((1 << 20) - 4096, Segments(back, 4096, 0))), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(data));
+        t.Bus.Space.Crash(CrashPolicy.Strict);
+        Assert.That(t.Persisted((1 << 20) - 4096, 4096), Is.EqualTo(data));
+    }
+
     [TestCase(100, 512, BlkStatus.Invalid, TestName = "AnOffsetThatIsNotAWholeSectorIsEinval")]
     [TestCase(512, 100, BlkStatus.Invalid, TestName = "ALengthThatIsNotAWholeBlockIsEinval")]
     [TestCase(16L << 20, 512, BlkStatus.IoError, TestName = "ARequestStartingAtTheEndIsEio")]
