@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Net;
+
+namespace DaxStack.Driver.Nbd;
+
+/// <summary>
+/// NBD server settings, bound from the "Nbd" configuration section
+/// (<c>DAXSTACK_Nbd__Listen</c>, <c>--Nbd:Listen=127.0.0.1:10809</c>) and checked by
+/// <see cref="Validate"/> before the server starts.
+/// </summary>
+/// <remarks>Models the <c>[generic]</c> section of nbd-server's configuration (listenaddr, port, max connections).</remarks>
+public sealed class NbdServerOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Nbd";
+
+    /// <summary>The IANA port of NBD.</summary>
+    public const int DefaultPort = 10809;
+
+    /// <summary>The default <see cref="Listen"/>: loopback only, the IANA port.</summary>
+    public const string DefaultListen = "127.0.0.1:10809";
+
+    /// <summary>The default <see cref="MaxPayload"/>: 32 MiB, the largest request every client is expected to send.</summary>
+    public const int DefaultMaxPayload = 32 << 20;
+
+    /// <summary>
+    /// The address and TCP port to listen on, as <c>HOST:PORT</c>: an IPv4 address, a bracketed
+    /// IPv6 address (<c>[::1]:10809</c>) or <c>localhost</c>; port 0 picks a free port
+    /// (<see cref="NbdServer.LocalEndPoint"/> tells which). Default <c>127.0.0.1:10809</c>.
+    /// </summary>
+    public string Listen { get; set; } = DefaultListen;
+
+    /// <summary>
+    /// Connections served at once; a connection beyond it is closed as soon as it is accepted.
+    /// Default 64, range 1-4096.
+    /// </summary>
+    public int MaxConnections { get; set; } = 64;
+
+    /// <summary>
+    /// The largest read or write, in bytes: advertised as the maximum block size, a larger read
+    /// fails with EINVAL and a larger write ends the connection (its payload cannot be skipped
+    /// safely). Default 32 MiB; 1 MiB to 1 GiB, a multiple of 4096.
+    /// </summary>
+    public int MaxPayload { get; set; } = DefaultMaxPayload;
+
+    /// <summary>
+    /// How long <see cref="NbdServer.StopAsync"/> waits for connections to finish the request they
+    /// are serving before it drops them. Default 5 seconds, range 0 to 10 minutes.
+    /// </summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>What is wrong with these options, one message per problem; empty when they are valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (!TryParseEndpoint(Listen, out _))
+            errors.Add($"{SectionName}:Listen '{Listen}' is not HOST:PORT (an IPv4 address, [IPv6 address] or localhost, and a port 0-65535)");
+        if (MaxConnections is < 1 or > 4096)
+            errors.Add($"{SectionName}:MaxConnections must be 1-4096 (got {MaxConnections})");
+        if (MaxPayload is < 1 << 20 or > 1 << 30 || MaxPayload % 4096 != 0)
+            errors.Add($"{SectionName}:MaxPayload must be a multiple of 4096 from 1 MiB to 1 GiB (got {MaxPayload})");
+        if (StopTimeout < TimeSpan.Zero || StopTimeout > TimeSpan.FromMinutes(10))
+            errors.Add($"{SectionName}:StopTimeout must be 0 to 10 minutes (got {StopTimeout})");
+        return errors;
+    }
+
+    /// <summary>
+    /// Parses <c>HOST:PORT</c>: an IPv4 address, a bracketed IPv6 address or <c>localhost</c>
+    /// (the IPv4 loopback), a colon, and a port 0-65535. Host names other than localhost are not
+    /// resolved: a server binds addresses.
+    /// </summary>
+    public static bool TryParseEndpoint(string? text, out IPEndPoint? endpoint)
+    {
+        endpoint = null;
+        if (string.IsNullOrWhiteSpace(text))
+            return false;
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || colon == text.Length - 1)
+            return false;
+        string host = text[..colon];
+        string port = text[(colon + 1)..];
+        if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int portNumber) || portNumber > IPEndPoint.MaxPort)
+            return false;
+        IPAddress? address;
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            if (!IPAddress.TryParse(host[1..^1], out address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+                return false;
+        }
+        else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            address = IPAddress.Loopback;
+        else if (host.Contains(':') || !IPAddress.TryParse(host, out address)
+                 || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || host.Count(c => c == '.') != 3)
+            // An IPv6 address must be bracketed to carry a port, and IPAddress.TryParse would accept "1" as 0.0.0.1.
+            return false;
+        endpoint = new IPEndPoint(address, portNumber);
+        return true;
+    }
+}

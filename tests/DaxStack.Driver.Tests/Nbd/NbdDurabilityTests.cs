@@ -1,0 +1,100 @@
+using DaxStack.Device.Crash;
+using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
+
+namespace DaxStack.Driver.Tests.Nbd;
+
+/// <summary>
+/// FLUSH and FUA over NBD have their real meaning: a write that was answered but neither flushed
+/// nor written with FUA is lost at a power failure; one that was is not, whichever connection
+/// flushed it.
+/// </summary>
+public class NbdDurabilityTests
+{
+    private NbdTestServer _server = null!;
+
+    [SetUp]
+    public async Task SetUp() => _server = await NbdTestServer.StartAsync(4 << 20);
+
+    [TearDown]
+    public async Task TearDown() => await _server.DisposeAsync();
+
+    [Test]
+    public void WriteWithoutFlushIsLostAtPowerFailure()
+    {
+        using var client = _server.Go();
+        var data = NbdTestServer.Pattern(8192, 1);
+        Assert.That(client.Write(0, data), Is.Zero);
+        Assert.That(client.ReadOk(0, data.Length), Is.EqualTo(data), "visible before the crash");
+
+        _server.PowerFailure();
+        Assert.That(_server.DeviceBytes(0, data.Length), Is.All.Zero);
+    }
+
+    [Test]
+    public void FlushMakesEveryAnsweredWriteDurable()
+    {
+        using var client = _server.Go();
+        var first = NbdTestServer.Pattern(8192, 2);
+        var second = NbdTestServer.Pattern(1000, 3);
+        Assert.That(client.Write(0, first), Is.Zero);
+        Assert.That(client.Write(10_000, second), Is.Zero, "an unaligned write, through read-modify-write");
+        Assert.That(client.Flush(), Is.Zero);
+
+        _server.PowerFailure();
+        Assert.Multiple(() =>
+        {
+            Assert.That(_server.DeviceBytes(0, first.Length), Is.EqualTo(first));
+            Assert.That(_server.DeviceBytes(10_000, second.Length), Is.EqualTo(second));
+        });
+    }
+
+    [TestCase(0, 65536)]
+    [TestCase(300, 9000)]
+    public void FuaWriteIsDurableWhenAnswered(int offset, int length)
+    {
+        using var client = _server.Go();
+        var data = NbdTestServer.Pattern(length, 4);
+        Assert.That(client.Write(offset, data, FlagFua), Is.Zero);
+        Assert.That(_server.Persisted(offset, length), Is.EqualTo(data), "persisted before any flush");
+
+        _server.PowerFailure();
+        Assert.That(_server.DeviceBytes(offset, length), Is.EqualTo(data));
+    }
+
+    [Test]
+    public void FuaWriteZeroesIsDurableWhenAnswered()
+    {
+        using var client = _server.Go();
+        Assert.That(client.Write(0, NbdTestServer.Pattern(16384, 5)), Is.Zero);
+        Assert.That(client.Flush(), Is.Zero);
+        Assert.That(client.WriteZeroes(100, 10_000, FlagFua), Is.Zero);
+        Assert.That(_server.Persisted(100, 10_000), Is.All.Zero);
+    }
+
+    [Test]
+    public void FlushOnOneConnectionCoversWritesAnsweredOnAnother()
+    {
+        // What NBD_FLAG_CAN_MULTI_CONN promises.
+        using var writer = _server.Go();
+        using var flusher = _server.Go();
+        var data = NbdTestServer.Pattern(65536, 6);
+        Assert.That(writer.Write(4096, data), Is.Zero);
+        Assert.That(flusher.Flush(), Is.Zero);
+
+        _server.PowerFailure();
+        Assert.That(_server.DeviceBytes(4096, data.Length), Is.EqualTo(data));
+    }
+
+    [Test]
+    public async Task StoppingTheServerFlushesWhatWasWritten()
+    {
+        using var client = _server.Go();
+        var data = NbdTestServer.Pattern(8192, 7);
+        Assert.That(client.Write(0, data), Is.Zero);
+        await _server.Server.StopAsync();
+        Assert.That(client.ServerCloses(), Is.True, "stop closes the connection");
+
+        _server.Bus.Space.Crash(CrashPolicy.Strict);
+        Assert.That(_server.DeviceBytes(0, data.Length), Is.EqualTo(data));
+    }
+}

@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Sockets;
+using DaxStack.Driver.Hosting;
+using DaxStack.Driver.Nbd;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
+
+namespace DaxStack.Driver.Tests.Nbd;
+
+/// <summary>The server's life cycle, its options, and its registration with the generic host.</summary>
+public class NbdServerTests
+{
+    [Test]
+    public async Task PortZeroPicksAFreePortThatLocalEndPointNames()
+    {
+        await using var server = await NbdTestServer.StartAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.EndPoint.Address, Is.EqualTo(IPAddress.Loopback));
+            Assert.That(server.EndPoint.Port, Is.Not.Zero);
+        });
+        using var client = server.Go();
+        Assert.That(client.Flush(), Is.Zero);
+    }
+
+    [Test]
+    public async Task StartFailsWithAClearErrorWhenThePortIsTaken()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        await using var test = await NbdTestServer.StartAsync();
+        await using var server = new NbdServer(new NbdServerOptions { Listen = $"127.0.0.1:{port}" }, test.Server.Exports);
+        var e = Assert.ThrowsAsync<IOException>(() => server.StartAsync());
+        Assert.That(e!.Message, Does.StartWith($"cannot listen on 127.0.0.1:{port}:"));
+    }
+
+    [Test]
+    public async Task StopClosesIdleConnectionsAndRefusesNewOnes()
+    {
+        var server = await NbdTestServer.StartAsync();
+        using var negotiating = server.Connect();
+        using var transmitting = server.Go();
+        var endpoint = server.EndPoint;
+        await server.DisposeAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(negotiating.ServerCloses(), Is.True, "a connection still negotiating");
+            Assert.That(transmitting.ServerCloses(), Is.True, "a connection in transmission");
+            Assert.That(server.Server.ConnectionCount, Is.Zero);
+        });
+        using var late = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        Assert.That(() => late.Connect(endpoint), Throws.InstanceOf<SocketException>());
+    }
+
+    [Test]
+    public async Task StopDropsAClientStuckInTheMiddleOfARequestAfterTheStopTimeout()
+    {
+        var server = await NbdTestServer.StartAsync(options: new NbdServerOptions { StopTimeout = TimeSpan.FromMilliseconds(200) });
+        using var stuck = server.Go();
+        stuck.SendRequest(CmdWrite, 0, 0, 1 << 20, new byte[1000]); // and never the rest
+        await Task.Delay(50);
+        var stop = server.DisposeAsync().AsTask();
+        Assert.That(await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(stop), "stop finished");
+        Assert.That(stuck.ServerCloses(), Is.True);
+    }
+
+    [Test]
+    public async Task StopWaitsForTheRequestInProgress()
+    {
+        var server = await NbdTestServer.StartAsync();
+        using var client = server.Go();
+        var data = NbdTestServer.Pattern(1 << 20, 1);
+        ulong handle = client.SendRequest(CmdWrite, 0, 0, (uint)data.Length, data.AsSpan(0, 1000));
+        await Task.Delay(50);
+        var stop = server.Server.StopAsync();
+        await Task.Delay(50);
+        Assert.That(stop.IsCompleted, Is.False, "stop waits for the write's payload");
+        client.Send(data.AsSpan(1000));
+        Assert.That(client.ReadSimpleReply(handle), Is.Zero, "the write is answered");
+        await stop.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(client.ServerCloses(), Is.True);
+        Assert.That(server.Persisted(0, data.Length), Is.EqualTo(data), "and flushed by the stop");
+        await server.DisposeAsync();
+    }
+
+    [TestCase("127.0.0.1:10809", "127.0.0.1:10809")]
+    [TestCase("0.0.0.0:0", "0.0.0.0:0")]
+    [TestCase("localhost:123", "127.0.0.1:123")]
+    [TestCase("[::1]:10809", "[::1]:10809")]
+    public void EndpointsParse(string text, string expected)
+    {
+        Assert.That(NbdServerOptions.TryParseEndpoint(text, out var endpoint), Is.True);
+        Assert.That(endpoint!.ToString(), Is.EqualTo(expected));
+    }
+
+    [TestCase("")]
+    [TestCase("127.0.0.1")]
+    [TestCase("127.0.0.1:")]
+    [TestCase(":10809")]
+    [TestCase("127.0.0.1:65536")]
+    [TestCase("127.0.0.1:-1")]
+    [TestCase("::1:10809")]
+    [TestCase("1:10809")]
+    [TestCase("example.com:10809")]
+    public void MalformedEndpointsAreRejected(string text)
+    {
+        Assert.That(NbdServerOptions.TryParseEndpoint(text, out _), Is.False);
+    }
+
+    [Test]
+    public void DefaultOptionsAreValidAndDocumented()
+    {
+        var options = new NbdServerOptions();
+        Assert.Multiple(() =>
+        {
+            Assert.That(options.Validate(), Is.Empty);
+            Assert.That(options.Listen, Is.EqualTo("127.0.0.1:10809"));
+            Assert.That(options.MaxConnections, Is.EqualTo(64));
+            Assert.That(options.MaxPayload, Is.EqualTo(32 << 20));
+        });
+    }
+
+    [TestCase("Listen", "nowhere")]
+    [TestCase("MaxConnections", "0")]
+    [TestCase("MaxPayload", "1000")]
+    [TestCase("MaxPayload", "2147483647")]
+    [TestCase("StopTimeout", "-00:00:01")]
+    public async Task InvalidConfigurationFailsTheHostAtStartNamingTheKey(string key, string value)
+    {
+        using var host = BuildHost(new() { [$"Nbd:{key}"] = value });
+        var e = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.That(e!.Message, Does.Contain($"Nbd:{key}"));
+        await Task.CompletedTask;
+    }
+
+    [Test]
+    public async Task HostedServiceServesTheRegisteredExportsUntilTheHostStops()
+    {
+        using var host = BuildHost(new() { ["Nbd:Listen"] = "127.0.0.1:0", ["Nbd:MaxConnections"] = "3" });
+        await host.StartAsync();
+        var server = host.Services.GetRequiredService<NbdServer>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.Options.MaxConnections, Is.EqualTo(3), "options come from the Nbd section");
+            Assert.That(server.Exports.Select(e => e.Name), Is.EqualTo(new[] { "first", "second" }));
+        });
+        using (var client = RawNbdClient.ConnectAndGo(server.LocalEndPoint!, "second"))
+            Assert.That(client.Write(0, new byte[4096]), Is.Zero);
+        await host.StopAsync();
+        Assert.That(server.ConnectionCount, Is.Zero);
+    }
+
+    [Test]
+    public void ExportsWithTheSameNameAreRefused()
+    {
+        using var device = new NbdDeviceHolder();
+        Assert.That(() => new NbdServer(new NbdServerOptions(), [new("a", device.Device), new("a", device.Device)]),
+            Throws.ArgumentException.With.Message.Contains("'a'"));
+    }
+
+    [TestCase("")]
+    [TestCase("a\0b")]
+    public void ExportNamesTheProtocolCannotCarryAreRefused(string name)
+    {
+        using var device = new NbdDeviceHolder();
+        Assert.That(() => new NbdExport(name, device.Device), Throws.ArgumentException);
+        Assert.That(() => new NbdExport(new string('x', 4097), device.Device), Throws.ArgumentException);
+    }
+
+    private static IHost BuildHost(Dictionary<string, string?> settings)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(settings);
+        var holder = new NbdDeviceHolder();
+        builder.Services.AddSingleton(holder);
+        builder.Services.AddNbdExport(new NbdExport("first", holder.Device));
+        builder.Services.AddNbdExport(sp => new NbdExport("second", sp.GetRequiredService<NbdDeviceHolder>().Device, "built by a factory"));
+        return builder.Build();
+    }
+}

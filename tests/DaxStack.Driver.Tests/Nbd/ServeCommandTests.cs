@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using DaxStack.Device.Cost;
+using DaxStack.Device.Hosting;
+using DaxStack.Device.Namespaces;
+using DaxStack.Tools.Cli;
+using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
+
+namespace DaxStack.Driver.Tests.Nbd;
+
+/// <summary>
+/// <c>daxstack serve</c>: as a child process serving an image until SIGTERM (the status line,
+/// real traffic, a clean stop that flushes the image), and its errors in-process.
+/// </summary>
+public class ServeCommandTests
+{
+    private static readonly TimeSpan ProcessTimeout = TimeSpan.FromSeconds(60);
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("daxstack-serve-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    [Test]
+    public async Task ServesALabellessImageUntilSigtermThenFlushesIt()
+    {
+        string image = Path.Combine(_dir, "plain.img");
+        using (var f = File.Create(image))
+            f.SetLength(8 << 20);
+        var data = NbdTestServer.Pattern(10_000, 1);
+
+        using var serve = StartServe("--image", image, "--nbd", "127.0.0.1:0");
+        var (name, size, endpoint) = await ReadStatusLineAsync(serve);
+        Assert.Multiple(() =>
+        {
+            Assert.That(name, Is.EqualTo("pmem0"), "the export is named after the block device");
+            Assert.That(size, Is.EqualTo(8L << 20));
+        });
+        using var client = RawNbdClient.ConnectAndGo(endpoint, "pmem0");
+        Assert.That(client.Write(4096 + 3, data), Is.Zero, "a write the client never flushes");
+        Assert.That(client.ReadOk(4096 + 3, data.Length), Is.EqualTo(data));
+
+        var (exit, rest, err) = await StopAsync(serve);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, err);
+            Assert.That(rest, Is.EqualTo("daxstack serve: stopped" + Environment.NewLine));
+            Assert.That(err, Does.Contain("connection 1"), "connections are logged on standard error");
+            Assert.That(client.ServerCloses(), Is.True, "stop closed the connection");
+        });
+        using var file = File.OpenRead(image);
+        file.Position = 4096 + 3;
+        var onDisk = new byte[data.Length];
+        file.ReadExactly(onDisk);
+        Assert.That(onDisk, Is.EqualTo(data), "the image holds the write after the stop");
+    }
+
+    [Test]
+    public async Task ServesTheFirstFsdaxNamespaceOfAnNdctlImageReadOnlyUnderTheNameGiven()
+    {
+        string image = Path.Combine(_dir, "ns.img");
+        using (var bus = new NvdimmBus(new CostProfileCatalog(new NvdimmOptions())))
+        {
+            var region = bus.CreateImage(image, 16 << 20);
+            region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = 4 << 20 });
+            region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Fsdax, Size = 6 << 20 });
+        }
+
+        using var serve = StartServe("--image", image, "--nbd", "localhost:0", "--export", "data", "--read-only");
+        var (name, size, endpoint) = await ReadStatusLineAsync(serve);
+        Assert.Multiple(() =>
+        {
+            Assert.That(name, Is.EqualTo("data"));
+            Assert.That(size, Is.EqualTo(6L << 20), "the fsdax namespace, not the devdax one before it");
+        });
+        using (var client = RawNbdClient.Connect(endpoint))
+        {
+            var go = client.InfoOrGo(OptGo, "data");
+            Assert.That(go.Final.Type, Is.EqualTo(RepAck));
+            Assert.That(System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(go.Info(InfoExport).AsSpan(8)) & TxReadOnly, Is.EqualTo(TxReadOnly));
+            Assert.That(client.Write(0, new byte[512]), Is.EqualTo(EPERM));
+            client.Disconnect();
+        }
+        var (exit, rest, err) = await StopAsync(serve);
+        Assert.That(exit, Is.Zero, err);
+        Assert.That(rest, Does.Contain("daxstack serve: stopped"));
+    }
+
+    [Test]
+    public void MissingImageOptionIsAnError()
+    {
+        var (exit, _, err) = Run("serve");
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith("serve: --image FILE is required"));
+    }
+
+    [Test]
+    public void MissingImageFileIsAnError()
+    {
+        string image = Path.Combine(_dir, "absent.img");
+        var (exit, output, err) = Run("serve", "--image", image, "--nbd", "127.0.0.1:0");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(output, Is.Empty);
+            Assert.That(err, Does.StartWith($"serve: image '{image}' does not exist"));
+        });
+    }
+
+    [TestCase("nowhere")]
+    [TestCase("127.0.0.1")]
+    [TestCase("127.0.0.1:99999")]
+    public void MalformedListenAddressIsAnError(string endpoint)
+    {
+        var (exit, _, err) = Run("serve", "--image", PlainImage(), "--nbd", endpoint);
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith($"serve: invalid --nbd '{endpoint}'"));
+    }
+
+    [Test]
+    public void PortInUseIsAnError()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        var (exit, output, err) = Run("serve", "--image", PlainImage(), "--nbd", $"127.0.0.1:{port}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(output, Is.Empty, "no status line when nothing is listening");
+            Assert.That(err, Does.StartWith($"serve: cannot listen on 127.0.0.1:{port}:"));
+        });
+    }
+
+    [Test]
+    public void InvalidNbdConfigurationIsAnError()
+    {
+        var (exit, _, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--Nbd:MaxConnections=0");
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith("serve: Nbd:MaxConnections must be 1-4096"));
+    }
+
+    [Test]
+    public void ImageWithoutABlockNamespaceIsAnError()
+    {
+        string image = DevdaxImage();
+        var (exit, _, err) = Run("serve", "--image", image, "--nbd", "127.0.0.1:0");
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith("serve: ").And.Contain("no raw or fsdax namespace"));
+    }
+
+    [Test]
+    public void NamingADevdaxNamespaceIsAnError()
+    {
+        string image = DevdaxImage();
+        var (exit, _, err) = Run("serve", "--image", image, "--nbd", "127.0.0.1:0", "--namespace", "0.0");
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith("serve: namespace0.0 is a devdax namespace"));
+    }
+
+    [Test]
+    public void NamingAMissingNamespaceIsAnError()
+    {
+        var (exit, _, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--namespace", "namespace0.7");
+        Assert.That(exit, Is.EqualTo(1));
+        Assert.That(err, Does.StartWith("serve: no namespace 'namespace0.7'"));
+    }
+
+    private string PlainImage()
+    {
+        string image = Path.Combine(_dir, "plain.img");
+        File.WriteAllBytes(image, new byte[1 << 20]);
+        return image;
+    }
+
+    private string DevdaxImage()
+    {
+        string image = Path.Combine(_dir, "devdax.img");
+        using var bus = new NvdimmBus(new CostProfileCatalog(new NvdimmOptions()));
+        bus.CreateImage(image, 8 << 20).CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = 4 << 20 });
+        return image;
+    }
+
+    private static (int Exit, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int exit = DaxstackProgram.Run(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private static Process StartServe(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "daxstack.dll"));
+        psi.ArgumentList.Add("serve");
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        return Process.Start(psi)!;
+    }
+
+    /// <summary>Reads and parses the one status line serve prints once it listens.</summary>
+    private static async Task<(string Name, long Size, IPEndPoint Endpoint)> ReadStatusLineAsync(Process serve)
+    {
+        string? line;
+        try
+        {
+            line = await serve.StandardOutput.ReadLineAsync().WaitAsync(ProcessTimeout);
+        }
+        catch (TimeoutException)
+        {
+            serve.Kill(entireProcessTree: true);
+            throw;
+        }
+        if (line == null)
+        {
+            string err = await serve.StandardError.ReadToEndAsync();
+            Assert.Fail($"daxstack serve exited before listening: {err}");
+        }
+        var match = Regex.Match(line!, @"^daxstack serve: exporting '([^']+)' \((\d+) bytes\) on nbd://([0-9.]+):(\d+)/(\S+)$");
+        Assert.That(match.Success, Is.True, $"status line: {line}");
+        Assert.That(match.Groups[5].Value, Is.EqualTo(match.Groups[1].Value), "the URI names the export");
+        return (match.Groups[1].Value, long.Parse(match.Groups[2].Value),
+            new IPEndPoint(IPAddress.Parse(match.Groups[3].Value), int.Parse(match.Groups[4].Value)));
+    }
+
+    /// <summary>Sends SIGTERM and waits for the exit; returns the exit status and the rest of both streams.</summary>
+    private static async Task<(int Exit, string Out, string Err)> StopAsync(Process serve)
+    {
+        var stdout = serve.StandardOutput.ReadToEndAsync();
+        var stderr = serve.StandardError.ReadToEndAsync();
+        using (var kill = Process.Start("kill", ["-TERM", serve.Id.ToString()]))
+            await kill.WaitForExitAsync().WaitAsync(ProcessTimeout);
+        try
+        {
+            await serve.WaitForExitAsync().WaitAsync(ProcessTimeout);
+        }
+        catch (TimeoutException)
+        {
+            serve.Kill(entireProcessTree: true);
+            Assert.Fail("daxstack serve did not stop within a minute of SIGTERM");
+        }
+        return (serve.ExitCode, await stdout, await stderr);
+    }
+}

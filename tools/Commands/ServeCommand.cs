@@ -1,0 +1,174 @@
+using System.CommandLine;
+using DaxStack.Device.Namespaces;
+using DaxStack.Driver.Block;
+using DaxStack.Driver.Hosting;
+using DaxStack.Driver.Nbd;
+using DaxStack.Driver.Pmem;
+using DaxStack.Tools.Cli;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+
+namespace DaxStack.Tools.Commands;
+
+/// <summary>
+/// <c>daxstack serve --image F [--nbd HOST:PORT] [--export NAME] [--namespace NS] [--read-only]</c>:
+/// opens the image, attaches the pmem driver to one namespace (a label-less image is one raw
+/// namespace; otherwise the first raw or fsdax namespace, or the one named) and serves the block
+/// device over NBD until SIGINT (Ctrl-C) or SIGTERM. <c>--image</c> is required: there is no
+/// in-memory mode, since a served device is meant to outlive the clients that write it.
+/// <para>
+/// Standard output gets exactly two lines: <c>daxstack serve: exporting 'NAME' (SIZE bytes) on
+/// nbd://HOST:PORT/NAME</c> once listening (flushed at once, so scripts can read the port when
+/// <c>--nbd HOST:0</c> asked for a free one), and <c>daxstack serve: stopped</c> after the device
+/// was flushed at shutdown. Logs (one line per connection) go to standard error. Failures print
+/// <c>serve: message</c> on standard error and exit with status 1.
+/// </para>
+/// </summary>
+/// <remarks>Models <c>nbd-server</c> / <c>qemu-nbd</c> / <c>nbdkit file</c> serving a pmem block device.</remarks>
+public static class ServeCommand
+{
+    private const string Command = "serve";
+
+    public static Command Create(CliContext context)
+    {
+        var image = new Option<string?>("--image")
+        {
+            Description = "The image file to serve (label-less, or with namespaces made by 'daxstack ndctl create-namespace'). Required.",
+            HelpName = "FILE",
+        };
+        var nbd = new Option<string?>("--nbd")
+        {
+            Description = "Address to listen on: an IPv4 address, [IPv6 address] or localhost, and a port; port 0 picks a free port. Default: Nbd:Listen (127.0.0.1:10809).",
+            HelpName = "HOST:PORT",
+        };
+        var export = new Option<string?>("--export")
+        {
+            Description = "The export name clients ask for (an empty name also selects it). Default: the block device name, e.g. pmem0.",
+            HelpName = "NAME",
+        };
+        var ns = new Option<string?>("--namespace", "-n")
+        {
+            Description = "The namespace to serve (namespaceR.N, R.N or its friendly name). Default: the first raw or fsdax namespace.",
+            HelpName = "NAMESPACE",
+        };
+        var readOnly = new Option<bool>("--read-only", "-r")
+        {
+            Description = "Open the image read-only and export it read-only: writes, trims and write-zeroes fail with EPERM.",
+        };
+        var cmd = new Command(Command,
+            "Serve a namespace of an image over NBD (fixed newstyle; READ, WRITE, FLUSH, TRIM, WRITE_ZEROES, FUA) until Ctrl-C or SIGTERM.")
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        foreach (var o in new Option[] { image, nbd, export, ns, readOnly })
+            cmd.Options.Add(o);
+        cmd.SetAction(parse =>
+        {
+            if (parse.UnmatchedTokens.Count > 0)
+                return context.Fail(Command, $"unexpected argument '{parse.UnmatchedTokens[0]}' (see daxstack serve --help)");
+            string? path = parse.GetValue(image);
+            if (string.IsNullOrEmpty(path))
+                return context.Fail(Command, "--image FILE is required");
+            string? listen = parse.GetValue(nbd);
+            if (listen != null && !NbdServerOptions.TryParseEndpoint(listen, out _))
+                return context.Fail(Command, $"invalid --nbd '{listen}': expected HOST:PORT (an IPv4 address, [IPv6 address] or localhost, and a port 0-65535)");
+            return Run(context, path, listen, parse.GetValue(export), parse.GetValue(ns), parse.GetValue(readOnly));
+        });
+        return cmd;
+    }
+
+    private static int Run(CliContext context, string path, string? listen, string? exportName, string? namespaceName, bool readOnly)
+    {
+        using var bus = NdctlCommand.OpenBus(context);
+        PmemDevice device;
+        NvdimmNamespace ns;
+        try
+        {
+            var region = bus.OpenImage(path, readOnly: readOnly);
+            if (namespaceName != null)
+                ns = region.GetNamespace(NdctlCommand.NamespaceName(namespaceName));
+            else
+            {
+                ns = region.Namespaces.FirstOrDefault(n => n.Mode is NamespaceMode.Raw or NamespaceMode.Fsdax)
+                     ?? throw new NamespaceException(Device.Errors.Errno.ENXIO,
+                         $"'{path}' has no raw or fsdax namespace to serve (devdax and sector namespaces have no pmem block device)");
+            }
+            device = context.Services.GetRequiredService<PmemDriver>().AttachPmem(region, ns);
+        }
+        catch (NamespaceException e)
+        {
+            return context.Fail(Command, e.Message);
+        }
+        catch (PmemProbeException e)
+        {
+            return context.Fail(Command, e.Message);
+        }
+
+        string name = exportName ?? device.Name;
+        NbdExport export;
+        try
+        {
+            export = new NbdExport(name, device, $"{ns.Name} ({ns.Mode.ToName()}) of {Path.GetFileName(path)}", readOnly);
+        }
+        catch (ArgumentException e)
+        {
+            return context.Fail(Command, $"invalid --export '{name}': {e.Message}");
+        }
+        return ServeAsync(context, export, listen).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> ServeAsync(CliContext context, NbdExport export, string? listen)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = true,
+        });
+        // The command's own host already holds appsettings.json, DAXSTACK_ variables and --Section:Key=value.
+        builder.Configuration.AddConfiguration(context.Services.GetRequiredService<IConfiguration>());
+        if (listen != null)
+            builder.Configuration.AddInMemoryCollection([new($"{NbdServerOptions.SectionName}:Listen", listen)]);
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("DaxStack.Driver.Nbd", LogLevel.Information);
+        // A failed start is reported once, as "serve: message", not again as the host's error log with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        // Standard output carries only the two status lines scripts parse; every log line goes to standard error.
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddNbdExport(export);
+
+        using var host = builder.Build();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (OptionsValidationException e)
+        {
+            return context.Fail(Command, string.Join("; ", e.Failures));
+        }
+        catch (IOException e)
+        {
+            return context.Fail(Command, e.Message);
+        }
+        var endpoint = host.Services.GetRequiredService<NbdServer>().LocalEndPoint!;
+        context.Out.WriteLine($"daxstack serve: exporting '{export.Name}' ({export.Size} bytes) on nbd://{endpoint}/{Uri.EscapeDataString(export.Name)}");
+        context.Out.Flush();
+
+        // The console lifetime turns SIGINT, SIGTERM and SIGQUIT into a host stop; the server then
+        // finishes in-flight requests, closes connections and flushes the export.
+        await host.WaitForShutdownAsync();
+        var status = export.Device.Flush();
+        if (status != BlkStatus.Ok)
+            return context.Fail(Command, $"flushing {export.Device.Name} failed: {status}");
+        context.Out.WriteLine("daxstack serve: stopped");
+        context.Out.Flush();
+        return 0;
+    }
+}
