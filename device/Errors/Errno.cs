@@ -48,6 +48,7 @@ public enum Errno
     ENOTEMPTY = 39,
     ELOOP = 40,
     ENODATA = 61,
+    EBADMSG = 74,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
     ECONNRESET = 104,

@@ -47,6 +47,7 @@ public static class ErrnoText
         Errno.ENOTEMPTY => "Directory not empty",
         Errno.ELOOP => "Too many levels of symbolic links",
         Errno.ENODATA => "No data available",
+        Errno.EBADMSG => "Bad message",
         Errno.EOVERFLOW => "Value too large for defined data type",
         Errno.EOPNOTSUPP => "Operation not supported",
         Errno.ECONNRESET => "Connection reset by peer",

@@ -74,6 +74,9 @@ public static class DaxstackProgram
         root.Subcommands.Add(DemoCommand.Create(context));
         root.Subcommands.Add(NdctlCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
+        root.Subcommands.Add(ServeCommand.Create(context));
+        root.Subcommands.Add(MkfsCommand.Create(context));
+        root.Subcommands.Add(DbCommand.Create(context));
         return root;
     }
 

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace DaxStack.Fs.Tests.Interop;
+
+/// <summary>
+/// Runs the xfsprogs tools (mkfs.xfs, xfs_repair, xfs_db) with a time bound. CI installs the
+/// Debian package <c>xfsprogs</c>; a missing tool fails the test saying so, never skips it.
+/// </summary>
+internal static class XfsProgs
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Where <paramref name="tool"/> is (PATH, then /usr/sbin and /sbin, where Debian puts them).</summary>
+    public static string Locate(string tool)
+    {
+        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/sbin", "/sbin", "/usr/bin"]);
+        foreach (var dir in dirs)
+        {
+            string candidate = Path.Combine(dir, tool);
+            if (File.Exists(candidate))
+                return candidate;
+        }
+        Assert.Fail($"{tool} not found: install the Debian package xfsprogs (apt-get install xfsprogs); .ci/run does");
+        return "";
+    }
+
+    /// <summary>Runs <paramref name="tool"/> to completion; kills it and fails the test if it runs past the bound.</summary>
+    public static (int Status, string Out, string Err) Run(string tool, params string[] args)
+    {
+        var psi = new ProcessStartInfo(Locate(tool))
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        // xfs_db prints times in local time; both sides of a comparison run in this process's zone.
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {tool}");
+        p.StandardInput.Close();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(Timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"{tool} {string.Join(' ', args)} did not finish within {Timeout.TotalSeconds} s");
+        }
+        if (!Task.WaitAll([stdout, stderr], TimeSpan.FromSeconds(10)))
+            Assert.Fail($"{tool} exited but its output stayed open");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary><c>xfs_repair -n -f IMAGE</c>.</summary>
+    public static (int Status, string Out, string Err) RepairNoModify(string image) => Run("xfs_repair", "-n", "-f", image);
+
+    /// <summary><c>xfs_db -r IMAGE -c CMD...</c>; its output lines.</summary>
+    public static string[] Db(string image, params string[] commands)
+    {
+        var args = new List<string> { "-r", image };
+        foreach (var c in commands)
+            args.AddRange(["-c", c]);
+        var (status, output, error) = Run("xfs_db", [.. args]);
+        Assert.That(status, Is.Zero, $"xfs_db failed: {error}");
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    /// <summary><c>mkfs.xfs</c> with DaxStack's feature set and <paramref name="extra"/> options on a sparse file.</summary>
+    public static void MkfsXfs(string image, params string[] extra)
+    {
+        var (status, _, error) = Run("mkfs.xfs", ["-q", "-f", "-m", "crc=1,finobt=1,rmapbt=0", "-i", "sparse=0", "--unsupported", .. extra, image]);
+        Assert.That(status, Is.Zero, $"mkfs.xfs failed: {error}");
+    }
+}
