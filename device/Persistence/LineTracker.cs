@@ -63,6 +63,13 @@ internal sealed unsafe class LineTracker
     // Page slots.
     private long[] _slotPage = new long[16];
     private int[] _slotDirty = new int[16];
+
+    // Whole pages: a page stored in full while clean keeps no per-line state. _wholeSeq[slot] is
+    // then the sequence number of its first line (line i has _wholeSeq + i; 0 = not whole) and
+    // _wholeIssued[slot] the write-back coverage of all its lines. Anything that needs one line's
+    // state expands the page first (ExpandWholePage); bulk paths handle whole pages at once.
+    private long[] _wholeSeq = new long[16];
+    private long[] _wholeIssued = new long[16];
     private byte[] _baseline = new byte[16 << PageShift];
     private LineState[] _lines = new LineState[16 * LinesPerPage];
     private int[] _freeSlots = new int[16];
@@ -116,6 +123,16 @@ internal sealed unsafe class LineTracker
         {
             long pageEnd = Math.Min((line | ((1 << PageShift) - 1)) + 1, end);
             LineFor(line, create: true, out int slot);
+            if (_slotDirty[slot] == 0 && (line & ((1 << PageShift) - 1)) == 0 && pageEnd - line == 1 << PageShift && line >= offset)
+            {
+                // A clean page stored in full: one baseline copy, one page-level record.
+                SaveBaseline(slot, line, LinesPerPage);
+                _wholeSeq[slot] = _lastSeq + 1;
+                _wholeIssued[slot] = 0;
+                _lastSeq += LinesPerPage;
+                line = pageEnd;
+                continue;
+            }
             int first = (int)((line >> 6) & (LinesPerPage - 1));
             int count = (int)((pageEnd - line + LineSize - 1) >> 6);
             var states = _lines.AsSpan(slot * LinesPerPage + first, count);
@@ -170,6 +187,12 @@ internal sealed unsafe class LineTracker
             _evictCursor = s + 1;
             if (_slotDirty[s] == 0)
                 continue;
+            if (_wholeSeq[s] != 0)
+            {
+                DropWholePage(s);
+                EvictedLineCount += LinesPerPage;
+                continue;
+            }
             long page = _slotPage[s] << PageShift;
             for (int i = 0; i < LinesPerPage && _slotDirty[s] > 0; i++)
             {
@@ -300,6 +323,21 @@ internal sealed unsafe class LineTracker
                 continue;
             }
             int lim = (int)Math.Min(LinesPerPage - inPage, maxLines - n);
+            if (_wholeSeq[entry - 1] != 0)
+            {
+                if (inPage == 0 && lim == LinesPerPage)
+                {
+                    // Every line of a whole page is dirty.
+                    if (n > 0 && !dirty)
+                        goto done;
+                    dirty = true;
+                    _wholeIssued[entry - 1] = _lastSeq;
+                    n += LinesPerPage;
+                    line += LinesPerPage * LineSize;
+                    continue;
+                }
+                ExpandWholePage(entry - 1);
+            }
             var states = _lines.AsSpan((entry - 1) * LinesPerPage + inPage, lim);
             for (int i = 0; i < states.Length; i++)
             {
@@ -358,6 +396,20 @@ internal sealed unsafe class LineTracker
             int lim = (int)Math.Min(LinesPerPage - inPage, lines);
             int[]? dir = _dir[page >> 9];
             int entry = dir == null ? 0 : dir[(int)(page & (PagesPerDir - 1))];
+            if (entry != 0 && _wholeSeq[entry - 1] != 0)
+            {
+                int slot = entry - 1;
+                long first = _wholeSeq[slot];
+                if (inPage == 0 && lim == LinesPerPage && first + LinesPerPage - 1 <= covered)
+                {
+                    DropWholePage(slot);
+                    entry = 0;
+                }
+                else if (first > covered)
+                    entry = 0;      // none of its stores is covered
+                else
+                    ExpandWholePage(slot);
+            }
             if (entry != 0)
             {
                 int slot = entry - 1;
@@ -429,6 +481,12 @@ internal sealed unsafe class LineTracker
                 line = (line & ~(skip - 1)) + skip;
                 continue;
             }
+            if (_wholeSeq[slot - 1] != 0 && (line & ((1 << PageShift) - 1)) == 0 && end - line >= 1 << PageShift)
+            {
+                DropWholePage(slot - 1);
+                line += 1 << PageShift;
+                continue;
+            }
             PersistNow(line);
             line += LineSize;
         }
@@ -496,12 +554,16 @@ internal sealed unsafe class LineTracker
         _evictCursor = 0;
         Array.Clear(_lines);
         Array.Clear(_slotDirty);
+        Array.Clear(_wholeSeq);
         DirtyLineCount = 0;
     }
 
     /// <summary>The in-flight lines, in address order, with addresses offset by <paramref name="baseAddress"/>.</summary>
     public List<InFlightLine> Snapshot(long baseAddress)
     {
+        for (int s = 0; s < _slotHighWater; s++)
+            if (_wholeSeq[s] != 0)
+                ExpandWholePage(s);
         var slots = new List<int>();
         for (int s = 0; s < _slotHighWater; s++)
             if (_slotDirty[s] > 0)
@@ -601,6 +663,8 @@ internal sealed unsafe class LineTracker
             entry = AllocSlot(page) + 1;
         }
         slot = entry - 1;
+        if (_wholeSeq[slot] != 0)
+            ExpandWholePage(slot);
         return ref _lines[slot * LinesPerPage + (int)((lineOffset >> 6) & (LinesPerPage - 1))];
     }
 
@@ -617,6 +681,8 @@ internal sealed unsafe class LineTracker
                 int n = _slotPage.Length * 2;
                 Array.Resize(ref _slotPage, n);
                 Array.Resize(ref _slotDirty, n);
+                Array.Resize(ref _wholeSeq, n);
+                Array.Resize(ref _wholeIssued, n);
                 Array.Resize(ref _baseline, n << PageShift);
                 Array.Resize(ref _lines, n * LinesPerPage);
                 Array.Resize(ref _freeSlots, n);
@@ -624,7 +690,28 @@ internal sealed unsafe class LineTracker
         }
         _slotPage[slot] = page;
         _slotDirty[slot] = 0;
+        _wholeSeq[slot] = 0;
         return slot;
+    }
+
+    /// <summary>Gives every line of a whole page its own state (the page-level record goes away).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ExpandWholePage(int slot)
+    {
+        long first = _wholeSeq[slot], issued = _wholeIssued[slot];
+        var states = _lines.AsSpan(slot * LinesPerPage, LinesPerPage);
+        for (int i = 0; i < states.Length; i++)
+            states[i] = new LineState { Head = FullLine, Tail = FullLine, Count = 1, FullSeq = first + i, Issued = issued };
+        _wholeSeq[slot] = 0;
+    }
+
+    /// <summary>Every line of a whole page is persistent: the media already holds it.</summary>
+    private void DropWholePage(int slot)
+    {
+        _wholeSeq[slot] = 0;
+        DirtyLineCount -= LinesPerPage;
+        _slotDirty[slot] -= LinesPerPage;
+        ReleaseSlot(slot);
     }
 
     // A page whose last dirty line persisted keeps its slot until another page's last line does:

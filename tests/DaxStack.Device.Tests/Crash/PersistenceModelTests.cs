@@ -27,6 +27,14 @@ public class PersistenceModelTests
     [Test]
     public void RandomProgramsUnderEadrMatchTheReferenceModel() => RunSeeds(CostProfiles.OptaneEadr, cpus: 2);
 
+    /// <summary>Two pages, with stores of whole pages among the small ones: the tracker keeps a page stored in full while clean as one record, which every other operation must see through.</summary>
+    [Test]
+    public void RandomProgramsWithWholePageStoresMatchTheReferenceModel()
+    {
+        for (int seed = 0; seed < Seeds / 2; seed++)
+            Run(CostProfiles.OptaneAdr, cpuCount: 1 + (seed % 2), seed, modelLines: 128, pageStores: true);
+    }
+
     [Test]
     public void FenceCompletesItsOwnWriteBackAfterAnotherCpuWroteTheLineBack()
     {
@@ -64,14 +72,14 @@ public class PersistenceModelTests
             Run(profile, cpus, seed);
     }
 
-    private static void Run(CostProfile profile, int cpuCount, int seed)
+    private static void Run(CostProfile profile, int cpuCount, int seed, int modelLines = ModelLines, bool pageStores = false)
     {
         var rng = new Random(seed);
-        using var p = new SmallPlatform(profile);
+        using var p = new SmallPlatform(profile, size: PhysicalAddressSpace.PageSize * (modelLines * 64 / PhysicalAddressSpace.PageSize + 1));
         var cpus = new List<Cpu> { p.Cpu };
         while (cpus.Count < cpuCount)
             cpus.Add(p.Space.CreateCpu());
-        var model = new ReferencePersistenceModel(ModelLines, cpuCount, profile.Domain == PersistenceDomain.Eadr);
+        var model = new ReferencePersistenceModel(modelLines, cpuCount, profile.Domain == PersistenceDomain.Eadr);
         var program = new List<string>();
 
         for (int step = 0; step < Steps; step++)
@@ -80,7 +88,7 @@ public class PersistenceModelTests
             string Where() => $"seed {seed}, step {at}, profile {profile.Name}, {cpuCount} CPU(s); program:\n  {string.Join("\n  ", program)}";
             try
             {
-                program.Add(Execute(rng, p, cpus, model, Where));
+                program.Add(Execute(rng, p, cpus, model, Where, pageStores));
                 Check(p, cpus, model, Where);
             }
             catch (Exception e) when (e is not AssertionException)
@@ -91,24 +99,24 @@ public class PersistenceModelTests
     }
 
     /// <summary>Runs one random operation on the emulator and the model; returns its description.</summary>
-    private static string Execute(Random rng, SmallPlatform p, List<Cpu> cpus, ReferencePersistenceModel model, Func<string> where)
+    private static string Execute(Random rng, SmallPlatform p, List<Cpu> cpus, ReferencePersistenceModel model, Func<string> where, bool pageStores)
     {
         int c = rng.Next(cpus.Count);
         var cpu = cpus[c];
         int roll = rng.Next(100);
         if (roll < 30)
         {
-            var (offset, data) = RandomWrite(rng, model);
+            var (offset, data) = RandomWrite(rng, model, pageStores);
             cpu.Store(p.Base + offset, data);
             model.Store(offset, data);
-            return $"cpu{c} store {offset} {Convert.ToHexString(data)}";
+            return $"cpu{c} store {offset} {Show(data)}";
         }
         if (roll < 38)
         {
-            var (offset, data) = RandomWrite(rng, model);
+            var (offset, data) = RandomWrite(rng, model, pageStores);
             cpu.NtStore(p.Base + offset, data);
             model.NtStore(c, offset, data);
-            return $"cpu{c} ntstore {offset} {Convert.ToHexString(data)}";
+            return $"cpu{c} ntstore {offset} {Show(data)}";
         }
         if (roll < 55)
         {
@@ -147,10 +155,10 @@ public class PersistenceModelTests
         }
         if (roll < 88)
         {
-            var (offset, data) = RandomWrite(rng, model);
+            var (offset, data) = RandomWrite(rng, model, pageStores);
             cpu.Persist(p.Base + offset, data);
             model.Persist(c, offset, data);
-            return $"cpu{c} persist {offset} {Convert.ToHexString(data)}";
+            return $"cpu{c} persist {offset} {Show(data)}";
         }
         return CrashAndCheck(rng, p, model, where);
     }
@@ -255,8 +263,22 @@ public class PersistenceModelTests
     }
 
     /// <summary>A store of 1 to 40 bytes inside the model's lines, often 8-byte aligned, sometimes of the bytes already there or of few distinct values.</summary>
-    private static (long Offset, byte[] Data) RandomWrite(Random rng, ReferencePersistenceModel model)
+    private static string Show(byte[] data) => data.Length <= 64 ? Convert.ToHexString(data) : $"{data.Length} bytes from {Convert.ToHexString(data, 0, 8)}";
+
+    private static (long Offset, byte[] Data) RandomWrite(Random rng, ReferencePersistenceModel model, bool pageStores)
     {
+        if (pageStores && rng.Next(4) == 0)
+        {
+            // One or more whole pages, page aligned, of fresh bytes or of the bytes already there.
+            int pages = model.Bytes / PhysicalAddressSpace.PageSize;
+            int first = rng.Next(pages), count = rng.Next(1, pages - first + 1);
+            var page = new byte[count * PhysicalAddressSpace.PageSize];
+            if (rng.Next(3) == 0)
+                model.Current().AsSpan(first * PhysicalAddressSpace.PageSize, page.Length).CopyTo(page);
+            else
+                rng.NextBytes(page);
+            return ((long)first * PhysicalAddressSpace.PageSize, page);
+        }
         int length = rng.Next(4) switch
         {
             0 => 8,
