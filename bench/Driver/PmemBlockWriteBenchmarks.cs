@@ -10,55 +10,32 @@ namespace DaxStack.Bench.Driver;
 /// last store of a FUA bio): the driver's overhead over the device's raw bandwidth, at 4 KiB and
 /// 1 MiB. Bandwidth = Size / Mean.
 /// </summary>
-[MemoryDiagnoser]
-public class PmemBlockWriteBenchmarks
+public class PmemBlockWriteBenchmarks : BlockBenchmarkBase
 {
-    private const long Window = 16L << 20;
-    private BlockBenchPlatform _platform = null!;
     private byte[] _data = null!;
-    private long _next;
 
-    /// <summary>Bytes per request.</summary>
-    [Params(4096, 1 << 20)]
-    public int Size { get; set; }
-
-    [GlobalSetup]
-    public void Setup()
+    protected override void SetupBuffers()
     {
-        _platform = new BlockBenchPlatform(Window);
         _data = new byte[Size];
         new Random(5).NextBytes(_data);
-        _next = 0;
     }
 
-    [GlobalCleanup]
-    public void Cleanup()
-    {
-        _platform.AssertNothingInFlight(nameof(PmemBlockWriteBenchmarks));
-        _platform.Dispose();
-    }
+    protected override void CheckAfterRun() => Platform.AssertNothingInFlight(nameof(PmemBlockWriteBenchmarks));
 
     /// <summary>The device's raw durable write: ntstore of the range, sfence.</summary>
     [Benchmark(Baseline = true)]
     public void DeviceNtStoreSfence()
     {
-        long pa = _platform.BaseAddress + Next();
-        _platform.Cpu.NtStore(pa, _data);
-        _platform.Cpu.Sfence();
+        long pa = Platform.BaseAddress + Next();
+        Platform.Cpu.NtStore(pa, _data);
+        Platform.Cpu.Sfence();
     }
 
     /// <summary>The device's fused durable copy (ntstore + sfence in one step), which a FUA bio uses.</summary>
     [Benchmark]
-    public void DevicePersist() => _platform.Cpu.Persist(_platform.BaseAddress + Next(), _data);
+    public void DevicePersist() => Platform.Cpu.Persist(Platform.BaseAddress + Next(), _data);
 
     /// <summary>A FUA write bio through the driver.</summary>
     [Benchmark]
-    public BlkStatus BlockWriteFua() => _platform.Device.Write(Next(), _data, BioFlags.Fua);
-
-    private long Next()
-    {
-        long off = _next;
-        _next = off + Size >= Window ? 0 : off + Size;
-        return off;
-    }
+    public BlkStatus BlockWriteFua() => Platform.Device.Write(Next(), _data, BioFlags.Fua);
 }

@@ -32,14 +32,12 @@ public static class DbCommand
         var file = new Option<bool>("-f") { Description = "The target is a file (always: accepted for xfs_db compatibility)." };
         var ns = new Option<string?>("--namespace") { Description = "The namespace to inspect (namespaceR.N, R.N or its name). Default: the image's only raw or fsdax namespace.", HelpName = "NAMESPACE" };
         var image = new Argument<string?>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ZeroOrOne };
-        var cmd = new Command(Command, "Inspect the filesystem on an image (xfs_db -r like).") { TreatUnmatchedTokensAsErrors = false };
+        var cmd = new Command(Command, "Inspect the filesystem on an image (xfs_db -r like).");
         foreach (var o in new Option[] { commands, readOnly, file, ns })
             cmd.Options.Add(o);
         cmd.Arguments.Add(image);
         cmd.SetAction(parse =>
         {
-            if (parse.UnmatchedTokens.Count > 0)
-                return context.Fail(Command, $"unexpected argument '{parse.UnmatchedTokens[0]}' (see daxstack db --help)");
             string? path = parse.GetValue(image);
             if (string.IsNullOrEmpty(path))
                 return context.Fail(Command, "no image given");

@@ -32,14 +32,12 @@ public static class MkfsCommand
         var ns = new Option<string?>("--namespace") { Description = "The namespace to format (namespaceR.N, R.N or its name). Default: the image's only raw or fsdax namespace.", HelpName = "NAMESPACE" };
         var image = new Argument<string?>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ZeroOrOne };
 
-        var cmd = new Command(Command, "Make an XFS v5 filesystem on an image (mkfs.xfs-like).") { TreatUnmatchedTokensAsErrors = false };
+        var cmd = new Command(Command, "Make an XFS v5 filesystem on an image (mkfs.xfs-like).");
         foreach (var o in new Option[] { force, dryRun, quiet, block, data, meta, inode, label, ns })
             cmd.Options.Add(o);
         cmd.Arguments.Add(image);
         cmd.SetAction(parse =>
         {
-            if (parse.UnmatchedTokens.Count > 0)
-                return context.Fail(Command, $"unexpected argument '{parse.UnmatchedTokens[0]}' (see daxstack mkfs --help)");
             string? path = parse.GetValue(image);
             if (string.IsNullOrEmpty(path))
                 return context.Fail(Command, "No device name specified");

@@ -30,13 +30,10 @@ public static class NdctlCommand
     }
 
     /// <summary>
-    /// A subcommand that reports its own usage errors (unknown options, missing --image or
-    /// namespace) as <c>ndctl COMMAND: message</c> instead of the parser's generic text.
+    /// A subcommand. It reports missing --image or namespace itself as <c>ndctl COMMAND: message</c>;
+    /// unknown options are parse errors, which the entry point prints in the same form.
     /// </summary>
-    internal static Command Subcommand(string name, string description) => new(name, description)
-    {
-        TreatUnmatchedTokensAsErrors = false,
-    };
+    internal static Command Subcommand(string name, string description) => new(name, description);
 
     /// <summary>The <c>--image F</c> option every subcommand takes (checked by <see cref="Run"/>, so the error is ndctl-shaped).</summary>
     internal static Option<string?> ImageOption(string description) => new("--image")
@@ -74,8 +71,6 @@ public static class NdctlCommand
         Argument<string?>? target, Func<string, int> body)
     {
         string fail = $"ndctl {command}";
-        if (parse.UnmatchedTokens.Count > 0)
-            return context.Fail(fail, $"unexpected argument '{parse.UnmatchedTokens[0]}' (see daxstack ndctl {command} --help)");
         if (string.IsNullOrEmpty(parse.GetValue(image)))
             return context.Fail(fail, "--image FILE is required");
         if (target != null && string.IsNullOrEmpty(parse.GetValue(target)))

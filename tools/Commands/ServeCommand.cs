@@ -60,16 +60,11 @@ public static class ServeCommand
             Description = "Open the image read-only and export it read-only: writes, trims and write-zeroes fail with EPERM.",
         };
         var cmd = new Command(Command,
-            "Serve a namespace of an image over NBD (fixed newstyle; READ, WRITE, FLUSH, TRIM, WRITE_ZEROES, FUA) until Ctrl-C or SIGTERM.")
-        {
-            TreatUnmatchedTokensAsErrors = false,
-        };
+            "Serve a namespace of an image over NBD (fixed newstyle; READ, WRITE, FLUSH, TRIM, WRITE_ZEROES, FUA) until Ctrl-C or SIGTERM.");
         foreach (var o in new Option[] { image, nbd, export, ns, readOnly })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
-            if (parse.UnmatchedTokens.Count > 0)
-                return context.Fail(Command, $"unexpected argument '{parse.UnmatchedTokens[0]}' (see daxstack serve --help)");
             string? path = parse.GetValue(image);
             if (string.IsNullOrEmpty(path))
                 return context.Fail(Command, "--image FILE is required");

@@ -211,7 +211,7 @@ public class NdctlCliTests
     [TestCase("--block is required", "inject-error", "namespace0.0", "--image", "IMG")]
     [TestCase("outside namespace0.0", "inject-error", "fs", "-B", "8192", "--image", "IMG")]
     [TestCase("no namespace 'missing'", "clear-errors", "missing", "--image", "IMG")]
-    [TestCase("unexpected argument '--bogus'", "list", "--bogus", "--image", "IMG")]
+    [TestCase("Unrecognized command or argument '--bogus'", "list", "--bogus", "--image", "IMG")]
     public void ErrorsAreOneNdctlLineOnStderrWithStatus1AndChangeNothing(string expected, params string[] args)
     {
         using var dir = new ImageDirectory();
