@@ -64,6 +64,12 @@ public sealed class XfsGeometry
     /// <summary>XFS_AGB_TO_DADDR: disk address (512-byte units) of an AG block.</summary>
     public ulong AgBlockToDaddr(uint agno, uint agbno) => (ulong)AgBlockOffset(agno, agbno) >> XfsFormat.BasicBlockShift;
 
+    /// <summary>XFS_DADDR_TO_AGNO: the AG that disk address <paramref name="daddr"/> (512-byte units) lies in.</summary>
+    public uint DaddrToAgno(ulong daddr) => (uint)((daddr >> (BlockLog - XfsFormat.BasicBlockShift)) / AgBlocks);
+
+    /// <summary>XFS_DADDR_TO_AGBNO: the AG block that disk address <paramref name="daddr"/> lies in.</summary>
+    public uint DaddrToAgbno(ulong daddr) => (uint)((daddr >> (BlockLog - XfsFormat.BasicBlockShift)) % AgBlocks);
+
     /// <summary>Byte offset of AG header sector <paramref name="sector"/> (0 sb, 1 AGF, 2 AGI, 3 AGFL) of AG <paramref name="agno"/>.</summary>
     public long AgHeaderOffset(uint agno, int sector) => AgBlockOffset(agno, 0) + (long)sector * SectorSize;
 
