@@ -3,25 +3,23 @@ using System.Diagnostics;
 namespace DaxStack.Fs.Tests.Interop;
 
 /// <summary>
-/// Runs the xfsprogs tools (mkfs.xfs, xfs_repair, xfs_db) with a time bound. CI installs the
-/// Debian package <c>xfsprogs</c>; a missing tool fails the test saying so, never skips it.
+/// Runs the xfsprogs tools (mkfs.xfs, xfs_repair, xfs_db) with a time bound. A missing tool is
+/// installed from the Debian package <c>xfsprogs</c> on first use; if that is impossible the test
+/// fails saying so, never skips it.
 /// </summary>
 internal static class XfsProgs
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
-    /// <summary>Where <paramref name="tool"/> is (PATH, then /usr/sbin and /sbin, where Debian puts them).</summary>
+    /// <summary>
+    /// Where <paramref name="tool"/> is (PATH, then /usr/sbin and /sbin, where Debian puts them),
+    /// installing xfsprogs first when it is missing (see <see cref="DaxStack.Tests.Shared.DebianPackages"/>).
+    /// </summary>
     public static string Locate(string tool)
     {
-        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin", "/usr/bin"]);
-        foreach (var dir in dirs)
-        {
-            string candidate = Path.Combine(dir, tool);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-        Assert.Fail($"{tool} not found: install the Debian package xfsprogs (apt-get install xfsprogs); .ci/run does");
+        if (DaxStack.Tests.Shared.DebianPackages.Find(tool, "xfsprogs", out string? problem) is { } path)
+            return path;
+        Assert.Fail($"{tool} is not installed and could not be installed ({problem}): install the Debian package xfsprogs (apt-get install xfsprogs)");
         return "";
     }
 

@@ -2,8 +2,8 @@ namespace DaxStack.Interop.Tests.Tools;
 
 /// <summary>
 /// A program from a Debian package that the interop tests drive (an NBD client, or the
-/// reference NBD server). Locating it fails the test with the package to install: CI installs
-/// these, so a missing tool is an environment error to fix, never a reason to skip.
+/// reference NBD server). A missing one is installed from its Debian package on first use; if
+/// that is impossible the test fails naming the package: never a reason to skip.
 /// </summary>
 public sealed class ExternalTool
 {
@@ -34,16 +34,16 @@ public sealed class ExternalTool
     /// <summary>The Debian package that installs it.</summary>
     public string DebianPackage { get; }
 
-    /// <summary>The program's full path on PATH; fails the test naming the package when it is absent.</summary>
+    /// <summary>
+    /// The program's full path on PATH, installing its Debian package first when it is missing
+    /// (see <see cref="DaxStack.Tests.Shared.DebianPackages"/>); fails the test naming the package
+    /// when it cannot be had.
+    /// </summary>
     public string Locate()
     {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, Name);
-            if (File.Exists(candidate))
-                return candidate;
-        }
-        Assert.Fail($"{Name} is not installed (not found on PATH): install the Debian package '{DebianPackage}' (apt-get install {DebianPackage})");
+        if (DaxStack.Tests.Shared.DebianPackages.Find(Name, DebianPackage, out string? problem) is { } path)
+            return path;
+        Assert.Fail($"{Name} is not installed and could not be installed ({problem}): install the Debian package '{DebianPackage}' (apt-get install {DebianPackage})");
         throw new InvalidOperationException("unreachable: Assert.Fail throws");
     }
 
