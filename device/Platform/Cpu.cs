@@ -76,7 +76,7 @@ public sealed unsafe class Cpu
             // A load within one line that holds stores is served by the cache; anything larger is charged as memory reads.
             bool hit = r.Tracker.DirtyLineCount != 0 && ((off ^ (off + destination.Length - 1)) & ~(long)(LineSize - 1)) == 0
                        && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
-            new ReadOnlySpan<byte>(r.Media.Pointer + off, destination.Length).CopyTo(destination);
+            new ReadOnlySpan<byte>(r.MediaBase + off, destination.Length).CopyTo(destination);
             r.Cost.Load(CostState, off, destination.Length, hit);
         }
         finally
@@ -110,7 +110,7 @@ public sealed unsafe class Cpu
                 if (r.Domain == PersistenceDomain.Adr)
                     r.Tracker.Store(off, src, source.Length);
                 else
-                    Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+                    Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
             }
             r.Cost.Store(CostState, off, source.Length);
         }
@@ -157,7 +157,7 @@ public sealed unsafe class Cpu
                     }
                 }
                 else
-                    Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+                    Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
             }
             r.Cost.NtStore(CostState, off, source.Length);
         }
@@ -185,7 +185,7 @@ public sealed unsafe class Cpu
             if (r.Domain == PersistenceDomain.Adr)
                 r.Tracker.PersistRange(off, source.Length);
             fixed (byte* src = source)
-                Buffer.MemoryCopy(src, r.Media.Pointer + off, source.Length, source.Length);
+                Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
             r.Cost.NtStore(CostState, off, source.Length);
         }
         finally

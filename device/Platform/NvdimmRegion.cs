@@ -16,6 +16,10 @@ public sealed unsafe class NvdimmRegion : IDisposable
 {
     internal RegionLock Lock;
     internal readonly LineTracker Tracker;
+
+    // The media's first byte, read once: IMedia.Pointer is an interface call, too dear for every
+    // load and store. The mapping never moves while the region lives (the tracker keeps it too).
+    internal readonly byte* MediaBase;
     private bool _disposed;
 
     public NvdimmRegion(string name, IMedia media, CostProfile profile)
@@ -27,7 +31,8 @@ public sealed unsafe class NvdimmRegion : IDisposable
         Name = name;
         Media = media;
         Cost = new CostModel(profile);
-        Tracker = new LineTracker(media.Pointer, media.Length);
+        MediaBase = media.Pointer;
+        Tracker = new LineTracker(MediaBase, media.Length);
         Poison = new PoisonList();
     }
 
