@@ -70,4 +70,23 @@ internal static class XfsProgs
         var (status, _, error) = Run("mkfs.xfs", ["-q", "-f", "-m", "crc=1,finobt=1,rmapbt=0", "-i", "sparse=0", "--unsupported", .. extra, image]);
         Assert.That(status, Is.Zero, $"mkfs.xfs failed: {error}");
     }
+
+    /// <summary>Asserts that <c>xfs_repair -n</c> exits 0 on <paramref name="image"/>, reaches phase 7 and reports nothing it would fix; <paramref name="when"/> names the state in messages.</summary>
+    public static void AssertRepairPasses(string image, string when)
+    {
+        var (status, output, error) = RepairNoModify(image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.Zero, $"xfs_repair -n failed {when}:\n{output}\n{error}");
+            Assert.That(output + error, Does.Not.Contain("would").IgnoreCase.And.Not.Contain("bad ").IgnoreCase, when);
+            Assert.That(output + error, Does.Contain("Phase 7 - verify link counts"), when);
+        });
+    }
+
+    /// <summary>The <c>name = value</c> fields <c>xfs_db -r</c> prints for <paramref name="command"/> (e.g. "agf 1").</summary>
+    public static Dictionary<string, string> DbFields(string image, string command) =>
+        Db(image, command, "print")
+            .Select(l => l.Split(" = ", 2))
+            .Where(p => p.Length == 2)
+            .ToDictionary(p => p[0].Trim(), p => p[1].Trim());
 }

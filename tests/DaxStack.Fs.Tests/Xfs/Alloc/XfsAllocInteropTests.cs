@@ -26,23 +26,6 @@ public class XfsAllocInteropTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static void AssertRepairPasses(string image, string when)
-    {
-        var (status, output, error) = XfsProgs.RepairNoModify(image);
-        Assert.Multiple(() =>
-        {
-            Assert.That(status, Is.Zero, $"xfs_repair -n failed {when}:\n{output}\n{error}");
-            Assert.That(output + error, Does.Not.Contain("would").IgnoreCase.And.Not.Contain("bad ").IgnoreCase, when);
-            Assert.That(output + error, Does.Contain("Phase 7 - verify link counts"), when);
-        });
-    }
-
-    private static Dictionary<string, string> DbAgf(string image, uint agno) =>
-        XfsProgs.Db(image, $"agf {agno}", "print")
-            .Select(l => l.Split(" = ", 2))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0].Trim(), p => p[1].Trim());
-
     /// <summary>Allocates single blocks all over both AGs, then frees every other one: hundreds of free extents per AG.</summary>
     private OwnedExtents Fragment(string image, int blocks)
     {
@@ -78,13 +61,13 @@ public class XfsAllocInteropTests
     {
         string image = FsTestDevice.SparseImage(_dir, "alloc.img", 64 * MetadataTestFs.MiB);
         var owned = Fragment(image, 2400);
-        var agf = DbAgf(image, 1);
+        var agf = XfsProgs.DbFields(image, "agf 1");
         Assert.Multiple(() =>
         {
             Assert.That((agf["bnolevel"], agf["cntlevel"]), Is.EqualTo(("2", "2")), "xfs_db reads the heights we wrote");
             Assert.That(agf["crc"], Does.EndWith("(correct)"));
         });
-        AssertRepairPasses(image, "with two-level free-space trees");
+        XfsProgs.AssertRepairPasses(image, "with two-level free-space trees");
 
         ulong freeBefore;
         using (var fs = MetadataTestFs.Open(image))
@@ -105,7 +88,7 @@ public class XfsAllocInteropTests
                 Assert.That(fs.Mount.Superblock.FdBlocks, Is.EqualTo(freeBefore + 1200));
             });
         }
-        AssertRepairPasses(image, "after everything was freed");
+        XfsProgs.AssertRepairPasses(image, "after everything was freed");
     }
 
     [Test]
@@ -174,6 +157,6 @@ public class XfsAllocInteropTests
             }
             XfsSpaceAudit.Run(fs.Device.Device);
         }
-        AssertRepairPasses(image, "after allocating and freeing on a mkfs.xfs image");
+        XfsProgs.AssertRepairPasses(image, "after allocating and freeing on a mkfs.xfs image");
     }
 }

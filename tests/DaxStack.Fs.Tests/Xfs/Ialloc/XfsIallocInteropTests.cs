@@ -27,23 +27,6 @@ public class XfsIallocInteropTests
     [TearDown]
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
-    private static void AssertRepairPasses(string image, string when)
-    {
-        var (status, output, error) = XfsProgs.RepairNoModify(image);
-        Assert.Multiple(() =>
-        {
-            Assert.That(status, Is.Zero, $"xfs_repair -n failed {when}:\n{output}\n{error}");
-            Assert.That(output + error, Does.Not.Contain("would").IgnoreCase.And.Not.Contain("bad ").IgnoreCase, when);
-            Assert.That(output + error, Does.Contain("Phase 7 - verify link counts"), when);
-        });
-    }
-
-    private static Dictionary<string, string> Db(string image, string command) =>
-        XfsProgs.Db(image, command, "print")
-            .Select(l => l.Split(" = ", 2))
-            .Where(p => p.Length == 2)
-            .ToDictionary(p => p[0].Trim(), p => p[1].Trim());
-
     /// <summary>Allocates <paramref name="count"/> inodes next to the root, a batch per transaction.</summary>
     private static List<ulong> AllocateMany(MetadataTestFs fs, int count)
     {
@@ -91,9 +74,9 @@ public class XfsIallocInteropTests
             else
                 Assert.That((ag.Agi.Level, ag.Agi.FreeLevel, ag.Agi.Count, ag.Agi.FreeCount), Is.EqualTo((1u, 1u, 64u, 61u)));
         }
-        var agi = Db(image, "agi 0");
+        var agi = XfsProgs.DbFields(image, "agi 0");
         Assert.That(agi["crc"], Does.EndWith("(correct)"));
-        AssertRepairPasses(image, ikeep ? "with two-level inode trees of free chunks" : "after the chunks were freed");
+        XfsProgs.AssertRepairPasses(image, ikeep ? "with two-level inode trees of free chunks" : "after the chunks were freed");
     }
 
     [Test]
@@ -117,9 +100,9 @@ public class XfsIallocInteropTests
             }
             XfsSpaceAudit.Run(fs.Device.Device);
         }
-        var agi = Db(image, "agi 1");
+        var agi = XfsProgs.DbFields(image, "agi 1");
         Assert.That((agi["count"], agi["freecount"]), Is.EqualTo(("64", "44")));
-        AssertRepairPasses(image, "with 23 new files");
+        XfsProgs.AssertRepairPasses(image, "with 23 new files");
 
         using (var fs = MetadataTestFs.Open(image))
         {
@@ -130,9 +113,9 @@ public class XfsIallocInteropTests
                 XfsIalloc.Free(tp, ino);
             tp.Commit();
         }
-        agi = Db(image, "agi 1");
+        agi = XfsProgs.DbFields(image, "agi 1");
         Assert.That((agi["count"], agi["freecount"]), Is.EqualTo(("64", "49")));
-        AssertRepairPasses(image, "after 6 of the files were removed");
+        XfsProgs.AssertRepairPasses(image, "after 6 of the files were removed");
     }
 
     [Test]
@@ -158,7 +141,7 @@ public class XfsIallocInteropTests
             var ags = XfsSpaceAudit.Run(fs.Device.Device);
             Assert.That(ags.Select(a => a.Agi.Count), Is.EqualTo(new uint[] { 64, 0 }));
         }
-        AssertRepairPasses(image, "after allocating and freeing inodes on a mkfs.xfs image");
+        XfsProgs.AssertRepairPasses(image, "after allocating and freeing inodes on a mkfs.xfs image");
     }
 
     /// <summary>
