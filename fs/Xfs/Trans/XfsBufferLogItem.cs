@@ -37,6 +37,10 @@ public sealed class XfsBufferLogItem
     /// <summary>The transaction created the buffer (a newly allocated block), so it had no contents before.</summary>
     public bool IsNew { get; }
 
+    /// <summary>The transaction got the buffer to initialise it (its whole contents are new), so a journal logs all of it.</summary>
+    public bool IsInitialised { get; internal set; }
+
+    /// <summary>The buffer's bytes as they were when it joined the transaction.</summary>
     internal byte[] Before { get; }
 
     internal bool WasDirty { get; }

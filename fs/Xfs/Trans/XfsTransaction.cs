@@ -108,6 +108,7 @@ public sealed class XfsTransaction : IDisposable
         var bp = Mount.Buffers.Get(daddr, length, ops, out bool created);
         var item = Join(bp, created);
         item.IsStale = false;
+        item.IsInitialised = true;
         bp.IsStale = false;
         Array.Clear(bp.Data);
         return bp;
