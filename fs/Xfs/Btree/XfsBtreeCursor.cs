@@ -346,15 +346,7 @@ public sealed class XfsBtreeCursor<TRecord>
         if (lev == _nlevels)
             throw new XfsCorruptionException(bp.Name, "has a right sibling but no parent entry after it");
         // Walk back down to the first entry of each block on the way.
-        var block = Block(lev);
-        while (lev > level)
-        {
-            uint child = Ptr(block, _ptrs[lev]);
-            lev--;
-            block = ReadBlock(child, lev);
-            _bufs[lev] = block;
-            _ptrs[lev] = 1;
-        }
+        Descend(lev, level, toFirst: true);
         return true;
     }
 
@@ -373,6 +365,15 @@ public sealed class XfsBtreeCursor<TRecord>
         }
         if (lev == _nlevels)
             throw new XfsCorruptionException(bp.Name, "has a left sibling but no parent entry before it");
+        // Walk back down to the last entry of each block on the way.
+        Descend(lev, level, toFirst: false);
+        return true;
+    }
+
+    // Loads the blocks from level lev - 1 down to 'level' along the entries the cursor points at,
+    // leaving the cursor at the first (or last) entry of each.
+    private void Descend(int lev, int level, bool toFirst)
+    {
         var block = Block(lev);
         while (lev > level)
         {
@@ -380,9 +381,8 @@ public sealed class XfsBtreeCursor<TRecord>
             lev--;
             block = ReadBlock(child, lev);
             _bufs[lev] = block;
-            _ptrs[lev] = NumRecs(block);
+            _ptrs[lev] = toFirst ? 1 : NumRecs(block);
         }
-        return true;
     }
 
     private void FirstRec(int level) => _ptrs[level] = 1;
