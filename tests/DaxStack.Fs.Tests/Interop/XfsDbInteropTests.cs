@@ -23,13 +23,10 @@ public class XfsDbInteropTests
     [OneTimeTearDown]
     public void RemoveImage() => Directory.Delete(_dir, recursive: true);
 
-    private static Dictionary<string, string> Fields(IEnumerable<string> lines) =>
-        lines.Select(l => l.Split(" = ", 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-
     [Test]
     public void XfsDbShowsOurSuperblockValues()
     {
-        var sb = Fields(XfsProgs.Db(_image, "sb 0", "print"));
+        var sb = XfsProgs.DbFields(_image, "sb 0");
         Assert.Multiple(() =>
         {
             Assert.That(sb["magicnum"], Is.EqualTo("0x58465342"));
@@ -49,9 +46,9 @@ public class XfsDbInteropTests
     [Test]
     public void XfsDbShowsOurAgHeadersAndRootInodeWithCorrectCrcs()
     {
-        var agf = Fields(XfsProgs.Db(_image, "agf 8", "print"));
-        var agi = Fields(XfsProgs.Db(_image, "agi 0", "print"));
-        var root = Fields(XfsProgs.Db(_image, "inode 96", "print"));
+        var agf = XfsProgs.DbFields(_image, "agf 8");
+        var agi = XfsProgs.DbFields(_image, "agi 0");
+        var root = XfsProgs.DbFields(_image, "inode 96");
         Assert.Multiple(() =>
         {
             Assert.That(agf["seqno"], Is.EqualTo("8"));
