@@ -30,6 +30,7 @@ public sealed class XfsTransaction : IDisposable
     private long _iCountDelta;
     private long _iFreeDelta;
     private long _allocBtreeDelta;
+    private List<Action>? _onCancel;
     private State _state;
 
     private enum State
@@ -252,6 +253,18 @@ public sealed class XfsTransaction : IDisposable
         _state = State.Committed;
     }
 
+    /// <summary>
+    /// Registers <paramref name="undo"/> to run if the transaction is cancelled, after the joined
+    /// buffers have their bytes back: in-core objects derived from those buffers (an inode's
+    /// decoded fields and extent list) re-read themselves.
+    /// </summary>
+    public void OnCancel(Action undo)
+    {
+        EnsureActive();
+        ArgumentNullException.ThrowIfNull(undo);
+        (_onCancel ??= []).Add(undo);
+    }
+
     /// <summary>Undoes every change: joined buffers get their bytes and state back, created buffers leave the cache, deltas are dropped.</summary>
     public void Cancel()
     {
@@ -271,6 +284,12 @@ public sealed class XfsTransaction : IDisposable
         _byBuffer.Clear();
         Mount.Unreserve(BlocksReserved);
         _state = State.Cancelled;
+        if (_onCancel != null)
+        {
+            for (int i = _onCancel.Count - 1; i >= 0; i--)
+                _onCancel[i]();
+            _onCancel = null;
+        }
     }
 
     /// <summary>Cancels the transaction if it has neither committed nor been cancelled.</summary>

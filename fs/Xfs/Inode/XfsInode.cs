@@ -1,0 +1,223 @@
+using DaxStack.Device.Errors;
+using DaxStack.Fs.Xfs.Bmap;
+using DaxStack.Fs.Xfs.Buffers;
+using DaxStack.Fs.Xfs.OnDisk;
+using DaxStack.Fs.Xfs.Trans;
+
+namespace DaxStack.Fs.Xfs.Inode;
+
+/// <summary>
+/// An in-core inode: the decoded inode core (<see cref="Core"/>) and data fork
+/// (<see cref="DataFork"/>, every extent record in memory). A change is made inside a
+/// transaction: <see cref="Join"/> first (so a cancelled transaction puts the in-core state back
+/// by re-reading the restored buffers), change <see cref="Core"/> or the fork, then
+/// <see cref="Log"/>, which writes the whole inode into its cluster buffer and logs the bytes
+/// that changed. Inodes come from <see cref="XfsInodeCache"/>, one object per inode number.
+/// </summary>
+/// <remarks>Models the kernel's <c>struct xfs_inode</c> (<c>i_ino</c>, <c>i_imap</c>, the core fields copied out of <c>xfs_dinode</c> by <c>xfs_inode_from_disk</c>, <c>i_df</c>), <c>xfs_trans_ijoin</c> and <c>xfs_trans_log_inode</c> with the inode flushed into its buffer as <c>xfs_inode_to_disk</c> does. XFS logs inodes as logical log items; our journal logs buffers, so logging an inode logs its bytes in the cluster buffer.</remarks>
+public sealed class XfsInode
+{
+    private XfsTransaction? _joined;
+
+    private XfsInode(XfsMount mount, ulong ino, XfsImap imap, XfsDinode core, XfsIfork dataFork)
+    {
+        Mount = mount;
+        Ino = ino;
+        Imap = imap;
+        Core = core;
+        DataFork = dataFork;
+    }
+
+    /// <summary>The filesystem.</summary>
+    public XfsMount Mount { get; }
+
+    /// <summary>The inode number.</summary>
+    public ulong Ino { get; }
+
+    /// <summary>Where the inode lives on disk.</summary>
+    public XfsImap Imap { get; }
+
+    /// <summary>The inode core (its <see cref="XfsDinode.Literal"/> is not used: the forks live in <see cref="DataFork"/>).</summary>
+    public XfsDinode Core { get; private set; }
+
+    /// <summary>The data fork.</summary>
+    public XfsIfork DataFork { get; private set; }
+
+    /// <summary>Whether the inode is allocated.</summary>
+    public bool InUse => Core.Mode != 0;
+
+    /// <summary>Whether the inode is a directory.</summary>
+    public bool IsDirectory => Core.FileType == XfsDinode.TypeDirectory;
+
+    /// <summary>Whether the inode is a regular file.</summary>
+    public bool IsRegular => Core.FileType == XfsDinode.TypeRegular;
+
+    /// <summary>Bytes of the literal area after the core.</summary>
+    public int LiteralSize => Mount.Geometry.InodeSize - XfsDinode.CoreSize;
+
+    /// <summary>XFS_IFORK_DSIZE: bytes the data fork may use in the inode.</summary>
+    public int DataForkSize => Core.ForkOff != 0 ? Core.ForkOff * 8 : LiteralSize;
+
+    /// <summary>XFS_IFORK_MAXEXT: extent records the data fork holds in the inode.</summary>
+    public int DataForkMaxExtents => DataForkSize / XfsBmbtRecord.Size;
+
+    /// <summary>The transaction this inode is joined to, if it is still active.</summary>
+    public XfsTransaction? Transaction => _joined is { IsActive: true } ? _joined : null;
+
+    /// <summary>
+    /// xfs_trans_ijoin: makes <paramref name="tp"/> the transaction that changes this inode. If
+    /// it is cancelled the in-core inode is re-read from the (restored) buffers.
+    /// </summary>
+    public void Join(XfsTransaction tp)
+    {
+        ArgumentNullException.ThrowIfNull(tp);
+        if (ReferenceEquals(_joined, tp) && tp.IsActive)
+            return;
+        if (_joined is { IsActive: true })
+            throw new InvalidOperationException($"inode {Ino} is joined to another active transaction");
+        if (tp.Mount != Mount)
+            throw new ArgumentException($"inode {Ino} belongs to another filesystem", nameof(tp));
+        _joined = tp;
+        tp.OnCancel(Reload);
+    }
+
+    /// <summary>
+    /// xfs_trans_log_inode: writes the core and data fork into the inode's cluster buffer and logs
+    /// the bytes that changed. Joins <paramref name="tp"/> if not joined yet.
+    /// </summary>
+    public void Log(XfsTransaction tp)
+    {
+        Join(tp);
+        var bp = tp.ReadBuffer(Imap.ClusterDaddr, Imap.ClusterLength, XfsInodeBufferOps.Instance);
+        Span<byte> inode = stackalloc byte[Mount.Geometry.InodeSize];
+        Core.ChangeCount++;
+        Encode(inode);
+        tp.LogChanges(bp, Imap.Offset, inode, Imap.Offset + XfsFormat.DinodeCrcOffset);
+    }
+
+    private void Encode(Span<byte> inode)
+    {
+        var literal = new byte[LiteralSize];
+        var fork = literal.AsSpan(0, DataForkSize);
+        var df = DataFork;
+        switch (df.Format)
+        {
+            case XfsDinodeFormat.Local:
+                if (df.Local.Length > fork.Length)
+                    throw new InvalidOperationException($"inode {Ino}: {df.Local.Length} local bytes do not fit the {fork.Length}-byte fork");
+                df.Local.CopyTo(fork);
+                break;
+            case XfsDinodeFormat.Extents:
+                if (df.Count > DataForkMaxExtents)
+                    throw new InvalidOperationException($"inode {Ino}: {df.Count} extents do not fit the {fork.Length}-byte fork");
+                for (int i = 0; i < df.Count; i++)
+                    df.Extents[i].WriteTo(fork.Slice(i * XfsBmbtRecord.Size, XfsBmbtRecord.Size));
+                break;
+            case XfsDinodeFormat.Btree:
+                (df.Btree ?? throw new InvalidOperationException($"inode {Ino}: btree fork without a tree")).WriteRoot(fork, df.Extents);
+                break;
+        }
+        var core = Core;
+        core.Format = df.Format;
+        core.NExtents = df.Format == XfsDinodeFormat.Local ? 0 : (uint)df.Count;
+        core.Literal = literal;
+        core.WriteTo(inode);
+        core.Literal = [];
+    }
+
+    /// <summary>Replaces the data fork (a new or freed inode's empty fork). The caller logs the inode.</summary>
+    internal void ReplaceDataFork(XfsIfork fork) => DataFork = fork;
+
+    /// <summary>Re-decodes the core from the cluster buffer joined to <paramref name="tp"/> (the on-disk state of a free inode about to be reused).</summary>
+    internal void ResetFromBuffer(XfsTransaction tp)
+    {
+        var bp = tp.ReadBuffer(Imap.ClusterDaddr, Imap.ClusterLength, XfsInodeBufferOps.Instance);
+        var core = XfsDinode.ReadFrom(bp.Data.AsSpan(Imap.Offset, Mount.Geometry.InodeSize), Ino);
+        var fork = new XfsIfork();
+        if (core.InUse)
+            LoadDataFork(Mount, Ino, core, fork);
+        core.Literal = [];
+        Core = core;
+        DataFork = fork;
+    }
+
+    /// <summary>Re-reads the inode from its cluster buffer (after a cancelled transaction put the buffer back).</summary>
+    internal void Reload()
+    {
+        _joined = null;
+        try
+        {
+            var fresh = Read(Mount, Ino, Imap);
+            Core = fresh.Core;
+            DataFork = fresh.DataFork;
+        }
+        catch (XfsException)
+        {
+            // The cancelled transaction created the cluster (a new inode chunk): there is no
+            // inode here any more. Leave an unallocated shell and drop it from the cache.
+            XfsInodeCache.For(Mount).Forget(Ino);
+            Core = new XfsDinode { Ino = Ino, Uuid = Mount.MetadataUuid };
+            DataFork = new XfsIfork();
+        }
+    }
+
+    /// <summary>Reads inode <paramref name="ino"/> at <paramref name="imap"/> through the buffer cache.</summary>
+    internal static XfsInode Read(XfsMount mp, ulong ino, XfsImap imap)
+    {
+        var bp = mp.Buffers.Read(imap.ClusterDaddr, imap.ClusterLength, XfsInodeBufferOps.Instance);
+        var core = XfsDinode.ReadFrom(bp.Data.AsSpan(imap.Offset, mp.Geometry.InodeSize), ino);
+        var fork = new XfsIfork();
+        if (core.InUse)
+            LoadDataFork(mp, ino, core, fork);
+        core.Literal = [];
+        return new XfsInode(mp, ino, imap, core, fork);
+    }
+
+    private static void LoadDataFork(XfsMount mp, ulong ino, XfsDinode core, XfsIfork fork)
+    {
+        var geo = mp.Geometry;
+        var data = core.DataFork;
+        fork.Format = core.Format;
+        switch (core.Format)
+        {
+            case XfsDinodeFormat.Local:
+                fork.Local = data[..(int)core.Size].ToArray();
+                break;
+            case XfsDinodeFormat.Extents:
+                foreach (var rec in core.ReadExtents())
+                    fork.ExtentList.Add(rec);
+                break;
+            case XfsDinodeFormat.Btree:
+                fork.Btree = XfsBmbtTree.Load(data, ino, geo, mp.MetadataUuid,
+                    fsb => mp.Buffers.Read(geo.AgBlockToDaddr(geo.FsbToAgno(fsb), geo.FsbToAgbno(fsb)), geo.BlockSize, XfsBmbtBufferOps.Instance).Data,
+                    fork.ExtentList);
+                if (fork.Count != core.NExtents)
+                    throw XfsCorruptionException.BadField($"inode {ino}", "nextents", core.NExtents, $"its bmbt holds {fork.Count} records");
+                if (fork.Count <= data.Length / XfsBmbtRecord.Size)
+                    throw new XfsCorruptionException($"inode {ino}", $"btree format with {fork.Count} extents, which fit the inode");
+                break;
+            default:
+                return;
+        }
+        CheckExtents(ino, geo, fork.Extents);
+    }
+
+    private static void CheckExtents(ulong ino, XfsGeometry geo, IReadOnlyList<XfsBmbtRecord> extents)
+    {
+        ulong end = 0;
+        for (int i = 0; i < extents.Count; i++)
+        {
+            var e = extents[i];
+            if (e.BlockCount == 0)
+                throw new XfsCorruptionException($"inode {ino}", $"extent {i} has length 0");
+            if (i > 0 && e.StartOff < end)
+                throw new XfsCorruptionException($"inode {ino}", $"extent {i} at file block {e.StartOff} overlaps or precedes the one before (ending at {end})");
+            ulong last = e.StartBlock + e.BlockCount - 1;
+            if (!geo.IsValidFsb(e.StartBlock) || !geo.IsValidFsb(last) || geo.FsbToAgno(e.StartBlock) != geo.FsbToAgno(last))
+                throw new XfsCorruptionException($"inode {ino}", $"extent {i} ({e.StartBlock}+{e.BlockCount}) is not inside one AG of the filesystem");
+            end = e.StartOff + e.BlockCount;
+        }
+    }
+
+    public override string ToString() => $"inode {Ino}";
+}
