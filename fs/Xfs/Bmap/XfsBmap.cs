@@ -418,6 +418,78 @@ public static class XfsBmap
         }
     }
 
+    // ------------------------------------------------------------ shift
+
+    /// <summary>
+    /// xfs_bmap_collapse_extents: moves every mapping at or after file block <paramref name="from"/>
+    /// down by <paramref name="shift"/> blocks. The blocks [from - shift, from) must be a hole
+    /// (the caller punched them); a moved record that continues the one before merges with it.
+    /// </summary>
+    public static void ShiftLeft(XfsTransaction tp, XfsInode ip, ulong from, ulong shift)
+    {
+        ArgumentNullException.ThrowIfNull(tp);
+        ArgumentNullException.ThrowIfNull(ip);
+        if (shift == 0)
+            return;
+        if (shift > from)
+            throw new ArgumentOutOfRangeException(nameof(shift), $"cannot move file block {from} down by {shift}");
+        ip.Join(tp);
+        var fork = ip.DataFork;
+        int i = fork.Find(from);
+        if (i >= 0 && fork.Extents[i].StartOff < from)
+            throw new InvalidOperationException($"inode {ip.Ino}: an extent straddles file block {from}; split it first");
+        if (i < 0)
+            i = ~i;
+        if (i > 0 && fork.Extents[i - 1].StartOff + fork.Extents[i - 1].BlockCount > from - shift)
+            throw new InvalidOperationException($"inode {ip.Ino}: file blocks {from - shift}..{from} are not a hole");
+        for (int j = i; j < fork.Count; j++)
+        {
+            var e = fork.Extents[j];
+            fork.Set(j, e with { StartOff = e.StartOff - shift });
+        }
+        if (i > 0 && i < fork.Count)
+            MergeRun(fork, i - 1, i + 1);
+        Finish(tp, ip);
+    }
+
+    /// <summary>
+    /// xfs_bmap_insert_extents with xfs_bmap_split_extent: splits the record that straddles file
+    /// block <paramref name="from"/> there, then moves every mapping at or after it up by
+    /// <paramref name="shift"/> blocks, opening a hole. EFBIG when a mapping would pass
+    /// <see cref="MaxFileOffset"/>.
+    /// </summary>
+    public static void ShiftRight(XfsTransaction tp, XfsInode ip, ulong from, ulong shift)
+    {
+        ArgumentNullException.ThrowIfNull(tp);
+        ArgumentNullException.ThrowIfNull(ip);
+        if (shift == 0)
+            return;
+        ip.Join(tp);
+        var fork = ip.DataFork;
+        ulong last = LastOffset(ip);
+        if (last > from && (last - 1 > MaxFileOffset - shift))
+            throw new XfsException(Errno.EFBIG, $"inode {ip.Ino}: shifting by {shift} blocks would pass the largest file offset");
+        int i = fork.Find(from);
+        if (i >= 0 && fork.Extents[i].StartOff < from)
+        {
+            var e = fork.Extents[i];
+            uint head = (uint)(from - e.StartOff);
+            fork.Set(i, e with { BlockCount = head });
+            fork.Insert(i + 1, new XfsBmbtRecord(from, e.StartBlock + head, e.BlockCount - head, e.Unwritten));
+            i++;
+        }
+        else if (i < 0)
+        {
+            i = ~i;
+        }
+        for (int j = fork.Count - 1; j >= i; j--)
+        {
+            var e = fork.Extents[j];
+            fork.Set(j, e with { StartOff = e.StartOff + shift });
+        }
+        Finish(tp, ip);
+    }
+
     // ------------------------------------------------------------ format
 
     /// <summary>

@@ -120,6 +120,30 @@ public static class XfsFileIo
         }
     }
 
+    /// <summary>Frees the blocks of file blocks <paramref name="from"/>..+<paramref name="count"/>, a bounded number of records per transaction (__xfs_bunmapi's loop).</summary>
+    public static void UnmapRange(XfsInode ip, ulong from, ulong count)
+    {
+        var mp = ip.Mount;
+        ulong end = from + count;
+        while (true)
+        {
+            var fork = ip.DataFork;
+            int i = fork.Find(from);
+            if (i < 0)
+                i = ~i;
+            if (i >= fork.Count || fork.Extents[i].StartOff >= end)
+                return;
+            int last = Math.Min(fork.Count, i + 64) - 1;
+            ulong stop = Math.Min(end, fork.Extents[last].StartOff + fork.Extents[last].BlockCount);
+            using var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp));
+            XfsBmap.Unmap(tp, ip, from, stop - from);
+            tp.Commit();
+            from = stop;
+            if (from >= end)
+                return;
+        }
+    }
+
     // The size (and the modification times) after a data change, in a transaction of its own.
     private static void Modified(XfsInode ip, long size, bool force = false)
     {
