@@ -16,10 +16,13 @@ namespace DaxStack.Fs.Xfs.Alloc;
 /// smallest extent that fits, by cntbt). A free merges the extent with free neighbours. The AGF
 /// counters (agf_freeblks, agf_longest, the free list and B+tree block counts) stay exact, and
 /// the superblock's free-block count moves by what the caller allocated or freed (blocks moving
-/// between the AGFL and free space do not change it). Busy-extent tracking (not reusing freed
-/// blocks before the free is durable in the log) and discard come with the journal.
+/// between the AGFL and free space do not change it). Freed blocks are busy
+/// (<see cref="XfsExtentBusy"/>) until the freeing transaction is durable in the log: every
+/// allocation trims them out of its candidate extents, and when an AG can only satisfy a
+/// request with busy blocks, the log is forced and the allocation tried once more. Discard is
+/// not modelled.
 /// </summary>
-/// <remarks>Models the kernel's libxfs/xfs_alloc.c: <c>xfs_alloc_fix_freelist</c>, <c>xfs_alloc_space_available</c>, <c>xfs_alloc_longest_free_extent</c>, <c>xfs_alloc_min_freelist</c>, <c>xfs_alloc_ag_vextent_exact</c>, <c>xfs_alloc_ag_vextent_near</c>, <c>xfs_alloc_ag_vextent_size</c>, <c>xfs_alloc_compute_aligned</c>, <c>xfs_alloc_compute_diff</c>, <c>xfs_alloc_fixup_trees</c>, <c>xfs_free_ag_extent</c>, <c>xfs_free_extent</c>, <c>xfs_alloc_update_counters</c>.</remarks>
+/// <remarks>Models the kernel's libxfs/xfs_alloc.c: <c>xfs_alloc_fix_freelist</c>, <c>xfs_alloc_space_available</c>, <c>xfs_alloc_longest_free_extent</c>, <c>xfs_alloc_min_freelist</c>, <c>xfs_alloc_ag_vextent_exact</c>, <c>xfs_alloc_ag_vextent_near</c>, <c>xfs_alloc_ag_vextent_size</c>, <c>xfs_alloc_compute_aligned</c>, <c>xfs_alloc_compute_diff</c>, <c>xfs_alloc_fixup_trees</c>, <c>xfs_free_ag_extent</c>, <c>xfs_free_extent</c>, <c>xfs_alloc_update_counters</c>, with <c>xfs_extent_busy_trim</c> and the <c>xfs_extent_busy_flush</c> retry of <c>xfs_alloc_ag_vextent_size</c> / <c>_near</c>.</remarks>
 public static class XfsAlloc
 {
     private const uint Null = XfsFormat.NullAgBlock;
@@ -62,6 +65,20 @@ public static class XfsAlloc
     public static bool TryAllocate(XfsTransaction tp, in XfsAllocRequest request, out XfsAgExtent extent)
     {
         ArgumentNullException.ThrowIfNull(tp);
+        if (TryAllocateOnce(tp, request, out extent))
+            return true;
+        if (request.AgNo >= tp.Mount.Geometry.AgCount)
+            return false;
+        // Busy blocks may be all that stands in the way: make their frees durable and retry.
+        long seq = tp.Mount.Busy.SequenceToForce(request.AgNo);
+        if (seq == 0)
+            return false;
+        tp.Mount.ForceLog(seq);
+        return TryAllocateOnce(tp, request, out extent);
+    }
+
+    private static bool TryAllocateOnce(XfsTransaction tp, in XfsAllocRequest request, out XfsAgExtent extent)
+    {
         extent = default;
         var req = request;
         var geo = tp.Mount.Geometry;
@@ -229,6 +246,9 @@ public static class XfsAlloc
         if (rec.StartBlock > bno || fend < (ulong)bno + minlen)
             return null;
         uint len = (uint)(Math.Min(fend, (ulong)bno + maxlen) - bno);
+        len = tp.Mount.Busy.RunFrom(agno, bno, len);
+        if (len < minlen)
+            return null;
         FixupTrees(tp, agno, rec, bno, len);
         return (bno, len);
     }
@@ -239,6 +259,8 @@ public static class XfsAlloc
     /// </summary>
     private static (uint, uint)? AllocSize(XfsTransaction tp, uint agno, uint minlen, uint maxlen, uint alignment)
     {
+        if (tp.Mount.Busy.Count(agno) > 0)
+            return AllocSizeAroundBusy(tp, agno, minlen, maxlen, alignment);
         var cnt = new XfsBtreeCursor<XfsAllocRecord>(tp, agno, XfsAllocBtreeOps.Cnt);
         XfsAllocRecord rec;
         uint rbno, rlen;
@@ -274,6 +296,40 @@ public static class XfsAlloc
     }
 
     /// <summary>
+    /// xfs_alloc_ag_vextent_size with busy extents in the AG: walks the cntbt from the smallest
+    /// extent that could hold minlen, trimming busy blocks out of each; the first that still
+    /// holds maxlen after alignment wins, else the one that gives the most.
+    /// </summary>
+    private static (uint, uint)? AllocSizeAroundBusy(XfsTransaction tp, uint agno, uint minlen, uint maxlen, uint alignment)
+    {
+        var cnt = new XfsBtreeCursor<XfsAllocRecord>(tp, agno, XfsAllocBtreeOps.Cnt);
+        if (!cnt.LookupGe(new XfsAllocRecord(0, minlen)))
+            return null;
+        XfsAllocRecord best = default;
+        uint bestBno = 0, bestLen = 0;
+        do
+        {
+            var rec = cnt.GetRecord();
+            var (bno, len) = Aligned(TrimBusy(tp, agno, rec), alignment);
+            len = Math.Min(len, maxlen);
+            if (len > bestLen)
+                (best, bestBno, bestLen) = (rec, bno, len);
+        }
+        while (bestLen < maxlen && cnt.Increment());
+        if (bestLen < minlen || bestLen == 0)
+            return null;
+        FixupTrees(tp, agno, best, bestBno, bestLen);
+        return (bestBno, bestLen);
+    }
+
+    /// <summary>xfs_extent_busy_trim: the longest part of the free extent that is not busy.</summary>
+    private static XfsAllocRecord TrimBusy(XfsTransaction tp, uint agno, XfsAllocRecord rec)
+    {
+        var (bno, len) = tp.Mount.Busy.Trim(agno, rec.StartBlock, rec.BlockCount);
+        return new XfsAllocRecord(bno, len);
+    }
+
+    /// <summary>
     /// xfs_alloc_ag_vextent_near: searches the bnobt outwards from <paramref name="target"/> in both
     /// directions, keeping the candidate that gives the most blocks (up to maxlen) and, among
     /// those, starts closest to the target. A direction stops once its extents are farther away
@@ -291,6 +347,7 @@ public static class XfsAlloc
         var right = left.Duplicate();
         bool hasRight = hasLeft ? right.Increment() : right.LookupGe(new XfsAllocRecord(target, 0));
 
+        bool anyBusy = tp.Mount.Busy.Count(agno) > 0;
         XfsAllocRecord bestRec = default;
         uint bestBno = Null, bestLen = 0;
         ulong bestDiff = ulong.MaxValue;
@@ -321,9 +378,10 @@ public static class XfsAlloc
                     hasRight = false;
                 continue;
             }
-            if (rec.BlockCount >= minlen)
+            var usable = anyBusy ? TrimBusy(tp, agno, rec) : rec;
+            if (usable.BlockCount >= minlen)
             {
-                var (bnoa, lena) = Aligned(rec, alignment);
+                var (bnoa, lena) = Aligned(usable, alignment);
                 if (lena >= minlen)
                 {
                     uint len = Math.Min(lena, maxlen);
@@ -508,6 +566,9 @@ public static class XfsAlloc
         UpdateCounters(tp, agno, len);
         if (!agflBlock)
             tp.ModifyFreeBlocks(len);
+        // Not reusable until this transaction is durable (AGFL blocks too: they may have been
+        // free-space B+tree blocks a moment ago).
+        tp.Mount.Busy.Insert(tp, agno, bno, len);
     }
 
     private static void DeleteExact(XfsBtreeCursor<XfsAllocRecord> cur, XfsAllocRecord rec, string tree, uint agno)

@@ -15,7 +15,11 @@ namespace DaxStack.Fs.Xfs.Cil;
 /// tail past them. A buffer also changed by a transaction not yet forced is written as of the
 /// forced state (the later changes undone in a copy), so a checkpoint never exposes an unforced
 /// change. When the CIL holds more than <see cref="BudgetBytes"/> it forces itself, and when
-/// the log is full a force checkpoints and retries. Not thread-safe, as the mount is not.
+/// the log is full a force checkpoints and retries. A buffer the transaction freed
+/// (invalidated) is logged as a buffer cancel record and is never written home; it keeps
+/// pinning the log tail at its oldest logged change until the freeing transaction is forced, so
+/// the log never loses the older changes before it holds the cancel. Not thread-safe: callers
+/// hold <see cref="XfsMount.Lock"/> (as <see cref="XfsMount"/> and transactions do).
 /// </summary>
 /// <remarks>Models the kernel's <c>xlog_cil_commit</c> / <c>xlog_cil_push_work</c> (the CIL and its
 /// background push threshold <c>XLOG_CIL_SPACE_LIMIT</c>), <c>xfs_log_force_seq</c>, and the AIL
@@ -31,6 +35,8 @@ public sealed class XfsCilCommitter : ITransactionCommitter
     private readonly List<XfsCilEntry> _logged = [];
     // Per dirty buffer, the sequences whose changes are not yet written home.
     private readonly Dictionary<XfsBuffer, List<long>> _pinned = new(ReferenceEqualityComparer.Instance);
+    // Pinned buffers a transaction freed: never written home, dropped once the free is forced.
+    private readonly HashSet<XfsBuffer> _stale = new(ReferenceEqualityComparer.Instance);
     private long _sequence;
     private long _pendingBytes;
     private XfsTransaction? _committing;
@@ -63,6 +69,12 @@ public sealed class XfsCilCommitter : ITransactionCommitter
     /// <summary>The sequence <see cref="Commit"/> gave the last transaction (what fsync forces up to).</summary>
     public long LastCommitSequence { get; private set; }
 
+    /// <summary>Checkpoints that wrote buffers home.</summary>
+    public int Checkpoints { get; private set; }
+
+    /// <summary>Bytes of log records written.</summary>
+    public long LogBytesWritten => _writer.BytesWritten;
+
     /// <summary>Checkpoints forced because the log was full.</summary>
     public int LogFullCheckpoints { get; private set; }
 
@@ -81,13 +93,20 @@ public sealed class XfsCilCommitter : ITransactionCommitter
         var regions = new List<XlogRegion>();
         var buffers = new List<XfsBuffer>();
         var before = new List<byte[]>();
+        var cancels = new List<XlogBufferCancel>();
         foreach (var item in items)
         {
             var bp = item.Buffer;
             if (item.IsStale)
             {
-                // A freed block is never written home; its logged history replays onto free space.
-                _pinned.Remove(bp);
+                // A freed block is never written home; the cancel record stops replay of its
+                // logged history (the block may hold file data by then).
+                cancels.Add(new XlogBufferCancel(bp.Daddr, bp.Length));
+                if (_pinned.TryGetValue(bp, out var pinnedSeqs))
+                {
+                    pinnedSeqs.Add(seq);
+                    _stale.Add(bp);
+                }
                 continue;
             }
             if (!item.IsLogged)
@@ -105,13 +124,14 @@ public sealed class XfsCilCommitter : ITransactionCommitter
         }
         _sequence = seq;
         LastCommitSequence = seq;
-        if (regions.Count == 0)
+        XfsLogMetrics.Commits.Add(1);
+        if (regions.Count == 0 && cancels.Count == 0)
         {
             // Nothing logged (only invalidations): nothing to replay.
             ForcedSequence = _pending.Count == 0 ? Math.Max(ForcedSequence, seq) : ForcedSequence;
             return;
         }
-        var entry = new XfsCilEntry(seq, new XlogTransaction((uint)seq, regions), [.. buffers], [.. before]);
+        var entry = new XfsCilEntry(seq, new XlogTransaction((uint)seq, regions, cancels), [.. buffers], [.. before]);
         _pending.Add(entry);
         _pendingBytes += entry.Bytes;
         if (_pendingBytes > BudgetBytes)
@@ -176,6 +196,7 @@ public sealed class XfsCilCommitter : ITransactionCommitter
         {
             ForcedSequence = durableSequence;
             Forces++;
+            XfsLogMetrics.Forces.Add(1);
         }
     }
 
@@ -195,6 +216,16 @@ public sealed class XfsCilCommitter : ITransactionCommitter
                 continue;
             if (seqs[0] > ForcedSequence)
                 continue;
+            if (_stale.Contains(bp))
+            {
+                // Freed: nothing to write. Once the free is durable, the buffer stops pinning the tail.
+                if (seqs[^1] <= ForcedSequence)
+                {
+                    _pinned.Remove(bp);
+                    _stale.Remove(bp);
+                }
+                continue;
+            }
             if (seqs[^1] <= ForcedSequence)
             {
                 _cache.Write(bp);
@@ -208,7 +239,11 @@ public sealed class XfsCilCommitter : ITransactionCommitter
             wrote = true;
         }
         if (wrote)
+        {
             _cache.FlushDevice();
+            Checkpoints++;
+            XfsLogMetrics.Checkpoints.Add(1);
+        }
         long oldest = _pinned.Count == 0 ? long.MaxValue : _pinned.Values.Min(s => s[0]);
         _logged.RemoveAll(e => e.Sequence < oldest);
         // The tail moves to the oldest logged transaction still needed, or to the head.

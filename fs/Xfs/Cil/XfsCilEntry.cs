@@ -17,7 +17,8 @@ internal sealed class XfsCilEntry
         Transaction = transaction;
         Buffers = buffers;
         Before = before;
-        Bytes = transaction.Regions.Sum(r => (long)r.Bytes.Length + XlogRegion.HeaderSize);
+        Bytes = transaction.Regions.Sum(r => (long)r.Bytes.Length + XlogRegion.HeaderSize)
+            + (long)transaction.BufferCancels.Count * XlogRegion.HeaderSize;
     }
 
     public long Sequence { get; }
@@ -30,7 +31,7 @@ internal sealed class XfsCilEntry
     /// <summary>Per region, the bytes the range held before the transaction.</summary>
     public byte[][] Before { get; }
 
-    /// <summary>Bytes the entry takes in the log (regions with their headers).</summary>
+    /// <summary>Bytes the entry takes in the log (regions and cancels with their headers).</summary>
     public long Bytes { get; }
 
     /// <summary>LSN of the record holding its start operation, once appended to the log.</summary>

@@ -9,7 +9,8 @@ namespace DaxStack.Fs.Xfs.Cil;
 
 /// <summary>
 /// Log recovery at mount: reads the log, applies every committed transaction's ranges in commit
-/// order to the blocks they belong to, restamps each block's CRC through the verifier its magic
+/// order to the blocks they belong to (skipping ranges of a buffer that a later transaction
+/// freed: the buffer cancel records), restamps each block's CRC through the verifier its magic
 /// names, writes the blocks home, flushes, and then writes an unmount record so the log is clean,
 /// returning a writer that continues it. The ranges of all transactions are applied in memory
 /// over what the device holds before anything is written: bytes a range covers end as the last
@@ -17,7 +18,7 @@ namespace DaxStack.Fs.Xfs.Cil;
 /// newer block images a crash left. So a crash at any point of recovery (before the unmount
 /// record is durable the log is untouched) leaves a log that replays again to the same result.
 /// </summary>
-/// <remarks>Models the kernel's <c>xlog_recover</c> / <c>xlog_recover_buf_commit_pass2</c> (<c>xlog_recover_do_reg_buffer</c>, then the buffer's verifier restamping the CRC) followed by <c>xfs_log_mount_finish</c> and the unmount record of a clean log.</remarks>
+/// <remarks>Models the kernel's <c>xlog_recover</c> with its two passes (<c>xlog_recover_buf_commit_pass1</c> filling the buffer cancel table, <c>xlog_is_buffer_cancelled</c>) / <c>xlog_recover_buf_commit_pass2</c> (<c>xlog_recover_do_reg_buffer</c>, then the buffer's verifier restamping the CRC) followed by <c>xfs_log_mount_finish</c> and the unmount record of a clean log.</remarks>
 public static class XfsLogReplay
 {
     /// <summary>
@@ -42,6 +43,7 @@ public static class XfsLogReplay
         {
             Apply(device, geo, sb.MetadataUuid, recovered.Transactions);
             replayed = recovered.Transactions.Count;
+            XfsLogMetrics.Replayed.Add(replayed);
         }
         var resumed = XlogWriter.Resume(device, location, recovered, out var writer);
         if (resumed != XlogStatus.Ok)
@@ -76,20 +78,40 @@ public static class XfsLogReplay
 
     private static void Apply(IBlockDeviceOperations device, XfsGeometry geo, Guid uuid, IReadOnlyList<XlogCommitted> transactions)
     {
-        // The device as replay leaves it, by 512-byte sector, and which buffer last covered each sector.
+        // Pass 1 (the buffer cancel table): per basic block, the last transaction that freed a
+        // buffer covering it. Ranges logged for those blocks by earlier transactions are not
+        // replayed (the blocks may hold file data now); later ones are (the blocks reused as
+        // metadata, logged whole when initialised).
+        var lastCancel = new Dictionary<ulong, int>();
+        for (int t = 0; t < transactions.Count; t++)
+        {
+            foreach (var c in transactions[t].Transaction.BufferCancels)
+            {
+                ulong count = (ulong)(c.BufferLength / XfsFormat.BasicBlockSize);
+                if (c.Daddr + count > (ulong)(device.Limits.Capacity >> XfsFormat.BasicBlockShift))
+                    throw new XfsCorruptionException($"log transaction {transactions[t].Transaction.Tid:x8}", $"cancelled buffer at daddr {c.Daddr} lies beyond the device");
+                for (ulong s = 0; s < count; s++)
+                    lastCancel[c.Daddr + s] = t;
+            }
+        }
+
+        // Pass 2: the device as replay leaves it, by 512-byte sector, and which buffer last covered each sector.
         var sectors = new Dictionary<ulong, byte[]>();
         var owner = new Dictionary<ulong, (ulong Daddr, int Length)>();
         var order = new List<(ulong Daddr, int Length)>();
-        foreach (var committed in transactions)
+        for (int t = 0; t < transactions.Count; t++)
         {
+            var committed = transactions[t];
             foreach (var r in committed.Transaction.Regions)
             {
                 if (r.BufferLength % XfsFormat.BasicBlockSize != 0)
                     throw new XfsCorruptionException($"log transaction {committed.Transaction.Tid:x8}", $"a {r.BufferLength}-byte buffer is not whole basic blocks");
+                int count = r.BufferLength / XfsFormat.BasicBlockSize;
+                if (IsCancelled(lastCancel, r.Daddr, count, t))
+                    continue;
                 var key = (r.Daddr, r.BufferLength);
                 order.Remove(key);
                 order.Add(key);
-                int count = r.BufferLength / XfsFormat.BasicBlockSize;
                 for (int s = 0; s < count; s++)
                 {
                     ulong daddr = r.Daddr + (ulong)s;
@@ -115,8 +137,10 @@ public static class XfsLogReplay
                 }
             }
         }
-        var cache = new XfsBufferCache(device, geo, uuid);
-        bool wrote = false;
+
+        // Every replayed block is assembled and given its verifier before the first write, so a
+        // log that names an impossible block fails recovery with nothing changed on the device.
+        var images = new List<(ulong Daddr, byte[] Image, IXfsBufferOps Ops)>();
         foreach (var (daddr, length) in order)
         {
             int count = length / XfsFormat.BasicBlockSize;
@@ -130,14 +154,28 @@ public static class XfsLogReplay
             var image = new byte[length];
             for (int s = 0; s < count; s++)
                 sectors[daddr + (ulong)s].CopyTo(image, s * XfsFormat.BasicBlockSize);
-            var bp = cache.Get(daddr, length, OpsFor(geo, daddr, image), out _);
+            images.Add((daddr, image, OpsFor(geo, daddr, image)));
+        }
+        var cache = new XfsBufferCache(device, geo, uuid);
+        foreach (var (daddr, image, ops) in images)
+        {
+            var bp = cache.Get(daddr, image.Length, ops, out _);
             image.CopyTo(bp.Data, 0);
             cache.Write(bp);
             cache.Remove(bp);
-            wrote = true;
         }
-        if (wrote)
+        if (images.Count > 0)
             cache.FlushDevice();
+    }
+
+    private static bool IsCancelled(Dictionary<ulong, int> lastCancel, ulong daddr, int count, int transaction)
+    {
+        for (int s = 0; s < count; s++)
+        {
+            if (lastCancel.TryGetValue(daddr + (ulong)s, out int t) && t > transaction)
+                return true;
+        }
+        return false;
     }
 
     // The verifier of a replayed block, from its address (the primary superblock) or its magic.

@@ -11,7 +11,7 @@ namespace DaxStack.Fs.Xfs.Log;
 /// <remarks>Models the kernel's <c>xlog_recover_process_data</c> / <c>xlog_recover_ophdr_to_trans</c> / <c>xlog_recover_add_to_cont_trans</c> (fs/xfs/xfs_log_recover.c).</remarks>
 internal sealed class TransactionBuilder
 {
-    private readonly Dictionary<uint, (List<XlogRegion> Regions, List<byte> Partial)> _open = [];
+    private readonly Dictionary<uint, (List<XlogRegion> Regions, List<XlogBufferCancel> Cancels, List<byte> Partial)> _open = [];
     private readonly List<XlogCommitted> _committed = [];
 
     /// <summary>Transactions committed so far, in commit order.</summary>
@@ -54,7 +54,7 @@ internal sealed class TransactionBuilder
         if ((op.Flags & XlogOpHeader.StartTrans) != 0)
         {
             // A start for a tid still open means the earlier one never committed: drop it.
-            _open[op.Tid] = ([], []);
+            _open[op.Tid] = ([], [], []);
             return;
         }
         // Operations of a transaction that started before the tail are already home.
@@ -64,7 +64,7 @@ internal sealed class TransactionBuilder
         {
             if (t.Partial.Count > 0)
                 throw new XfsCorruptionException(name, $"transaction {op.Tid:x8} commits inside a split operation");
-            _committed.Add(new XlogCommitted(lsn, new XlogTransaction(op.Tid, t.Regions)));
+            _committed.Add(new XlogCommitted(lsn, new XlogTransaction(op.Tid, t.Regions, t.Cancels)));
             _open.Remove(op.Tid);
             return;
         }
@@ -75,6 +75,14 @@ internal sealed class TransactionBuilder
         t.Partial.Clear();
         if (bytes.Length < XlogRegion.HeaderSize)
             throw new XfsCorruptionException(name, $"transaction {op.Tid:x8} has a {bytes.Length}-byte region operation");
+        if (bytes.Length == XlogRegion.HeaderSize && BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(12)) == XlogBufferCancel.OffsetMarker)
+        {
+            var cancel = new XlogBufferCancel(BinaryPrimitives.ReadUInt64BigEndian(bytes), (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(8))));
+            if (!cancel.IsValid)
+                throw new XfsCorruptionException(name, $"transaction {op.Tid:x8} cancels a {cancel.BufferLength}-byte buffer (not whole basic blocks)");
+            t.Cancels.Add(cancel);
+            return;
+        }
         var region = new XlogRegion(
             BinaryPrimitives.ReadUInt64BigEndian(bytes),
             (int)Math.Min(int.MaxValue, BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(8))),

@@ -18,7 +18,9 @@ namespace DaxStack.Fs.Xfs.Log;
 /// the chain breaks: at a torn or missing record. Records that are intact but lie past the
 /// break (written before a record that was not) are not part of the log and are reported as
 /// stale. A transaction is returned only when its XLOG_COMMIT_TRANS operation is inside the
-/// chain, so a torn record never yields a partial transaction.
+/// chain, so a torn record never yields a partial transaction. A break followed by
+/// <see cref="XlogWriter.MaxUnflushedRecords"/> or more newer intact records cannot be a torn
+/// write and is reported as corruption.
 /// Models the kernel's <c>xlog_find_tail</c> / <c>xlog_find_head</c> and the
 /// <c>xlog_do_recovery_pass</c> / <c>xlog_recover_process_ophdr</c> walk (fs/xfs/xfs_log_recover.c).
 /// </remarks>
@@ -98,6 +100,13 @@ public static class XlogReader
             return null;
 
         ulong head = XlogRecordHeader.MakeLsn(cycle, block);
+        // A power failure tears at most the records written since the last flush: a break
+        // followed by more intact newer records than could have been in flight is damage to a
+        // record that was durable, and replaying only the part before it would lose committed
+        // transactions silently.
+        int newer = intact.Values.Count(r => r.Header.Lsn >= head);
+        if (newer >= XlogWriter.MaxUnflushedRecords)
+            throw new XfsCorruptionException($"log record at block {block}", $"unreadable (bad CRC, torn or impossible h_len) with {newer} intact records written after it");
         var stale = intact.Values
             .Where(r => XlogRecordFormat.Linear(r.Header.Lsn, size) >= XlogRecordFormat.Linear(head, size))
             .Select(r => ((uint)r.Header.Lsn, XlogRecordFormat.Blocks(r.Header)))

@@ -15,8 +15,9 @@ namespace DaxStack.Fs.Xfs.Log;
 /// XLOG_START_TRANS and no payload; one operation per logged buffer range (client
 /// XFS_TRANSACTION, flags 0) whose payload is the region header <c>daddr</c> (u64, basic
 /// blocks), <c>buffer length</c> (u32, bytes), <c>offset</c> (u32, bytes into the buffer), all
-/// big-endian, then the range's bytes; and one operation with flags XLOG_COMMIT_TRANS and no
-/// payload. An operation that does not fit in the rest of a record is split: the first piece
+/// big-endian, then the range's bytes; one operation per freed buffer (a buffer cancel,
+/// <see cref="XlogBufferCancel"/>) whose payload is only the region header with offset
+/// 0xFFFFFFFF; and one operation with flags XLOG_COMMIT_TRANS and no payload. An operation that does not fit in the rest of a record is split: the first piece
 /// carries XLOG_CONTINUE_TRANS, later pieces (in the next records) XLOG_WAS_CONT_TRANS and the
 /// last XLOG_WAS_CONT_TRANS | XLOG_END_TRANS; an operation header never straddles records. The
 /// unmount record is XFS's: one XFS_LOG operation with XLOG_UNMOUNT_TRANS and the 8-byte
@@ -26,6 +27,11 @@ namespace DaxStack.Fs.Xfs.Log;
 /// and issues a flush, so everything appended before <see cref="Force"/> returns survives a
 /// power failure. Unforced records may be lost or torn; <see cref="XlogReader"/> ends the log
 /// at the first record that is not intact.</para>
+/// <para>At most <see cref="MaxUnflushedRecords"/> records are ever written and not yet
+/// flushed (after that many the writer flushes on its own, as the kernel has at most
+/// XLOG_MAX_ICLOGS log buffers in flight), so after a power failure at most that many records
+/// at the head can be torn or missing: <see cref="XlogReader"/> takes a bad record followed by
+/// that many intact newer ones for corruption, not a torn write.</para>
 /// <para><b>Space</b>: the log is circular; the writer never overwrites the record at the tail
 /// named by the last durable record (a torn newer record must leave recovery a tail to start
 /// from). When only a <see cref="MoveTail"/> not yet on disk makes room, the writer first
@@ -50,6 +56,10 @@ public sealed class XlogWriter
     private ulong _durableTail;
     private ulong _lastSealedTail;
     private bool _dirty;
+    private int _unflushed;
+
+    /// <summary>Most records written without a flush: XLOG_MAX_ICLOGS.</summary>
+    public const int MaxUnflushedRecords = 8;
 
     private struct Cursor
     {
@@ -107,6 +117,9 @@ public sealed class XlogWriter
     /// <summary>The tail: the oldest record recovery still needs.</summary>
     public ulong TailLsn => _tailLsn;
 
+    /// <summary>Bytes of log records this writer has written.</summary>
+    public long BytesWritten { get; private set; }
+
     /// <summary>Set when a write failed: the writer refuses further work (the log is shut down).</summary>
     public XlogStatus Failed { get; private set; }
 
@@ -126,6 +139,9 @@ public sealed class XlogWriter
             return Failed;
         foreach (var r in transaction.Regions)
             if (r is null || !r.IsValid)
+                return XlogStatus.InvalidRegion;
+        foreach (var c in transaction.BufferCancels)
+            if (!c.IsValid)
                 return XlogStatus.InvalidRegion;
         var room = Reserve(transaction);
         if (room != XlogStatus.Ok)
@@ -147,10 +163,16 @@ public sealed class XlogWriter
             Seal(ref _cursor, apply: true);
         if (!_dirty)
             return XlogStatus.Ok;
+        return FlushDevice();
+    }
+
+    private XlogStatus FlushDevice()
+    {
         var s = _device.Flush();
         if (s != BlkStatus.Ok)
             return Fail();
         _dirty = false;
+        _unflushed = 0;
         _durableTail = _lastSealedTail;
         return XlogStatus.Ok;
     }
@@ -253,6 +275,8 @@ public sealed class XlogWriter
         ulong start = XlogRecordHeader.MakeLsn(c.Cycle, c.Block);
         foreach (var r in t.Regions)
             PlaceOp(ref c, t.Tid, 0, XlogRegion.HeaderSize + r.Bytes.Length, r, apply);
+        foreach (var cancel in t.BufferCancels)
+            PlaceOp(ref c, t.Tid, 0, XlogRegion.HeaderSize, new XlogRegion(cancel.Daddr, cancel.BufferLength, unchecked((int)XlogBufferCancel.OffsetMarker), []), apply);
         PlaceOp(ref c, t.Tid, XlogOpHeader.CommitTrans, 0, null, apply);
         return start;
     }
@@ -341,6 +365,11 @@ public sealed class XlogWriter
             _prevBlock = (int)c.Block;
             _lastSealedTail = _tailLsn;
             _dirty = true;
+            XfsLogMetrics.BytesWritten.Add(record.Length);
+            BytesWritten += record.Length;
+            // Bound the records that a power failure could tear (see the remarks).
+            if (s == BlkStatus.Ok && ++_unflushed >= MaxUnflushedRecords)
+                FlushDevice();
         }
         c.Block += 1 + (uint)sectors;
         c.Offset = 0;

@@ -1,6 +1,9 @@
 using DaxStack.Device.Errors;
 using DaxStack.Driver.Block;
+using DaxStack.Fs.Xfs.Alloc;
 using DaxStack.Fs.Xfs.Buffers;
+using DaxStack.Fs.Xfs.Cil;
+using DaxStack.Fs.Xfs.Log;
 using DaxStack.Fs.Xfs.OnDisk;
 
 namespace DaxStack.Fs.Xfs.Trans;
@@ -11,10 +14,19 @@ namespace DaxStack.Fs.Xfs.Trans;
 /// transaction), the buffer cache, the transaction committer, the blocks reserved by live
 /// transactions, and the feature flags and limits derived from the superblock. It checks at
 /// open that the filesystem is one this implementation can change: v5, 4 KiB blocks, 512-byte
-/// sectors and inodes, no reverse-mapping B+tree, no sparse inode chunks. Not thread-safe: one
-/// transaction runs at a time.
+/// sectors and inodes, no reverse-mapping B+tree, no sparse inode chunks.
+/// <see cref="Mount"/> is the mount path: log recovery, then delayed logging
+/// (<see cref="Log"/>), fsync-style forces (<see cref="ForceLog"/>) and <see cref="Unmount"/>.
 /// </summary>
-/// <remarks>Models the kernel's <c>struct xfs_mount</c> (<c>m_sb</c>, <c>m_ddev_targp</c>, <c>m_fdblocks</c>, <c>m_alloc_set_aside</c>, <c>m_allocbt_blks</c>, <c>m_agirotor</c>, <c>m_features</c>) and the checks of <c>xfs_mountfs</c> / <c>xfs_sb_validate_fsb_count</c>.</remarks>
+/// <remarks>
+/// <para><b>Locking</b>: one mount-wide lock, <see cref="Lock"/>. A transaction takes it in
+/// <see cref="XfsTransaction.Begin"/> and releases it when it commits or is cancelled (on the same
+/// thread), so one transaction runs at a time and the buffer cache, the CIL, the busy-extent
+/// lists and the in-core superblock are only touched under it. <see cref="ForceLog"/>,
+/// <see cref="ForceLogAll"/>, <see cref="PushLog"/> (the log worker) and <see cref="Unmount"/>
+/// take it too. It is re-entrant: a transaction may force the log (the allocator does when only
+/// busy space is left). Lock order: <see cref="Lock"/> only; nothing below takes a lock.</para>
+/// Models the kernel's <c>struct xfs_mount</c> (<c>m_sb</c>, <c>m_ddev_targp</c>, <c>m_fdblocks</c>, <c>m_alloc_set_aside</c>, <c>m_allocbt_blks</c>, <c>m_agirotor</c>, <c>m_features</c>) and the checks of <c>xfs_mountfs</c> / <c>xfs_sb_validate_fsb_count</c>.</remarks>
 public sealed class XfsMount
 {
     /// <summary>XFS_ALLOCBT_AGFL_RESERVE plus the 4 blocks of a bmap btree split: blocks set aside per AG.</summary>
@@ -23,6 +35,7 @@ public sealed class XfsMount
     private readonly Random _random;
     private ulong _reserved;
     private uint _agRotor;
+    private bool _unmounted;
 
     private XfsMount(IBlockDeviceOperations device, XfsSuperblock sb, XfsMountOptions options)
     {
@@ -33,6 +46,8 @@ public sealed class XfsMount
         MetadataUuid = sb.MetadataUuid;
         Buffers = new XfsBufferCache(device, Geometry, MetadataUuid, options.BufferCacheCapacity);
         Committer = options.Committer ?? XfsWriteHomeCommitter.Instance;
+        Log = Committer as XfsCilCommitter;
+        Busy = new XfsExtentBusy(this);
         _random = options.GenerationSeed is int seed ? new Random(seed) : new Random();
     }
 
@@ -56,6 +71,24 @@ public sealed class XfsMount
 
     /// <summary>Where committed transactions go.</summary>
     public ITransactionCommitter Committer { get; }
+
+    /// <summary>The journal (delayed logging) when the committer is one; null when commits write home synchronously.</summary>
+    public XfsCilCommitter? Log { get; }
+
+    /// <summary>The mount-wide lock (see the remarks): held by a running transaction, forces, the log worker and unmount.</summary>
+    public Lock Lock { get; } = new();
+
+    /// <summary>Blocks freed by transactions not yet durable in the log, which the allocator must not hand out.</summary>
+    public XfsExtentBusy Busy { get; }
+
+    /// <summary>Transactions log recovery replayed when <see cref="Mount"/> mounted the filesystem.</summary>
+    public int ReplayedTransactions { get; private set; }
+
+    /// <summary>Whether <see cref="Unmount"/> has run: every later transaction fails.</summary>
+    public bool IsUnmounted => _unmounted;
+
+    /// <summary>The last commit sequence durable in the log (everything is durable at commit without a journal).</summary>
+    public long ForcedSequence => Log?.ForcedSequence ?? long.MaxValue;
 
     /// <summary>The free-inode B+tree exists (finobt).</summary>
     public bool HasFinobt => (Superblock.FeaturesRoCompat & XfsRoCompatFeatures.FinoBt) != 0;
@@ -117,6 +150,150 @@ public sealed class XfsMount
             mp.AllocBtreeBlocks += agf.BtreeBlks;
         }
         return mp;
+    }
+
+    /// <summary>
+    /// Mounts the filesystem on <paramref name="device"/>: reads the log, replays it if it is not
+    /// clean (<see cref="XfsLogReplay"/>), then opens the filesystem with a delayed-logging
+    /// <see cref="XfsCilCommitter"/> (budget <see cref="XfsMountOptions.LogBudgetBytes"/>) as its
+    /// committer. Throws <see cref="XfsException"/> with EROFS on a read-only device (with "log
+    /// needs recovery" when the log is dirty: read-only mounts are not supported),
+    /// <see cref="XfsCorruptionException"/> naming the log record when the log is damaged (the
+    /// device is then unchanged), and what <see cref="Open"/> throws.
+    /// </summary>
+    public static XfsMount Mount(IBlockDeviceOperations device, XfsMountOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        options ??= new XfsMountOptions();
+        if (options.Committer != null)
+            throw new ArgumentException("Mount makes its own journal committer; use Open for another committer", nameof(options));
+        if (device.Limits.ReadOnly)
+        {
+            var sector = new byte[XfsFormat.SectorSize];
+            var status = device.Read(0, sector);
+            if (status != BlkStatus.Ok)
+                throw new XfsException(status.ToErrno(), $"sb 0: read failed: {ErrnoText.StrError(status.ToErrno())}");
+            var sb = XfsSuperblock.ReadFrom(sector);
+            var recovery = XlogReader.Read(device, XlogLocation.FromGeometry(new XfsGeometry(sb), sb.Uuid));
+            if (!recovery.IsClean)
+                throw new XfsException(Errno.EROFS, $"{device.Name}: log needs recovery, which a read-only device does not allow");
+            throw new XfsException(Errno.EROFS, $"{device.Name} is read-only (read-only mounts are not supported)");
+        }
+        var writer = XfsLogReplay.Recover(device, out int replayed);
+        var cil = new XfsCilCommitter(writer, options.LogBudgetBytes);
+        var mp = Open(device, options with { Committer = cil });
+        mp.ReplayedTransactions = replayed;
+        return mp;
+    }
+
+    /// <summary>
+    /// Makes every transaction committed up to <paramref name="sequence"/> (an
+    /// <see cref="XfsTransaction.CommitSequence"/>) durable in the log: one log write and one
+    /// device flush if some are not yet, nothing if they already are (fsync). EIO when the log
+    /// cannot be written (the filesystem is then shut down).
+    /// </summary>
+    public void ForceLog(long sequence)
+    {
+        lock (Lock)
+        {
+            if (Log == null || sequence <= Log.ForcedSequence)
+                return;
+            Guarded(() => Log.Force(sequence));
+        }
+    }
+
+    /// <summary>Makes every committed transaction durable in the log (sync).</summary>
+    public void ForceLogAll()
+    {
+        lock (Lock)
+        {
+            if (Log != null)
+                ForceLog(Log.CommittedSequence);
+        }
+    }
+
+    /// <summary>
+    /// The log worker's periodic work: forces the CIL and writes the forced buffers home (a
+    /// checkpoint), moving the log tail. Does nothing after <see cref="Unmount"/> or a shutdown.
+    /// </summary>
+    public void PushLog()
+    {
+        lock (Lock)
+        {
+            if (Log == null || _unmounted || IsShutdown)
+                return;
+            Guarded(() =>
+            {
+                Log.ForceAll();
+                Log.WriteHome();
+            });
+        }
+    }
+
+    /// <summary>
+    /// Unmounts: forces every committed transaction, writes every buffer home, writes the clean
+    /// unmount record and flushes (without a journal: writes dirty buffers home and flushes).
+    /// Later transactions fail with EIO; a second call does nothing. Throws
+    /// <see cref="InvalidOperationException"/> while a transaction is running on this thread.
+    /// </summary>
+    public void Unmount()
+    {
+        lock (Lock)
+        {
+            if (_unmounted)
+                return;
+            if (_transactionDepth > 0)
+                throw new InvalidOperationException("unmount while a transaction is running");
+            if (!IsShutdown)
+            {
+                if (Log != null)
+                    Guarded(Log.Unmount);
+                else
+                {
+                    Buffers.WriteBackDirty();
+                    Buffers.FlushDevice();
+                }
+            }
+            _unmounted = true;
+            Unmounted?.Invoke(this);
+        }
+    }
+
+    /// <summary>Raised (under <see cref="Lock"/>) when <see cref="Unmount"/> has finished, so registries can forget the mount.</summary>
+    public event Action<XfsMount>? Unmounted;
+
+    private int _transactionDepth;
+
+    // Called by XfsTransaction.Begin: takes the lock and checks the mount can run a transaction.
+    internal void EnterTransaction()
+    {
+        Lock.Enter();
+        if (_unmounted)
+        {
+            Lock.Exit();
+            throw new XfsException(Errno.EIO, "filesystem unmounted");
+        }
+        _transactionDepth++;
+    }
+
+    internal void ExitTransaction()
+    {
+        _transactionDepth--;
+        Lock.Exit();
+    }
+
+    // A journal failure shuts the filesystem down: later transactions fail with EIO.
+    private void Guarded(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (XfsException e)
+        {
+            Shutdown($"log I/O failed: {e.Message}");
+            throw;
+        }
     }
 
     private static void CheckSupported(XfsSuperblock sb, IBlockDeviceOperations device)

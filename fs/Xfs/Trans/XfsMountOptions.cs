@@ -13,6 +13,9 @@ public sealed record XfsMountOptions
     /// <summary>Where committed transactions go; null for <see cref="XfsWriteHomeCommitter"/>. Default null.</summary>
     public ITransactionCommitter? Committer { get; init; }
 
+    /// <summary>Bytes of logged changes the CIL of <see cref="XfsMount.Mount"/> holds before it forces itself. Default <see cref="Cil.XfsCilCommitter.DefaultBudgetBytes"/> (256 KiB).</summary>
+    public long LogBudgetBytes { get; init; } = Cil.XfsCilCommitter.DefaultBudgetBytes;
+
     /// <summary>Seed of the generator for new inode chunks' generation numbers; null for an unpredictable one. Default null.</summary>
     public int? GenerationSeed { get; init; }
 }

@@ -15,6 +15,9 @@ namespace DaxStack.Fs.Xfs.Trans;
 /// <see cref="Dispose"/> does to a transaction that did not commit) puts every joined buffer
 /// back exactly as it was, drops buffers the transaction created and discards the deltas, so a
 /// failed operation leaves no trace. A commit that fails shuts the filesystem down.
+/// A transaction holds <see cref="XfsMount.Lock"/> from <see cref="Begin"/> until it commits or is
+/// cancelled, which must happen on the thread that began it. After commit,
+/// <see cref="CommitSequence"/> is what <see cref="XfsMount.ForceLog"/> takes to make it durable.
 /// </summary>
 /// <remarks>Models the kernel's <c>struct xfs_trans</c>: <c>xfs_trans_alloc</c> (block reservation), <c>xfs_trans_read_buf</c>, <c>xfs_trans_get_buf</c>, <c>xfs_trans_log_buf</c>, <c>xfs_trans_binval</c>, <c>xfs_trans_mod_sb</c>, <c>xfs_trans_apply_sb_deltas</c>, <c>xfs_trans_commit</c> and <c>xfs_trans_cancel</c>.</remarks>
 public sealed class XfsTransaction : IDisposable
@@ -32,6 +35,7 @@ public sealed class XfsTransaction : IDisposable
     private long _allocBtreeDelta;
     private List<Action>? _onCancel;
     private State _state;
+    private bool _holdsLock = true;
 
     private enum State
     {
@@ -55,10 +59,18 @@ public sealed class XfsTransaction : IDisposable
     public static XfsTransaction Begin(XfsMount mount, uint blocks = 0)
     {
         ArgumentNullException.ThrowIfNull(mount);
+        mount.EnterTransaction();
         if (mount.IsShutdown)
+        {
+            mount.ExitTransaction();
             throw new XfsException(Errno.EIO, $"filesystem shut down: {mount.ShutdownReason}");
+        }
         if (!mount.TryReserve(blocks))
-            throw new XfsException(Errno.ENOSPC, $"cannot reserve {blocks} blocks: {mount.FreeBlocksAvailable} available");
+        {
+            long available = (long)mount.FreeBlocksAvailable;
+            mount.ExitTransaction();
+            throw new XfsException(Errno.ENOSPC, $"cannot reserve {blocks} blocks: {available} available");
+        }
         return new XfsTransaction(mount, blocks);
     }
 
@@ -70,6 +82,13 @@ public sealed class XfsTransaction : IDisposable
 
     /// <summary>t_blk_res_used: reserved blocks allocated so far.</summary>
     public uint BlocksUsed { get; private set; }
+
+    /// <summary>
+    /// The journal sequence the commit was given (pass it to <see cref="XfsMount.ForceLog"/> to
+    /// make the transaction durable, as fsync does); 0 before commit and when the commit was
+    /// durable at once (no journal).
+    /// </summary>
+    public long CommitSequence { get; private set; }
 
     /// <summary>Whether the transaction has neither committed nor been cancelled.</summary>
     public bool IsActive => _state == State.Active;
@@ -240,17 +259,32 @@ public sealed class XfsTransaction : IDisposable
                 ApplySuperblockDeltas();
             if (_items.Count > 0)
                 Mount.Committer.Commit(this, _items);
+            if (Mount.Log is { } log)
+                CommitSequence = _items.Count > 0 ? log.LastCommitSequence : log.CommittedSequence;
             Mount.ApplyAllocBtreeDelta(_allocBtreeDelta);
         }
         catch (Exception e) when (e is XfsException or InvalidOperationException)
         {
             Mount.Shutdown($"transaction commit failed: {e.Message}");
+            Mount.Busy.Cancelled(this);
             Release();
             _state = State.Committed;
+            ExitLock();
             throw;
         }
+        // The blocks it freed stay busy until this sequence is forced.
+        Mount.Busy.Committed(this, CommitSequence);
         Release();
         _state = State.Committed;
+        ExitLock();
+    }
+
+    private void ExitLock()
+    {
+        if (!_holdsLock)
+            return;
+        _holdsLock = false;
+        Mount.ExitTransaction();
     }
 
     /// <summary>
@@ -282,13 +316,21 @@ public sealed class XfsTransaction : IDisposable
         }
         _items.Clear();
         _byBuffer.Clear();
+        Mount.Busy.Cancelled(this);
         Mount.Unreserve(BlocksReserved);
         _state = State.Cancelled;
-        if (_onCancel != null)
+        try
         {
-            for (int i = _onCancel.Count - 1; i >= 0; i--)
-                _onCancel[i]();
-            _onCancel = null;
+            if (_onCancel != null)
+            {
+                for (int i = _onCancel.Count - 1; i >= 0; i--)
+                    _onCancel[i]();
+                _onCancel = null;
+            }
+        }
+        finally
+        {
+            ExitLock();
         }
     }
 
