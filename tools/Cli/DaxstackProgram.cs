@@ -77,6 +77,7 @@ public static class DaxstackProgram
         root.Subcommands.Add(ServeCommand.Create(context));
         root.Subcommands.Add(MkfsCommand.Create(context));
         root.Subcommands.Add(DbCommand.Create(context));
+        root.Subcommands.Add(RepairCommand.Create(context));
         return root;
     }
 

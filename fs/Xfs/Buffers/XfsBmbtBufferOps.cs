@@ -3,7 +3,7 @@ using DaxStack.Fs.Xfs.OnDisk;
 namespace DaxStack.Fs.Xfs.Buffers;
 
 /// <summary>
-/// Verifier of a bmap B+tree block: <see cref="XfsBtreeLongBlock.ReadFrom"/>'s checks (magic,
+/// Verifier of a bmap B+tree block: <see cref="XfsBtreeLongBlock.ReadFrom(ReadOnlySpan{byte}, ulong, ulong, ulong?, Guid)"/>'s checks (magic,
 /// CRC, self address, uuid, level, record count, siblings). The owner is checked by the bmap
 /// code that knows which inode it walks.
 /// </summary>

@@ -19,6 +19,12 @@ public sealed class XfsBtreeLongBlock
     /// <summary>NULLFSBLOCK: no sibling.</summary>
     public const ulong NullFsBlock = ulong.MaxValue;
 
+    /// <summary>Bytes of a node key (br_startoff).</summary>
+    public const int KeySize = 8;
+
+    /// <summary>Bytes of a node pointer (a filesystem block number).</summary>
+    public const int PointerSize = 8;
+
     /// <summary>The deepest bmap B+tree this implementation accepts (root level at most 8).</summary>
     public const int MaxLevels = 9;
 
@@ -45,6 +51,46 @@ public sealed class XfsBtreeLongBlock
 
     /// <summary>Keys (and records) per block: what fits after the header at 16 bytes each.</summary>
     public static int MaxRecords(int blockSize) => (blockSize - HeaderSize) / 16;
+
+    /// <summary>The most records (leaf) or key/pointer pairs (node) a block of <paramref name="blockSize"/> bytes holds (xfs_bmbt_maxrecs).</summary>
+    public static int MaxRecords(int blockSize, bool leaf) =>
+        (blockSize - HeaderSize) / (leaf ? XfsBmbtRecord.Size : KeySize + PointerSize);
+
+    /// <summary>
+    /// Parses and verifies the header of <paramref name="block"/> (one whole filesystem block)
+    /// named <paramref name="name"/> in messages, which should sit at disk address
+    /// <paramref name="daddr"/>: magic, CRC, self address, level and record count. The owner and
+    /// uuid are the caller's to compare (the checker reports them as its own findings). Throws
+    /// <see cref="XfsCorruptionException"/>.
+    /// </summary>
+    public static XfsBtreeLongBlock ReadFrom(ReadOnlySpan<byte> block, ulong daddr, string name)
+    {
+        Be.Need(block, HeaderSize, name);
+        uint magic = Be.U32(block, 0);
+        if (magic != XfsMagic.BmapBtree)
+            throw XfsCorruptionException.BadMagic(name, magic, XfsMagic.BmapBtree);
+        if (!XfsCrc.Verify(block, CrcOffset))
+            throw XfsCorruptionException.CrcMismatch(name);
+        var b = Decode(block);
+        if (b.BlkNo != daddr)
+            throw XfsCorruptionException.BadField(name, "blkno", b.BlkNo, $"the block is at daddr {daddr}");
+        if (b.Level >= XfsAgf.MaxLevels)
+            throw XfsCorruptionException.BadField(name, "level", b.Level, $"at most {XfsAgf.MaxLevels - 1}");
+        int max = MaxRecords(block.Length, b.Level == 0);
+        if (b.NumRecs > max)
+            throw XfsCorruptionException.BadField(name, "numrecs", b.NumRecs, $"a block holds at most {max}");
+        return b;
+    }
+
+    /// <summary>Leaf record <paramref name="index"/> of <paramref name="block"/>.</summary>
+    public static XfsBmbtRecord Record(ReadOnlySpan<byte> block, int index) =>
+        XfsBmbtRecord.ReadFrom(block.Slice(RecordOffset(index), XfsBmbtRecord.Size));
+
+    /// <summary>Node key <paramref name="index"/> of <paramref name="block"/>: the first file offset under pointer <paramref name="index"/>.</summary>
+    public static ulong Key(ReadOnlySpan<byte> block, int index) => Be.U64(block, KeyOffset(index));
+
+    /// <summary>Node pointer <paramref name="index"/> of <paramref name="block"/>: a filesystem block number.</summary>
+    public static ulong Pointer(ReadOnlySpan<byte> block, int index) => Be.U64(block, PointerOffset(index, block.Length));
 
     /// <summary>
     /// Parses and verifies the header of bmap B+tree block <paramref name="block"/> (one whole

@@ -5,7 +5,7 @@ using DaxStack.Fs.Xfs.Inode;
 using DaxStack.Fs.Xfs.OnDisk;
 using DaxStack.Fs.Xfs.Trans;
 
-namespace DaxStack.Fs.Xfs.File;
+namespace DaxStack.Fs.Xfs.Files;
 
 /// <summary>
 /// The space-manipulating half of fallocate on a regular file: preallocation (unwritten blocks

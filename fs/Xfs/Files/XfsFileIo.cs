@@ -6,7 +6,7 @@ using DaxStack.Fs.Xfs.Inode;
 using DaxStack.Fs.Xfs.OnDisk;
 using DaxStack.Fs.Xfs.Trans;
 
-namespace DaxStack.Fs.Xfs.File;
+namespace DaxStack.Fs.Xfs.Files;
 
 /// <summary>
 /// Data operations on regular files of the XFS-like filesystem, all through DAX: read and write

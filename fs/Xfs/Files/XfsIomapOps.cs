@@ -6,7 +6,7 @@ using DaxStack.Fs.Xfs.Inode;
 using DaxStack.Fs.Xfs.OnDisk;
 using DaxStack.Fs.Xfs.Trans;
 
-namespace DaxStack.Fs.Xfs.File;
+namespace DaxStack.Fs.Xfs.Files;
 
 /// <summary>
 /// The XFS-like filesystem's answer to "where do these file bytes live" for one inode. Reads

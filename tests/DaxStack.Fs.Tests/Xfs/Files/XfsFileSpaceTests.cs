@@ -4,11 +4,11 @@ using DaxStack.Fs.Tests.Xfs.Alloc;
 using DaxStack.Fs.Tests.Xfs.Bmap;
 using DaxStack.Fs.Tests.Xfs.Trans;
 using DaxStack.Fs.Xfs.Bmap;
-using DaxStack.Fs.Xfs.File;
+using DaxStack.Fs.Xfs.Files;
 using DaxStack.Fs.Xfs.Inode;
 using DaxStack.Fs.Xfs.OnDisk;
 
-namespace DaxStack.Fs.Tests.Xfs.File;
+namespace DaxStack.Fs.Tests.Xfs.Files;
 
 public class XfsFileSpaceTests
 {
