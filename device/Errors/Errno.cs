@@ -47,6 +47,7 @@ public enum Errno
     ENOSYS = 38,
     ENOTEMPTY = 39,
     ELOOP = 40,
+    EBADR = 53,
     ENODATA = 61,
     EBADMSG = 74,
     EOVERFLOW = 75,

@@ -46,6 +46,7 @@ public static class ErrnoText
         Errno.ENOSYS => "Function not implemented",
         Errno.ENOTEMPTY => "Directory not empty",
         Errno.ELOOP => "Too many levels of symbolic links",
+        Errno.EBADR => "Invalid request descriptor",
         Errno.ENODATA => "No data available",
         Errno.EBADMSG => "Bad message",
         Errno.EOVERFLOW => "Value too large for defined data type",
