@@ -56,8 +56,8 @@ public static class XfsBmap
     public static uint WriteReservation(XfsMount mp, uint dataBlocks) =>
         dataBlocks + (uint)(MaxNewExtents * MaxLevels(mp, XfsFormat.InodeSize - XfsDinode.CoreSize));
 
-    /// <summary>Blocks a transaction removing mappings must reserve: a punch can split one record (XFS_BUNMAPI worst case).</summary>
-    public static uint UnmapReservation(XfsMount mp) => (uint)MaxLevels(mp, XfsFormat.InodeSize - XfsDinode.CoreSize);
+    /// <summary>Blocks a transaction removing mappings must reserve: a punch can split one record (XFS_BUNMAPI worst case), and in a reflinked file one record's reference-count update can split the refcount B+tree.</summary>
+    public static uint UnmapReservation(XfsMount mp) => (uint)MaxLevels(mp, XfsFormat.InodeSize - XfsDinode.CoreSize) + Reflink.XfsRefcount.AdjustReservation;
 
     // ------------------------------------------------------------ read
 
@@ -282,8 +282,9 @@ public static class XfsBmap
     /// <summary>
     /// __xfs_bunmapi: removes the mappings of file blocks <paramref name="offset"/>..+<paramref name="count"/>
     /// (splitting records that straddle the range) and hands each removed physical range to
-    /// <paramref name="release"/>, which frees it or, for shared blocks, drops a reference; by
-    /// default the blocks are freed. Returns the number of blocks unmapped.
+    /// <paramref name="release"/>; by default the blocks are freed, or for a reflinked file one
+    /// reference is dropped (<see cref="Reflink.XfsReflink.Release"/>). Returns the number of
+    /// blocks unmapped.
     /// </summary>
     public static ulong Unmap(XfsTransaction tp, XfsInode ip, ulong offset, ulong count, Action<XfsTransaction, ulong, uint>? release = null)
     {
@@ -295,7 +296,7 @@ public static class XfsBmap
         var fork = ip.DataFork;
         if (fork.Format == XfsDinodeFormat.Local)
             throw new XfsException(Errno.EINVAL, $"inode {ip.Ino}: a local fork has no block map");
-        release ??= FreeBlocks;
+        release ??= (ip.Core.Flags2 & XfsDiFlags2.Reflink) != 0 ? Reflink.XfsReflink.Release(ip) : FreeBlocks;
         ulong end = offset > MaxFileOffset ? offset : Math.Min(offset + count, MaxFileOffset + 1);
         ulong removed = 0;
         int i = fork.Find(offset);

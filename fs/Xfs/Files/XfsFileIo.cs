@@ -64,6 +64,9 @@ public static class XfsFileIo
             throw new XfsException(Errno.EFBIG, $"inode {ip.Ino}: write at {pos} is past the largest file size");
         int n = (int)Math.Min(source.Length, MaxBytes - pos);
         var dax = DaxOf(ip.Mount);
+        // xfs_file_write_zero_eof: a write that starts past end of file first zeroes the rest of
+        // the old last block, so nothing beyond the old end can show through the gap.
+        ZeroPastEof(ip, dax, pos);
         var error = DaxIomap.Write(dax, new XfsIomapOps(ip, dax), pos, source[..n], out long done);
         if (done > 0)
             Modified(ip, Math.Max((long)ip.Core.Size, pos + done));
@@ -73,7 +76,8 @@ public static class XfsFileIo
     }
 
     /// <summary>
-    /// Sets the file size to <paramref name="size"/>: growing leaves a hole; otherwise the rest
+    /// Sets the file size to <paramref name="size"/>: growing zeroes the rest of the old last
+    /// block and leaves a hole after it; otherwise the rest
     /// of the new last block is zeroed and every block past it freed (in as many transactions as
     /// that takes; the new size is logged first, so a crash part-way leaves only blocks past end
     /// of file, which are legal).
@@ -97,11 +101,26 @@ public static class XfsFileIo
             if (error != DaxIomap.Ok)
                 throw new XfsException(error, $"inode {ip.Ino}: zeroing past the new size {size}: {ErrnoText.StrError(error)}");
         }
+        if (size > old)
+            ZeroPastEof(ip, DaxOf(mp), size);
         Modified(ip, size, force: true);
         // xfs_setattr_size trims blocks only when the size does not grow (blocks preallocated
         // past end of file survive a truncate up).
         if (size <= old)
             UnmapFrom(ip, (ulong)((size + blockSize - 1) / blockSize));
+    }
+
+    // Zeroes [size, min(upTo, end of the last block)) when the file's last block is partial.
+    private static void ZeroPastEof(XfsInode ip, IDaxOperations dax, long upTo)
+    {
+        long size = (long)ip.Core.Size;
+        int bs = ip.Mount.Geometry.BlockSize;
+        if (upTo <= size || size % bs == 0)
+            return;
+        long end = Math.Min(upTo, (size / bs + 1) * bs);
+        var error = DaxIomap.Zero(dax, new XfsIomapOps(ip, dax), size, end - size);
+        if (error != DaxIomap.Ok)
+            throw new XfsException(error, $"inode {ip.Ino}: zeroing past end of file at {size}: {ErrnoText.StrError(error)}");
     }
 
     /// <summary>Frees every block of <paramref name="ip"/> from file block <paramref name="from"/> on (xfs_itruncate_extents).</summary>
@@ -113,7 +132,7 @@ public static class XfsFileIo
             using var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp));
             // Work backwards a bounded number of records per transaction, as xfs_bunmapi does.
             var fork = ip.DataFork;
-            int firstRecord = Math.Max(0, fork.Count - 64);
+            int firstRecord = Math.Max(0, fork.Count - RecordsPerUnmap(ip));
             ulong start = Math.Max(from, fork.Extents[firstRecord].StartOff);
             XfsBmap.Unmap(tp, ip, start, XfsBmap.MaxFileOffset + 1 - start);
             tp.Commit();
@@ -133,7 +152,7 @@ public static class XfsFileIo
                 i = ~i;
             if (i >= fork.Count || fork.Extents[i].StartOff >= end)
                 return;
-            int last = Math.Min(fork.Count, i + 64) - 1;
+            int last = Math.Min(fork.Count, i + RecordsPerUnmap(ip)) - 1;
             ulong stop = Math.Min(end, fork.Extents[last].StartOff + fork.Extents[last].BlockCount);
             using var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp));
             XfsBmap.Unmap(tp, ip, from, stop - from);
@@ -143,6 +162,10 @@ public static class XfsFileIo
                 return;
         }
     }
+
+    // Records one unmap transaction takes on: many in a plain file, one in a reflinked file,
+    // where each record's reference-count update has its own share of the reservation.
+    private static int RecordsPerUnmap(XfsInode ip) => Reflink.XfsReflink.IsReflinked(ip) ? 1 : 64;
 
     // The size (and the modification times) after a data change, in a transaction of its own.
     private static void Modified(XfsInode ip, long size, bool force = false)

@@ -3,6 +3,7 @@ using DaxStack.Fs.Dax;
 using DaxStack.Fs.Xfs.Bmap;
 using DaxStack.Fs.Xfs.Inode;
 using DaxStack.Fs.Xfs.OnDisk;
+using DaxStack.Fs.Xfs.Reflink;
 using DaxStack.Fs.Xfs.Trans;
 
 namespace DaxStack.Fs.Xfs.Files;
@@ -97,6 +98,38 @@ public static class XfsFileSpace
         using var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp));
         XfsBmap.ShiftRight(tp, ip, (ulong)offset >> shift, (ulong)length >> shift);
         tp.Commit();
+    }
+
+    /// <summary>
+    /// FALLOC_FL_UNSHARE_RANGE: every shared block of the range gets a private copy (nothing to
+    /// do in a file that never shared blocks); the size never changes.
+    /// </summary>
+    public static void UnshareRange(XfsInode ip, long offset, long length)
+    {
+        Check(ip, offset, length);
+        if (!XfsReflink.IsReflinked(ip))
+            return;
+        var mp = ip.Mount;
+        var dax = XfsFileIo.DaxOf(mp);
+        int shift = mp.Geometry.BlockLog;
+        ulong pos = (ulong)offset >> shift;
+        ulong end = (ulong)(offset + length + mp.Geometry.BlockSize - 1) >> shift;
+        while (pos < end)
+        {
+            var map = XfsBmap.Lookup(ip, pos);
+            ulong n = Math.Min(map.BlockCount, end - pos);
+            if (map.State != XfsBmapState.Written)
+            {
+                pos += n;
+                continue;
+            }
+            uint run;
+            bool shared;
+            using (var tp = XfsTransaction.Begin(mp))
+                run = XfsReflink.SharedRun(tp, map.StartBlock, (uint)Math.Min(n, uint.MaxValue), out shared);
+            pos += shared ? XfsReflink.CopyOnWrite(ip, dax, pos, run) : run;
+        }
+        Touch(ip, null);
     }
 
     private static void Check(XfsInode ip, long offset, long length)

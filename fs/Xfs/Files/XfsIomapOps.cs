@@ -4,6 +4,7 @@ using DaxStack.Fs.Iomap;
 using DaxStack.Fs.Xfs.Bmap;
 using DaxStack.Fs.Xfs.Inode;
 using DaxStack.Fs.Xfs.OnDisk;
+using DaxStack.Fs.Xfs.Reflink;
 using DaxStack.Fs.Xfs.Trans;
 
 namespace DaxStack.Fs.Xfs.Files;
@@ -13,7 +14,9 @@ namespace DaxStack.Fs.Xfs.Files;
 /// and reports get the block map as it is. A write that meets a hole or an unwritten extent
 /// first allocates (or converts) the blocks in a transaction of its own, zeroing them through
 /// the DAX device before the transaction commits, so a crash can never expose stale data in a
-/// file: the new blocks are durable zeroes by the time anything points at them.
+/// file: the new blocks are durable zeroes by the time anything points at them. In a
+/// reflinked file every mapping is trimmed to blocks that are all shared or all private;
+/// reports flag shared ones, and a write or zeroing of shared blocks copies them first.
 /// </summary>
 /// <remarks>Models the kernel's <c>xfs_read_iomap_ops</c> / <c>xfs_direct_write_iomap_ops</c> for DAX: <c>xfs_read_iomap_begin</c>, <c>xfs_direct_write_iomap_begin</c> and <c>xfs_iomap_write_direct</c> with <c>XFS_BMAPI_CONVERT | XFS_BMAPI_ZERO</c>, <c>xfs_bmbt_to_iomap</c>.</remarks>
 public sealed class XfsIomapOps : IIomapOps
@@ -50,6 +53,28 @@ public sealed class XfsIomapOps : IIomapOps
             mapFlags |= IomapMapFlags.New;
         }
         ulong blocks = Math.Min(map.BlockCount, last - first + 1);
+        if (map.State == XfsBmapState.Written && XfsReflink.IsReflinked(_ip) && (flags & (IomapFlags.Write | IomapFlags.Zero | IomapFlags.Report)) != 0)
+        {
+            // xfs_reflink_trim_around_shared: a mapping is all shared or all private.
+            uint run;
+            bool shared;
+            using (var tp = XfsTransaction.Begin(mp))
+                run = XfsReflink.SharedRun(tp, map.StartBlock, (uint)Math.Min(blocks, uint.MaxValue), out shared);
+            if (shared && (flags & (IomapFlags.Write | IomapFlags.Zero)) != 0)
+            {
+                // A write (or zeroing) of shared blocks gets private copies first.
+                XfsReflink.CopyOnWrite(_ip, _dax, first, run);
+                map = XfsBmap.Lookup(_ip, first);
+                blocks = Math.Min(map.BlockCount, last - first + 1);
+                mapFlags |= IomapMapFlags.New;
+            }
+            else
+            {
+                blocks = run;
+                if (shared)
+                    mapFlags |= IomapMapFlags.Shared;
+            }
+        }
         long offset = (long)(first << shift);
         long bytes = (long)(blocks << shift);
         return map.State switch

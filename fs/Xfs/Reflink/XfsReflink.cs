@@ -72,6 +72,48 @@ public static class XfsReflink
     }
 
     /// <summary>
+    /// FICLONERANGE after the VFS's checks: shares <paramref name="length"/> bytes of
+    /// <paramref name="src"/> at <paramref name="srcPos"/> into <paramref name="dst"/> at
+    /// <paramref name="dstPos"/> and grows the destination's size to cover them
+    /// (xfs_reflink_update_dest). Positions must be block multiples and the length too, unless
+    /// the range ends at the source's end of file (its last block is shared whole) and at or
+    /// past the destination's end of file. EINVAL otherwise, or for overlapping ranges of one
+    /// file. Returns the bytes remapped.
+    /// </summary>
+    public static long RemapRange(XfsInode src, long srcPos, XfsInode dst, long dstPos, long length)
+    {
+        ArgumentNullException.ThrowIfNull(src);
+        ArgumentNullException.ThrowIfNull(dst);
+        var mp = dst.Mount;
+        int bs = mp.Geometry.BlockSize;
+        if (srcPos < 0 || dstPos < 0 || length < 0)
+            throw new XfsException(Errno.EINVAL, "reflink: negative position or length");
+        if (length == 0)
+            return 0;
+        bool toEof = srcPos + length == (long)src.Core.Size;
+        if (srcPos % bs != 0 || dstPos % bs != 0 || (length % bs != 0 && !toEof))
+            throw new XfsException(Errno.EINVAL, $"reflink: {srcPos}+{length} -> {dstPos} is not in whole {bs}-byte blocks");
+        // generic_remap_file_range_prep: the source's partial last block may not land in the
+        // middle of the destination, where its bytes past the source's end would show.
+        if (length % bs != 0 && dstPos + length < (long)dst.Core.Size)
+            throw new XfsException(Errno.EINVAL, $"reflink: the partial last block of the source would land inside the destination (before its end at {dst.Core.Size})");
+        long blocks = (length + bs - 1) / bs;
+        if (ReferenceEquals(src, dst) && srcPos < dstPos + blocks * bs && dstPos < srcPos + blocks * bs)
+            throw new XfsException(Errno.EINVAL, "reflink: overlapping ranges of one file");
+        RemapBlocks(src, (ulong)(srcPos / bs), dst, (ulong)(dstPos / bs), (ulong)blocks);
+        using var tp = XfsTransaction.Begin(mp);
+        dst.Join(tp);
+        if ((ulong)(dstPos + length) > dst.Core.Size)
+            dst.Core.Size = (ulong)(dstPos + length);
+        var now = XfsInodeCache.For(mp).Now();
+        dst.Core.Mtime = now;
+        dst.Core.Ctime = now;
+        dst.Log(tp);
+        tp.Commit();
+        return length;
+    }
+
+    /// <summary>
     /// How <see cref="XfsBmap.Unmap"/> must give back the blocks of <paramref name="ip"/>: for a
     /// reflinked file one owner is dropped (blocks whose last owner goes are freed); otherwise
     /// the blocks are freed.
