@@ -368,7 +368,8 @@ public sealed class XfsBmbtTree
                 throw new XfsCorruptionException(name, "the tree reaches this block twice");
             byte[] data = readBlock(fsb);
             ulong daddr = geo.AgBlockToDaddr(geo.FsbToAgno(fsb), geo.FsbToAgbno(fsb));
-            var b = XfsBtreeLongBlock.ReadFrom(data, fsb, daddr, owner, uuid);
+            // The block comes from the buffer cache, verified when it was read.
+            var b = XfsBtreeLongBlock.ReadFrom(data, fsb, daddr, owner, uuid, verifyCrc: false);
             if (b.Level != level)
                 throw XfsCorruptionException.BadField(name, "level", b.Level, $"expected {level}");
             if (!isRootChild && b.NumRecs < blockMax / 2)

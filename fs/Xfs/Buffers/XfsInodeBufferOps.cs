@@ -4,7 +4,7 @@ namespace DaxStack.Fs.Xfs.Buffers;
 
 /// <summary>
 /// Verifier of an inode cluster buffer (whole blocks of inodes): every inode in it must pass
-/// <see cref="XfsDinode.ReadFrom"/> (magic, version 3, CRC, its own inode number) and carry the
+/// <see cref="XfsDinode.ReadFrom(ReadOnlySpan{byte}, ulong)"/> (magic, version 3, CRC, its own inode number) and carry the
 /// filesystem's uuid. Writing stamps every inode's CRC, as flushing an inode does.
 /// </summary>
 /// <remarks>Models the kernel's <c>xfs_inode_buf_ops</c> (<c>xfs_inode_buf_verify</c>) with the per-inode CRC of <c>xfs_dinode_calc_crc</c> done at write.</remarks>

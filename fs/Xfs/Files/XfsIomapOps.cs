@@ -76,7 +76,8 @@ public sealed class XfsIomapOps : IIomapOps
             }
         }
         long offset = (long)(first << shift);
-        long bytes = (long)(blocks << shift);
+        // The last block of the largest file ends one byte past loff_t: clip so End never overflows.
+        long bytes = (long)Math.Min(blocks << shift, (ulong)(long.MaxValue - offset));
         return map.State switch
         {
             XfsBmapState.Hole => new IomapMapping(offset, bytes, IomapType.Hole, IomapMapping.NullAddress, mapFlags),

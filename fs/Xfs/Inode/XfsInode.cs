@@ -18,6 +18,8 @@ namespace DaxStack.Fs.Xfs.Inode;
 public sealed class XfsInode
 {
     private XfsTransaction? _joined;
+    private XfsTransaction? _lastLogged;
+    private long _commitSequence;
 
     private XfsInode(XfsMount mount, ulong ino, XfsImap imap, XfsDinode core, XfsIfork dataFork)
     {
@@ -65,6 +67,24 @@ public sealed class XfsInode
     public XfsTransaction? Transaction => _joined is { IsActive: true } ? _joined : null;
 
     /// <summary>
+    /// ili_commit_seq: the log sequence of the last committed transaction that changed this inode,
+    /// what fsync forces the log up to (0 when nothing changed it since it was read).
+    /// </summary>
+    public long CommitSequence
+    {
+        get
+        {
+            if (_lastLogged is { IsActive: false } t)
+            {
+                // A cancelled transaction has sequence 0 and changes nothing here.
+                _commitSequence = Math.Max(_commitSequence, t.CommitSequence);
+                _lastLogged = null;
+            }
+            return _commitSequence;
+        }
+    }
+
+    /// <summary>
     /// xfs_trans_ijoin: makes <paramref name="tp"/> the transaction that changes this inode. If
     /// it is cancelled the in-core inode is re-read from the (restored) buffers.
     /// </summary>
@@ -88,6 +108,8 @@ public sealed class XfsInode
     public void Log(XfsTransaction tp)
     {
         Join(tp);
+        _ = CommitSequence;
+        _lastLogged = tp;
         var bp = tp.ReadBuffer(Imap.ClusterDaddr, Imap.ClusterLength, XfsInodeBufferOps.Instance);
         Span<byte> inode = stackalloc byte[Mount.Geometry.InodeSize];
         Core.ChangeCount++;
@@ -132,7 +154,7 @@ public sealed class XfsInode
     internal void ResetFromBuffer(XfsTransaction tp)
     {
         var bp = tp.ReadBuffer(Imap.ClusterDaddr, Imap.ClusterLength, XfsInodeBufferOps.Instance);
-        var core = XfsDinode.ReadFrom(bp.Data.AsSpan(Imap.Offset, Mount.Geometry.InodeSize), Ino);
+        var core = XfsDinode.ReadFrom(bp.Data.AsSpan(Imap.Offset, Mount.Geometry.InodeSize), Ino, verifyCrc: false);
         var fork = new XfsIfork();
         if (core.InUse)
             LoadDataFork(Mount, Ino, core, fork);
@@ -165,7 +187,7 @@ public sealed class XfsInode
     internal static XfsInode Read(XfsMount mp, ulong ino, XfsImap imap)
     {
         var bp = mp.Buffers.Read(imap.ClusterDaddr, imap.ClusterLength, XfsInodeBufferOps.Instance);
-        var core = XfsDinode.ReadFrom(bp.Data.AsSpan(imap.Offset, mp.Geometry.InodeSize), ino);
+        var core = XfsDinode.ReadFrom(bp.Data.AsSpan(imap.Offset, mp.Geometry.InodeSize), ino, verifyCrc: false);
         var fork = new XfsIfork();
         if (core.InUse)
             LoadDataFork(mp, ino, core, fork);

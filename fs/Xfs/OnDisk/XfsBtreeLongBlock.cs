@@ -98,14 +98,22 @@ public sealed class XfsBtreeLongBlock
     /// (null when the caller does not know the owner): magic, CRC, self address, owner, uuid,
     /// level and record count. Throws <see cref="XfsCorruptionException"/> naming <c>bmbt block FSB</c>.
     /// </summary>
-    public static XfsBtreeLongBlock ReadFrom(ReadOnlySpan<byte> block, ulong fsb, ulong daddr, ulong? owner, Guid uuid)
+    public static XfsBtreeLongBlock ReadFrom(ReadOnlySpan<byte> block, ulong fsb, ulong daddr, ulong? owner, Guid uuid) =>
+        ReadFrom(block, fsb, daddr, owner, uuid, verifyCrc: true);
+
+    /// <summary>
+    /// As <see cref="ReadFrom(ReadOnlySpan{byte}, ulong, ulong, ulong?, Guid)"/>, with
+    /// <paramref name="verifyCrc"/> false for a block in a cached buffer (verified when it was
+    /// read; logged changes restamp the CRC only when the buffer is written).
+    /// </summary>
+    public static XfsBtreeLongBlock ReadFrom(ReadOnlySpan<byte> block, ulong fsb, ulong daddr, ulong? owner, Guid uuid, bool verifyCrc)
     {
         string name = owner is ulong o ? $"bmbt block {fsb} of inode {o}" : $"bmbt block {fsb}";
         Be.Need(block, HeaderSize, name);
         uint magic = Be.U32(block, 0);
         if (magic != XfsMagic.BmapBtree)
             throw XfsCorruptionException.BadMagic(name, magic, XfsMagic.BmapBtree);
-        if (!XfsCrc.Verify(block, CrcOffset))
+        if (verifyCrc && !XfsCrc.Verify(block, CrcOffset))
             throw XfsCorruptionException.CrcMismatch(name);
         var b = Decode(block);
         if (b.BlkNo != daddr)

@@ -127,7 +127,14 @@ public sealed class XfsDinode
     /// one inode): magic, version 3, CRC, self number, and for an allocated inode its fork
     /// formats and counts. Throws <see cref="XfsCorruptionException"/> naming <c>inode INO</c>.
     /// </summary>
-    public static XfsDinode ReadFrom(ReadOnlySpan<byte> source, ulong ino)
+    public static XfsDinode ReadFrom(ReadOnlySpan<byte> source, ulong ino) => ReadFrom(source, ino, verifyCrc: true);
+
+    /// <summary>
+    /// As <see cref="ReadFrom(ReadOnlySpan{byte}, ulong)"/>, but with <paramref name="verifyCrc"/>
+    /// false for an inode in a cached buffer: its buffer was verified when it was read, and
+    /// changes logged since then restamp the CRC only when the buffer is written.
+    /// </summary>
+    public static XfsDinode ReadFrom(ReadOnlySpan<byte> source, ulong ino, bool verifyCrc)
     {
         string name = $"inode {ino}";
         Be.Need(source, CoreSize + 8, name);
@@ -136,7 +143,7 @@ public sealed class XfsDinode
             throw XfsCorruptionException.BadMagic(name, magic, XfsMagic.Dinode);
         if (source[4] != Version3)
             throw XfsCorruptionException.BadField(name, "version", source[4], "only v3 inodes are supported");
-        if (!XfsCrc.Verify(source, XfsFormat.DinodeCrcOffset))
+        if (verifyCrc && !XfsCrc.Verify(source, XfsFormat.DinodeCrcOffset))
             throw XfsCorruptionException.CrcMismatch(name);
         var d = Decode(source);
         if (d.Ino != ino)

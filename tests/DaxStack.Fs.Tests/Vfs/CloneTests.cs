@@ -92,7 +92,7 @@ public class CloneTests : VfsTestBase
     {
         var (src, _) = Pair();
         Root.Mkdir("/mnt", Mode755);
-        Root.Mount(FileSystem.Create(), "/mnt");
+        Root.Mount(NewFileSystem(), "/mnt");
         int other = Root.Open("/mnt/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR, Mode644);
         Assert.That(ErrnoOf(() => Root.Ficlone(other, src)), Is.EqualTo(Errno.EXDEV));
     }

@@ -78,7 +78,7 @@ public class LifetimeTests : VfsTestBase
     {
         var p = Spawn(Credentials.Root);
         Root.Mkdir("/mnt", Mode755);
-        Root.Mount(FileSystem.Create(), "/mnt");
+        Root.Mount(NewFileSystem(), "/mnt");
         p.Open("/mnt/f", OpenFlags.O_CREAT | OpenFlags.O_RDWR, Mode644);
         Assert.That(ErrnoOf(() => Root.Umount("/mnt")), Is.EqualTo(Errno.EBUSY));
         p.Dispose();

@@ -51,7 +51,7 @@ public class LinkTests : VfsTestBase
     {
         WriteFile(Root, "/a", [1]);
         Root.Mkdir("/mnt", Mode755);
-        Root.Mount(FileSystem.Create(), "/mnt");
+        Root.Mount(NewFileSystem(), "/mnt");
         Assert.That(ErrnoOf(() => Root.Link("/a", "/mnt/a")), Is.EqualTo(Errno.EXDEV));
     }
 

@@ -14,7 +14,7 @@ public class MountTests : VfsTestBase
     private void MountAtMnt(bool readOnly = false)
     {
         Root.Mkdir("/mnt", Mode755);
-        Root.Mount(FileSystem.Create(), "/mnt", readOnly);
+        Root.Mount(NewFileSystem(), "/mnt", readOnly);
     }
 
     [Test]
@@ -22,7 +22,7 @@ public class MountTests : VfsTestBase
     {
         Root.Mkdir("/mnt", Mode755);
         WriteFile(Root, "/mnt/hidden", [1]);
-        Root.Mount(FileSystem.Create(), "/mnt");
+        Root.Mount(NewFileSystem(), "/mnt");
         Assert.Multiple(() =>
         {
             Assert.That(ErrnoOf(() => Root.Stat("/mnt/hidden")), Is.EqualTo(Errno.ENOENT));
@@ -53,7 +53,7 @@ public class MountTests : VfsTestBase
     {
         MountAtMnt();
         Root.Mkdir("/mnt/inner", Mode755);
-        Root.Mount(FileSystem.Create(), "/mnt/inner");
+        Root.Mount(NewFileSystem(), "/mnt/inner");
         Assert.That(ErrnoOf(() => Root.Umount("/mnt")), Is.EqualTo(Errno.EBUSY));
         Root.Umount("/mnt/inner");
         Root.Umount("/mnt");
@@ -68,7 +68,7 @@ public class MountTests : VfsTestBase
         {
             Assert.That(ErrnoOf(() => Root.Umount("/d")), Is.EqualTo(Errno.EINVAL));
             Assert.That(ErrnoOf(() => User().Umount("/mnt")), Is.EqualTo(Errno.EPERM));
-            Assert.That(ErrnoOf(() => User().Mount(FileSystem.Create(), "/d")), Is.EqualTo(Errno.EPERM));
+            Assert.That(ErrnoOf(() => User().Mount(NewFileSystem(), "/d")), Is.EqualTo(Errno.EPERM));
             Assert.That(ErrnoOf(() => Root.Umount("/")), Is.EqualTo(Errno.EBUSY));
             Assert.That(ErrnoOf(() => Root.Umount("/missing")), Is.EqualTo(Errno.ENOENT));
         });
@@ -78,7 +78,7 @@ public class MountTests : VfsTestBase
     public void MountingOnAFileIsEnotdir()
     {
         WriteFile(Root, "/f", [1]);
-        Assert.That(ErrnoOf(() => Root.Mount(FileSystem.Create(), "/f")), Is.EqualTo(Errno.ENOTDIR));
+        Assert.That(ErrnoOf(() => Root.Mount(NewFileSystem(), "/f")), Is.EqualTo(Errno.ENOTDIR));
     }
 
     [Test]

@@ -82,11 +82,15 @@ public class TruncateTests : VfsTestBase
         long max = Tree.RootMount.Sb.MaxBytes;
         WriteFile(Root, "/f", [1]);
         int fd = Root.Open("/f", OpenFlags.O_RDWR);
-        Assert.Multiple(() =>
+        // With s_maxbytes at MAX_LFS_FILESIZE (XFS) no loff_t lies beyond it: only the limit itself can be tried.
+        if (max < long.MaxValue)
         {
-            Assert.That(ErrnoOf(() => Root.Truncate("/f", max + 1)), Is.EqualTo(Errno.EFBIG));
-            Assert.That(ErrnoOf(() => Root.Ftruncate(fd, max + 1)), Is.EqualTo(Errno.EFBIG));
-        });
+            Assert.Multiple(() =>
+            {
+                Assert.That(ErrnoOf(() => Root.Truncate("/f", max + 1)), Is.EqualTo(Errno.EFBIG));
+                Assert.That(ErrnoOf(() => Root.Ftruncate(fd, max + 1)), Is.EqualTo(Errno.EFBIG));
+            });
+        }
         Root.Ftruncate(fd, max);
         Assert.That(Root.Fstat(fd).Size, Is.EqualTo(max));
     }

@@ -12,11 +12,13 @@ public static class VfsFileSystems
     public static IEnumerable<FileSystemUnderTest> All()
     {
         yield return new FileSystemUnderTest("ramfs", () => new RamfsFileSystemType());
+        yield return new FileSystemUnderTest("xfs", () => new XfsTestFileSystemType());
     }
 
     /// <summary>Filesystems whose FICLONE works, for the remap tests that get past the EOPNOTSUPP check.</summary>
     public static IEnumerable<FileSystemUnderTest> Cloning()
     {
         yield return new FileSystemUnderTest("ramfs-clone-by-copy", () => new RamfsFileSystemType(new RamfsOptions { CloneByCopy = true }));
+        yield return new FileSystemUnderTest("xfs", () => new XfsTestFileSystemType());
     }
 }

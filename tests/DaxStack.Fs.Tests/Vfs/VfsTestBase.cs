@@ -28,10 +28,12 @@ public abstract class VfsTestBase
     /// <summary>A process with uid 0 and every capability.</summary>
     protected Process Root { get; private set; } = null!;
 
+    private readonly List<IFileSystemType> _types = new();
+
     [SetUp]
     public void CreateTree()
     {
-        Tree = new VfsTree(FileSystem.Create());
+        Tree = new VfsTree(NewFileSystem());
         Root = Spawn(Credentials.Root);
     }
 
@@ -45,6 +47,21 @@ public abstract class VfsTestBase
 
         _processes.Clear();
         Root.Dispose();
+        // A filesystem on an emulated device (xfs) frees the device's memory.
+        foreach (var type in _types)
+        {
+            (type as IDisposable)?.Dispose();
+        }
+
+        _types.Clear();
+    }
+
+    /// <summary>A new instance of the filesystem under test, released at the end of the test.</summary>
+    protected IFileSystemType NewFileSystem()
+    {
+        var type = FileSystem.Create();
+        _types.Add(type);
+        return type;
     }
 
     protected Process Spawn(Credentials credentials)
@@ -60,7 +77,7 @@ public abstract class VfsTestBase
     /// <summary>The errno <paramref name="call"/> fails with; fails the test if it succeeds or throws anything else.</summary>
     protected static Errno ErrnoOf(TestDelegate call)
     {
-        var ex = Assert.Throws<ErrnoException>(call);
+        var ex = Assert.Catch<ErrnoException>(call);
         return ex!.Errno;
     }
 
