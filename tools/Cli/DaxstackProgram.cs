@@ -78,6 +78,7 @@ public static class DaxstackProgram
         root.Subcommands.Add(MkfsCommand.Create(context));
         root.Subcommands.Add(DbCommand.Create(context));
         root.Subcommands.Add(RepairCommand.Create(context));
+        root.Subcommands.Add(IoCommand.Create(context));
         return root;
     }
 

@@ -29,6 +29,9 @@ internal sealed class FsImageDevice : IDisposable
     /// <summary>Its block device.</summary>
     public PmemDevice Device { get; }
 
+    /// <summary>The platform the image's region is on, for power failures (<c>io</c>'s crash).</summary>
+    public DaxStack.Device.Platform.PhysicalAddressSpace Space => _bus.Space;
+
     /// <summary>
     /// Opens <paramref name="path"/> and attaches the pmem driver to <paramref name="namespaceName"/>,
     /// or when none is named to the image's only raw or fsdax namespace (a label-less image is
