@@ -118,15 +118,11 @@ public static class IoCommand
         return true;
     }
 
-    /// <summary>
-    /// The filesystem type that mounts the image's filesystem. The XFS-like filesystem's VFS glue
-    /// is not in this tree yet, so this fails with ENOSYS naming the image.
-    /// </summary>
+    /// <summary>The filesystem type that mounts the image's XFS-like filesystem (recovering its log if it was not unmounted cleanly).</summary>
     internal static IFileSystemType OpenFileSystem(string imagePath, FsImageDevice image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        // TODO(lead): return new DaxStack.Fs.Xfs.Super.XfsFileSystemType(image.Device, null) here when the XFS VFS glue is merged.
-        throw new ErrnoException(Errno.ENOSYS, $"{imagePath}: xfs mounting not wired yet");
+        return new DaxStack.Fs.Xfs.Super.XfsFileSystemType(image.Device);
     }
 
     private static int Run(CliContext context, string imagePath, string? path, string? namespaceName, IoOpenFlags flags, Credentials credentials, string[] lines)
