@@ -192,6 +192,8 @@ public static class XfsLogReplay
                 return XfsAgiBufferOps.Instance;
             case XfsMagic.Agfl:
                 return XfsAgflBufferOps.Instance;
+            case XfsMagic.BmapBtree:
+                return XfsBmbtBufferOps.Instance;
         }
         foreach (var kind in Enum.GetValues<XfsBtreeKind>())
         {

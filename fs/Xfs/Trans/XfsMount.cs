@@ -84,6 +84,9 @@ public sealed class XfsMount
     /// <summary>Transactions log recovery replayed when <see cref="Mount"/> mounted the filesystem.</summary>
     public int ReplayedTransactions { get; private set; }
 
+    /// <summary>Inodes <see cref="Mount"/> found on the AGI unlinked lists and freed (0 when <see cref="XfsMountOptions.SkipUnlinkedRecovery"/> is set).</summary>
+    public int RecoveredUnlinkedInodes { get; private set; }
+
     /// <summary>Whether <see cref="Unmount"/> has run: every later transaction fails.</summary>
     public bool IsUnmounted => _unmounted;
 
@@ -156,10 +159,13 @@ public sealed class XfsMount
     /// Mounts the filesystem on <paramref name="device"/>: reads the log, replays it if it is not
     /// clean (<see cref="XfsLogReplay"/>), then opens the filesystem with a delayed-logging
     /// <see cref="XfsCilCommitter"/> (budget <see cref="XfsMountOptions.LogBudgetBytes"/>) as its
-    /// committer. Throws <see cref="XfsException"/> with EROFS on a read-only device (with "log
+    /// committer, and inactivates every inode left on an AGI unlinked list
+    /// (<see cref="Inode.XfsInactive.RecoverUnlinked"/>, unless
+    /// <see cref="XfsMountOptions.SkipUnlinkedRecovery"/>). Throws <see cref="XfsException"/> with EROFS on a read-only device (with "log
     /// needs recovery" when the log is dirty: read-only mounts are not supported),
     /// <see cref="XfsCorruptionException"/> naming the log record when the log is damaged (the
-    /// device is then unchanged), and what <see cref="Open"/> throws.
+    /// device is then unchanged), <see cref="XfsCorruptionException"/> naming the AGI bucket when an
+    /// unlinked list is damaged, and what <see cref="Open"/> throws.
     /// </summary>
     public static XfsMount Mount(IBlockDeviceOperations device, XfsMountOptions? options = null)
     {
@@ -183,6 +189,14 @@ public sealed class XfsMount
         var cil = new XfsCilCommitter(writer, options.LogBudgetBytes);
         var mp = Open(device, options with { Committer = cil });
         mp.ReplayedTransactions = replayed;
+        if (!options.SkipUnlinkedRecovery)
+        {
+            // xlog_recover_process_iunlinks: files unlinked while open when the system went
+            // down are freed now, and that is made durable before the mount is handed out.
+            mp.RecoveredUnlinkedInodes = Inode.XfsInactive.RecoverUnlinked(mp);
+            if (mp.RecoveredUnlinkedInodes > 0)
+                mp.ForceLogAll();
+        }
         return mp;
     }
 

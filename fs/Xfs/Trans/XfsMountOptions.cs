@@ -18,4 +18,7 @@ public sealed record XfsMountOptions
 
     /// <summary>Seed of the generator for new inode chunks' generation numbers; null for an unpredictable one. Default null.</summary>
     public int? GenerationSeed { get; init; }
+
+    /// <summary>Leave inodes on the AGI unlinked lists at <see cref="XfsMount.Mount"/> instead of inactivating them (for tests and inspection of a crashed image). Default false.</summary>
+    public bool SkipUnlinkedRecovery { get; init; }
 }
