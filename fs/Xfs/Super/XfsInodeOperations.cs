@@ -134,12 +134,20 @@ public sealed class XfsInodeOperations : IInodeOperations
         {
             using var tp = XfsTransaction.Begin(Mp, DirEnterBlocks);
             XfsDirectory.RemoveName(tp, d.Directory, NameBytes(name));
-            ChangeLinks(tp, i, -1);
+            DropLinks(tp, i, 1);
             Touch(tp, d);
             tp.Commit();
             d.Refresh();
             i.Refresh();
         }
+    }
+
+    // xfs_droplink: the last link puts the inode on its AGI unlinked list in the same
+    // transaction, so a crash before it is freed leaves it for mount-time recovery.
+    private static void DropLinks(XfsTransaction tp, XfsVfsInode inode, uint count)
+    {
+        for (uint k = 0; k < count; k++)
+            XfsInactive.DropLink(tp, inode.Xfs);
     }
 
     public void Rmdir(Vfs.Inode dir, string name, Vfs.Inode inode)
@@ -154,7 +162,7 @@ public sealed class XfsInodeOperations : IInodeOperations
             XfsDirectory.RemoveName(tp, d.Directory, NameBytes(name));
             // The child's ".." link to the parent and both of the child's own links go.
             ChangeLinks(tp, d, -1);
-            ChangeLinks(tp, i, -(int)i.Xfs.Core.Nlink);
+            DropLinks(tp, i, i.Xfs.Core.Nlink);
             Touch(tp, d);
             tp.Commit();
             d.Refresh();
@@ -205,12 +213,12 @@ public sealed class XfsInodeOperations : IInodeOperations
                     XfsDirectory.Replace(tp, nd.Directory, NameBytes(newName), src.Xfs.Ino, FileType(src.Mode));
                     if (tgt.IsDirectory)
                     {
-                        ChangeLinks(tp, tgt, -(int)tgt.Xfs.Core.Nlink);
+                        DropLinks(tp, tgt, tgt.Xfs.Core.Nlink);
                         ChangeLinks(tp, nd, -1);
                     }
                     else
                     {
-                        ChangeLinks(tp, tgt, -1);
+                        DropLinks(tp, tgt, 1);
                     }
                 }
                 else

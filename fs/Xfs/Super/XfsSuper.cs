@@ -1,6 +1,5 @@
 using DaxStack.Fs.Vfs;
 using DaxStack.Fs.Xfs.Files;
-using DaxStack.Fs.Xfs.Ialloc;
 using DaxStack.Fs.Xfs.Inode;
 using DaxStack.Fs.Xfs.OnDisk;
 using DaxStack.Fs.Xfs.Trans;
@@ -82,12 +81,9 @@ public sealed class XfsSuper : ISuperOperations
             _inodes.Remove(ip.Ino);
             if (!ip.InUse || ip.Core.Nlink != 0 || Mount.IsUnmounted)
                 return;
-            // xfs_inactive: the data goes first (as many transactions as it takes), then the inode.
-            if (ip.DataFork.Format is XfsDinodeFormat.Extents or XfsDinodeFormat.Btree)
-                XfsFileIo.UnmapFrom(ip, 0);
-            using var tp = XfsTransaction.Begin(Mount, XfsIalloc.FreeReservation(Mount));
-            XfsInodeAlloc.Free(tp, ip);
-            tp.Commit();
+            // xfs_inactive: the data goes (as many transactions as it takes), then the inode
+            // leaves its unlinked list and is freed.
+            XfsInactive.Inactivate(ip);
         }
     }
 
