@@ -19,6 +19,10 @@ public class DemoCommandTests
             Assert.That(output, Does.Contain("then a flush bio, power failure: sector 8 reads \"persistent hello\""));
             Assert.That(output, Does.Contain("read it: Input/output error (EIO)"));
             Assert.That(output, Does.Contain("clears the poison: read ok, bad blocks left: 0"));
+            Assert.That(output, Does.Contain("/notes: 10200 bytes, intact; /draft: gone (ENOENT)"));
+            Assert.That(output, Does.Contain("fiemap of /copy shows 1 extent(s), flags FIEMAP_EXTENT_LAST, FIEMAP_EXTENT_SHARED"));
+            Assert.That(output, Does.Contain("/notes still starts with 'p'"));
+            Assert.That(output, Does.Contain("our checker (repair -n): clean"));
             Assert.That(output, Does.Contain("64 B store + clwb + sfence"));
             Assert.That(output, Does.Contain("modeled"));
         });
