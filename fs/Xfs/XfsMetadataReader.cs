@@ -156,6 +156,14 @@ public sealed class XfsMetadataReader
         return Read(Device, Geometry.InodeOffset(ino), Geometry.InodeSize, name);
     }
 
+    /// <summary>The raw filesystem block <paramref name="fsb"/>, unverified (for inspection tools); EUCLEAN when the number names no block of this filesystem.</summary>
+    public byte[] ReadFsBlock(ulong fsb, string what)
+    {
+        if (!Geometry.IsValidFsb(fsb))
+            throw new XfsCorruptionException(what, $"block {fsb} is not a block of this filesystem");
+        return Read(Device, Geometry.FsbToOffset(fsb), Geometry.BlockSize, what);
+    }
+
     /// <summary>The raw sector <paramref name="sector"/> (0 sb, 1 AGF, 2 AGI, 3 AGFL) of AG <paramref name="agno"/>, unverified.</summary>
     public byte[] ReadSector(uint agno, int sector, string what)
     {

@@ -9,7 +9,7 @@ namespace DaxStack.Fs.Xfs.Db;
 /// or the named ones, as <c>name = value</c> lines. A structure that fails verification is
 /// still shown (its CRC marked "(bad)") after a warning naming the problem. Read-only.
 /// </summary>
-/// <remarks>Models xfs_db's command loop and its <c>sb</c>, <c>agf</c>, <c>agi</c>, <c>agfl</c>, <c>inode</c> and <c>print</c> commands (db/command.c, db/sb.c, db/agf.c, db/agi.c, db/agfl.c, db/inode.c, db/print.c).</remarks>
+/// <remarks>Models xfs_db's command loop and its <c>sb</c>, <c>agf</c>, <c>agi</c>, <c>agfl</c>, <c>inode</c>, <c>bmap</c> and <c>print</c> commands (db/command.c, db/sb.c, db/agf.c, db/agi.c, db/agfl.c, db/inode.c, db/print.c).</remarks>
 public sealed class XfsDbSession(XfsMetadataReader reader, TextWriter output, TextWriter error)
 {
     private IReadOnlyList<XfsDbField>? _current;
@@ -18,6 +18,7 @@ public sealed class XfsDbSession(XfsMetadataReader reader, TextWriter output, Te
     /// <summary>The command names and what they do, for <c>help</c>.</summary>
     public static IReadOnlyList<(string Command, string Help)> Commands { get; } =
     [
+        ("bmap", "list the current inode's data fork extents (offset, start block, count, unwritten flag)"),
         ("sb [agno]", "set the current object to the superblock of an AG (default 0)"),
         ("agf [agno]", "set the current object to the AGF of an AG (default 0)"),
         ("agi [agno]", "set the current object to the AGI of an AG (default 0)"),
@@ -56,6 +57,8 @@ public sealed class XfsDbSession(XfsMetadataReader reader, TextWriter output, Te
                         bytes => XfsDbFields.Agfl(XfsAgfl.Decode(bytes), bytes), () => reader.ReadAgfl(agno)));
                 case "inode":
                     return SelectInode(args);
+                case "bmap":
+                    return Bmap(args);
                 case "print" or "p":
                     return Print(args);
                 case "help":
@@ -109,6 +112,39 @@ public sealed class XfsDbSession(XfsMetadataReader reader, TextWriter output, Te
         Verify(() => reader.ReadInode(ino));
         _current = XfsDbFields.Inode(XfsDinode.Decode(bytes), bytes);
         _currentInode = ino;
+        return true;
+    }
+
+    // xfs_db's bmap: the current inode's data fork extents, one line each.
+    private bool Bmap(string[] args)
+    {
+        if (args.Length > 0)
+            return Fail("bmap: options and ranges are not supported; it lists the whole data fork");
+        if (_currentInode is not ulong ino)
+            return Fail("bmap: no current inode");
+        var inode = XfsDinode.Decode(reader.ReadInodeBytes(ino));
+        var geo = reader.Geometry;
+        var records = new List<XfsBmbtRecord>();
+        switch (inode.Format)
+        {
+            case XfsDinodeFormat.Extents:
+                records.AddRange(inode.ReadExtents());
+                break;
+            case XfsDinodeFormat.Btree:
+                DaxStack.Fs.Xfs.Bmap.XfsBmbtTree.Load(inode.DataFork, ino, geo, reader.Superblock.MetadataUuid, fsb =>
+                {
+                    var block = reader.ReadFsBlock(fsb, $"bmbt block {fsb}");
+                    if (!XfsCrc.Verify(block, XfsBtreeLongBlock.CrcOffset))
+                        throw XfsCorruptionException.CrcMismatch($"bmbt block {fsb} of inode {ino}");
+                    return block;
+                }, records);
+                break;
+            default:
+                return Fail($"bmap: inode {ino}'s data fork is {inode.Format}, not a block map");
+        }
+        foreach (var r in records)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"data offset {r.StartOff} startblock {r.StartBlock} ({geo.FsbToAgno(r.StartBlock)}/{geo.FsbToAgbno(r.StartBlock)}) count {r.BlockCount} flag {(r.Unwritten ? 1 : 0)}"));
         return true;
     }
 

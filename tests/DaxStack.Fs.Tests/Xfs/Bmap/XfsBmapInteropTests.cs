@@ -65,6 +65,14 @@ public partial class XfsBmapInteropTests
             Assert.That(DbBmap(image, ino), Is.EqualTo(records), $"xfs_db bmap of inode {ino}");
         var core = XfsProgs.DbFields(image, $"inode {files[2].Ino}");
         Assert.That((core["core.format"], core["core.nextents"]), Is.EqualTo(("3 (btree)", "5200")));
+        // Our own db prints the same lines as xfs_db's bmap for both formats.
+        foreach (var (ino, _, _) in new[] { files[0], files[2] })
+        {
+            var (status, output, error) = Cli.CliRun.Run("db", image, "-c", $"inode {ino}", "-c", "bmap");
+            Assert.That(status, Is.Zero, error);
+            var theirs = XfsProgs.Db(image, $"inode {ino}", "bmap").Select(l => l.Trim()).ToArray();
+            Assert.That(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(theirs), $"daxstack db bmap of inode {ino}");
+        }
     }
 
     [Test]
