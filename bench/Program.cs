@@ -6,6 +6,8 @@ using DaxStack.Bench.Report;
 // BenchmarkDotNet (`--filter '*Persist*'`, `--list flat`, job options, ...).
 if (args.Length > 0 && args[0] == "report")
     return DeviceBenchReport.Run(args[1..], Console.Out, Console.Error);
+if (args.Length > 0 && args[0] == "fs-report")
+    return DaxStack.Bench.Fs.FsBenchReport.Run(args[1..], Console.Out, Console.Error);
 
 BenchmarkSwitcher.FromAssembly(typeof(BenchConfig).Assembly).Run(args, BenchConfig.Create());
 return 0;
