@@ -174,11 +174,13 @@ public static class XfsFileIo
         using var tp = XfsTransaction.Begin(mp);
         ip.Join(tp);
         var now = XfsInodeCache.For(mp).Now();
-        if ((ulong)size != ip.Core.Size || force)
+        bool sizeChanged = (ulong)size != ip.Core.Size || force;
+        if (sizeChanged)
             ip.Core.Size = (ulong)size;
         ip.Core.Mtime = now;
         ip.Core.Ctime = now;
-        ip.Log(tp);
+        // An overwrite inside the file changes only the times: fdatasync need not force that.
+        ip.Log(tp, timestampsOnly: !sizeChanged);
         tp.Commit();
     }
 

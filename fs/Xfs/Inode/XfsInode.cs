@@ -11,7 +11,7 @@ namespace DaxStack.Fs.Xfs.Inode;
 /// (<see cref="DataFork"/>, every extent record in memory). A change is made inside a
 /// transaction: <see cref="Join"/> first (so a cancelled transaction puts the in-core state back
 /// by re-reading the restored buffers), change <see cref="Core"/> or the fork, then
-/// <see cref="Log"/>, which writes the whole inode into its cluster buffer and logs the bytes
+/// <see cref="Log(XfsTransaction)"/>, which writes the whole inode into its cluster buffer and logs the bytes
 /// that changed. Inodes come from <see cref="XfsInodeCache"/>, one object per inode number.
 /// </summary>
 /// <remarks>Models the kernel's <c>struct xfs_inode</c> (<c>i_ino</c>, <c>i_imap</c>, the core fields copied out of <c>xfs_dinode</c> by <c>xfs_inode_from_disk</c>, <c>i_df</c>), <c>xfs_trans_ijoin</c> and <c>xfs_trans_log_inode</c> with the inode flushed into its buffer as <c>xfs_inode_to_disk</c> does. XFS logs inodes as logical log items; our journal logs buffers, so logging an inode logs its bytes in the cluster buffer.</remarks>
@@ -20,6 +20,8 @@ public sealed class XfsInode
     private XfsTransaction? _joined;
     private XfsTransaction? _lastLogged;
     private long _commitSequence;
+    private XfsTransaction? _lastDataLogged;
+    private long _dataSyncSequence;
 
     private XfsInode(XfsMount mount, ulong ino, XfsImap imap, XfsDinode core, XfsIfork dataFork)
     {
@@ -85,6 +87,25 @@ public sealed class XfsInode
     }
 
     /// <summary>
+    /// The log sequence of the last committed transaction that changed more than this inode's
+    /// timestamps (size, block map, links, mode...): what fdatasync forces up to, since a change
+    /// of timestamps alone does not need to be durable for the data to be read back (XFS's
+    /// ili_fsync_fields without XFS_ILOG_TIMESTAMP).
+    /// </summary>
+    public long DataSyncSequence
+    {
+        get
+        {
+            if (_lastDataLogged is { IsActive: false } t)
+            {
+                _dataSyncSequence = Math.Max(_dataSyncSequence, t.CommitSequence);
+                _lastDataLogged = null;
+            }
+            return _dataSyncSequence;
+        }
+    }
+
+    /// <summary>
     /// xfs_trans_ijoin: makes <paramref name="tp"/> the transaction that changes this inode. If
     /// it is cancelled the in-core inode is re-read from the (restored) buffers.
     /// </summary>
@@ -105,11 +126,22 @@ public sealed class XfsInode
     /// xfs_trans_log_inode: writes the core and data fork into the inode's cluster buffer and logs
     /// the bytes that changed. Joins <paramref name="tp"/> if not joined yet.
     /// </summary>
-    public void Log(XfsTransaction tp)
+    public void Log(XfsTransaction tp) => Log(tp, timestampsOnly: false);
+
+    /// <summary>
+    /// As <see cref="Log(XfsTransaction)"/>; <paramref name="timestampsOnly"/> says the
+    /// transaction changed nothing but timestamps (XFS_ILOG_TIMESTAMP), which fdatasync need not force.
+    /// </summary>
+    public void Log(XfsTransaction tp, bool timestampsOnly)
     {
         Join(tp);
         _ = CommitSequence;
         _lastLogged = tp;
+        if (!timestampsOnly && !ReferenceEquals(_lastDataLogged, tp))
+        {
+            _ = DataSyncSequence;
+            _lastDataLogged = tp;
+        }
         var bp = tp.ReadBuffer(Imap.ClusterDaddr, Imap.ClusterLength, XfsInodeBufferOps.Instance);
         Span<byte> inode = stackalloc byte[Mount.Geometry.InodeSize];
         Core.ChangeCount++;

@@ -120,9 +120,10 @@ public sealed class XfsFileOperations : IFileOperations
 
     public void Fsync(OpenFile file, long start, long end, bool dataSync)
     {
-        // xfs_file_fsync: DAX data is already in place; the log must hold the inode's last change.
+        // xfs_file_fsync: DAX data is already in place; the log must hold the inode's last
+        // change, or for fdatasync its last change other than timestamps.
         var i = X(file);
-        Mp.ForceLog(i.Xfs.CommitSequence);
+        Mp.ForceLog(dataSync ? i.Xfs.DataSyncSequence : i.Xfs.CommitSequence);
     }
 
     public void Fallocate(OpenFile file, FallocateFlags mode, long offset, long length)
