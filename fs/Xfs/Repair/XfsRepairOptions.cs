@@ -5,10 +5,10 @@ namespace DaxStack.Fs.Xfs.Repair;
 public sealed record XfsRepairOptions
 {
     /// <summary>
-    /// Lists and verifies each directory. Default <see cref="XfsShortformDirectoryChecker"/>,
-    /// which reads short-form directories and reports the other formats as not checked.
+    /// Lists and verifies each directory. Default <see cref="XfsDir2DirectoryChecker"/>, which
+    /// verifies every directory format (short-form, block, leaf, node).
     /// </summary>
-    public IXfsDirectoryChecker DirectoryChecker { get; init; } = new XfsShortformDirectoryChecker();
+    public IXfsDirectoryChecker DirectoryChecker { get; init; } = new XfsDir2DirectoryChecker();
 
     /// <summary>
     /// Invariants beyond XFS's own run on every allocated inode (DaxStack's seals, i_mapdcount at

@@ -3,7 +3,8 @@ using DaxStack.Fs.Xfs.OnDisk;
 namespace DaxStack.Fs.Xfs.Repair;
 
 /// <summary>
-/// The directory checker the checker uses by default: reads short-form directories (format
+/// A directory checker for short-form directories only (the checker's default is
+/// <see cref="XfsDir2DirectoryChecker"/>): reads short-form directories (format
 /// local) with <see cref="XfsDir2Shortform"/>, which verifies their layout, and reports every
 /// other format (block, leaf, node directories in extents or btree format) as not checked.
 /// </summary>
