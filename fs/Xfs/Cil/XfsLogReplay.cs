@@ -35,6 +35,10 @@ public static class XfsLogReplay
         if (status != BlkStatus.Ok)
             throw new XfsException(status.ToErrno(), $"sb 0: read failed: {ErrnoText.StrError(status.ToErrno())}");
         var sb = ReadSuperblock(sector);
+        // xfs_check_sizes comes before the log is touched: a truncated device is the superblock's
+        // problem, not an I/O error of a log that lies past its end.
+        if ((long)sb.DataBlocks * sb.BlockSize > device.Limits.Capacity)
+            throw new XfsCorruptionException("sb 0", $"filesystem of {sb.DataBlocks} blocks is larger than the {device.Limits.Capacity}-byte device");
         var geo = new XfsGeometry(sb);
         var location = XlogLocation.FromGeometry(geo, sb.Uuid);
         var recovered = XlogReader.Read(device, location);
@@ -194,6 +198,23 @@ public static class XfsLogReplay
                 return XfsAgflBufferOps.Instance;
             case XfsMagic.BmapBtree:
                 return XfsBmbtBufferOps.Instance;
+            case XfsDir2Format.BlockMagic:
+                return XfsDir2DataBufferOps.Block;
+            case XfsDir2Format.DataMagic:
+                return XfsDir2DataBufferOps.Data;
+            case XfsDir2Format.FreeMagic:
+                return XfsDir2FreeBufferOps.Instance;
+        }
+        // Leaf and dabtree node blocks carry a 16-bit magic in their xfs_da3_blkinfo header.
+        if (image.Length >= 10)
+        {
+            switch (Be.U16(image, 8))
+            {
+                case XfsDir2Format.Leaf1Magic:
+                    return XfsDir2LeafBufferOps.Instance;
+                case XfsDir2Format.LeafNMagic or XfsDir2Format.NodeMagic:
+                    return XfsDa3NodeBufferOps.Instance;
+            }
         }
         foreach (var kind in Enum.GetValues<XfsBtreeKind>())
         {
