@@ -25,9 +25,9 @@ internal static class BadImageTargets
         yield return new MetadataTarget("inode core", (r, img) => (r.Geometry.InodeOffset((ulong)img.DataIno) + 16, $"inode {img.DataIno}"));
         yield return new MetadataTarget("short-form dir", (r, img) => (r.Geometry.InodeOffset((ulong)img.ShortDirIno) + XfsDinode.CoreSize + 8, $"inode {img.ShortDirIno}"));
         yield return new MetadataTarget("bmbt", (r, img) => Bmbt(r, img));
-        yield return new MetadataTarget("dir block", (r, img) => DirBlock(r, img.BlockDirIno, 0, "dir3 block"), CheckerVerifies: false);
-        yield return new MetadataTarget("dir data", (r, img) => DirBlock(r, img.LeafDirIno, 0, "dir3 data"), CheckerVerifies: false);
-        yield return new MetadataTarget("dir leaf", (r, img) => DirBlock(r, img.LeafDirIno, LeafSpaceBlock, "dir3 leaf1"), CheckerVerifies: false);
+        yield return new MetadataTarget("dir block", (r, img) => DirBlock(r, img.BlockDirIno, 0, "dir3 block"), CheckerName: img => $"directory {img.BlockDirIno}:");
+        yield return new MetadataTarget("dir data", (r, img) => DirBlock(r, img.LeafDirIno, 0, "dir3 data"), CheckerName: img => $"directory {img.LeafDirIno}:");
+        yield return new MetadataTarget("dir leaf", (r, img) => DirBlock(r, img.LeafDirIno, LeafSpaceBlock, "dir3 leaf1"), CheckerName: img => $"directory {img.LeafDirIno}:");
         yield return new MetadataTarget("log head", (r, _) => LogHead(r), TornWrite: true);
     }
 

@@ -26,4 +26,7 @@ internal interface IBadImageTarget
     bool TornWrite { get; }
 
     (long Offset, string Structure) Locate(XfsMetadataReader reader, PopulatedImage image);
+
+    /// <summary>How the checker names the damaged structure when it differs from the filesystem's name (directories: "directory INO"); null when it is the same.</summary>
+    string? CheckerStructure(PopulatedImage image);
 }
