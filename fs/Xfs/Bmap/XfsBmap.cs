@@ -340,6 +340,49 @@ public static class XfsBmap
         return removed;
     }
 
+    /// <summary>Records one <see cref="UnmapRange"/> transaction removes from a plain file.</summary>
+    public const int RecordsPerTransaction = 64;
+
+    /// <summary>Records one <see cref="UnmapRange"/> transaction removes from a reflinked file, each with a reference-count update.</summary>
+    public const int SharedRecordsPerTransaction = 8;
+
+    /// <summary>
+    /// Removes every mapping of file blocks <paramref name="from"/>..+<paramref name="count"/> in
+    /// as many transactions of its own as it takes, the last records first and a bounded number
+    /// per transaction (fewer in a reflinked file, whose reference-count updates need their share
+    /// of the reservation), as xfs_itruncate_extents and xfs_free_file_space roll their
+    /// transactions around __xfs_bunmapi.
+    /// </summary>
+    public static void UnmapRange(XfsInode ip, ulong from, ulong count)
+    {
+        ArgumentNullException.ThrowIfNull(ip);
+        var mp = ip.Mount;
+        ulong end = count > MaxFileOffset + 1 - Math.Min(from, MaxFileOffset + 1) ? MaxFileOffset + 1 : from + count;
+        bool shared = (ip.Core.Flags2 & XfsDiFlags2.Reflink) != 0;
+        int batch = shared ? SharedRecordsPerTransaction : RecordsPerTransaction;
+        uint reservation = UnmapReservation(mp) + (shared ? (uint)batch * Reflink.XfsRefcount.AdjustReservation : 0);
+        while (true)
+        {
+            var fork = ip.DataFork;
+            if (fork.Format is not (XfsDinodeFormat.Extents or XfsDinodeFormat.Btree))
+                return;
+            // The last record that starts before the end of the range.
+            int last = fork.Find(end - 1);
+            if (last < 0)
+                last = ~last - 1;
+            if (last < 0 || fork.Extents[last].StartOff + fork.Extents[last].BlockCount <= from)
+                return;
+            int first = Math.Max(0, last - batch + 1);
+            ulong start = Math.Max(from, fork.Extents[first].StartOff);
+            using var tp = XfsTransaction.Begin(mp, reservation);
+            Unmap(tp, ip, start, end - start);
+            tp.Commit();
+            end = start;
+            if (end <= from)
+                return;
+        }
+    }
+
     /// <summary>Frees filesystem blocks <paramref name="fsb"/>..+<paramref name="length"/> (the default release of <see cref="Unmap"/>).</summary>
     public static void FreeBlocks(XfsTransaction tp, ulong fsb, uint length)
     {

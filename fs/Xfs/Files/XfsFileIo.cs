@@ -103,11 +103,14 @@ public static class XfsFileIo
         }
         if (size > old)
             ZeroPastEof(ip, DaxOf(mp), size);
-        Modified(ip, size, force: true);
+        Modified(ip, size);
         // xfs_setattr_size trims blocks only when the size does not grow (blocks preallocated
         // past end of file survive a truncate up).
         if (size <= old)
-            UnmapFrom(ip, (ulong)((size + blockSize - 1) / blockSize));
+        {
+            ulong from = (ulong)((size + blockSize - 1) / blockSize);
+            XfsBmap.UnmapRange(ip, from, XfsBmap.MaxFileOffset + 1 - from);
+        }
     }
 
     // Zeroes [size, min(upTo, end of the last block)) when the file's last block is partial.
@@ -123,63 +126,22 @@ public static class XfsFileIo
             throw new XfsException(error, $"inode {ip.Ino}: zeroing past end of file at {size}: {ErrnoText.StrError(error)}");
     }
 
-    /// <summary>Frees every block of <paramref name="ip"/> from file block <paramref name="from"/> on (xfs_itruncate_extents).</summary>
-    public static void UnmapFrom(XfsInode ip, ulong from)
-    {
-        var mp = ip.Mount;
-        while (XfsBmap.LastOffset(ip) > from)
-        {
-            using var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp));
-            // Work backwards a bounded number of records per transaction, as xfs_bunmapi does.
-            var fork = ip.DataFork;
-            int firstRecord = Math.Max(0, fork.Count - RecordsPerUnmap(ip));
-            ulong start = Math.Max(from, fork.Extents[firstRecord].StartOff);
-            XfsBmap.Unmap(tp, ip, start, XfsBmap.MaxFileOffset + 1 - start);
-            tp.Commit();
-        }
-    }
-
-    /// <summary>Frees the blocks of file blocks <paramref name="from"/>..+<paramref name="count"/>, a bounded number of records per transaction (__xfs_bunmapi's loop).</summary>
-    public static void UnmapRange(XfsInode ip, ulong from, ulong count)
-    {
-        var mp = ip.Mount;
-        ulong end = from + count;
-        while (true)
-        {
-            var fork = ip.DataFork;
-            int i = fork.Find(from);
-            if (i < 0)
-                i = ~i;
-            if (i >= fork.Count || fork.Extents[i].StartOff >= end)
-                return;
-            int last = Math.Min(fork.Count, i + RecordsPerUnmap(ip)) - 1;
-            ulong stop = Math.Min(end, fork.Extents[last].StartOff + fork.Extents[last].BlockCount);
-            using var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp));
-            XfsBmap.Unmap(tp, ip, from, stop - from);
-            tp.Commit();
-            from = stop;
-            if (from >= end)
-                return;
-        }
-    }
-
-    // Records one unmap transaction takes on: many in a plain file, one in a reflinked file,
-    // where each record's reference-count update has its own share of the reservation.
-    private static int RecordsPerUnmap(XfsInode ip) => Reflink.XfsReflink.IsReflinked(ip) ? 1 : 64;
-
-    // The size (and the modification times) after a data change, in a transaction of its own.
-    private static void Modified(XfsInode ip, long size, bool force = false)
+    /// <summary>
+    /// file_modified after a data or space change: the modification and change times, and the
+    /// size when <paramref name="size"/> is given and differs, in a transaction of its own. A
+    /// change of the times alone is logged as such, so fdatasync need not force it.
+    /// </summary>
+    internal static void Modified(XfsInode ip, long? size)
     {
         var mp = ip.Mount;
         using var tp = XfsTransaction.Begin(mp);
         ip.Join(tp);
         var now = XfsInodeCache.For(mp).Now();
-        bool sizeChanged = (ulong)size != ip.Core.Size || force;
+        bool sizeChanged = size is long s && (ulong)s != ip.Core.Size;
         if (sizeChanged)
-            ip.Core.Size = (ulong)size;
+            ip.Core.Size = (ulong)size!.Value;
         ip.Core.Mtime = now;
         ip.Core.Ctime = now;
-        // An overwrite inside the file changes only the times: fdatasync need not force that.
         ip.Log(tp, timestampsOnly: !sizeChanged);
         tp.Commit();
     }

@@ -29,7 +29,7 @@ public static class XfsFileSpace
     {
         Check(ip, offset, length);
         AllocateUnwritten(ip, offset, length);
-        Touch(ip, keepSize ? null : Math.Max((long)ip.Core.Size, offset + length));
+        XfsFileIo.Modified(ip, keepSize ? null : Math.Max((long)ip.Core.Size, offset + length));
     }
 
     /// <summary>FALLOC_FL_PUNCH_HOLE: frees the whole blocks inside the range and zeroes the partial blocks at its edges (within the size); the size never changes.</summary>
@@ -37,7 +37,7 @@ public static class XfsFileSpace
     {
         Check(ip, offset, length);
         FreeFileSpace(ip, offset, length);
-        Touch(ip, null);
+        XfsFileIo.Modified(ip, null);
     }
 
     /// <summary>FALLOC_FL_ZERO_RANGE: the range reads as zeroes afterwards and stays allocated (as unwritten blocks); unless <paramref name="keepSize"/> the size grows to its end.</summary>
@@ -49,7 +49,7 @@ public static class XfsFileSpace
         long start = offset / bs * bs;
         long end = (offset + length + bs - 1) / bs * bs;
         AllocateUnwritten(ip, start, end - start);
-        Touch(ip, keepSize ? null : Math.Max((long)ip.Core.Size, offset + length));
+        XfsFileIo.Modified(ip, keepSize ? null : Math.Max((long)ip.Core.Size, offset + length));
     }
 
     /// <summary>
@@ -65,14 +65,14 @@ public static class XfsFileSpace
         if (offset + length >= size)
             throw new XfsException(Errno.EINVAL, $"inode {ip.Ino}: collapse range {offset}+{length} reaches end of file ({size}); that is a truncate");
         int shift = ip.Mount.Geometry.BlockLog;
-        XfsFileIo.UnmapRange(ip, (ulong)offset >> shift, (ulong)length >> shift);
+        XfsBmap.UnmapRange(ip, (ulong)offset >> shift, (ulong)length >> shift);
         var mp = ip.Mount;
         using (var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp)))
         {
             XfsBmap.ShiftLeft(tp, ip, (ulong)(offset + length) >> shift, (ulong)length >> shift);
             tp.Commit();
         }
-        Touch(ip, size - length);
+        XfsFileIo.Modified(ip, size - length);
     }
 
     /// <summary>
@@ -92,7 +92,7 @@ public static class XfsFileSpace
             throw new XfsException(Errno.EFBIG, $"inode {ip.Ino}: inserting {length} bytes would pass the largest file size");
         // The size grows first (as xfs_falloc_insert_range does), so a crash part-way leaves
         // a file whose size covers every mapping.
-        Touch(ip, size + length);
+        XfsFileIo.Modified(ip, size + length);
         var mp = ip.Mount;
         int shift = mp.Geometry.BlockLog;
         using var tp = XfsTransaction.Begin(mp, XfsBmap.UnmapReservation(mp));
@@ -129,7 +129,7 @@ public static class XfsFileSpace
                 run = XfsReflink.SharedRun(tp, map.StartBlock, (uint)Math.Min(n, uint.MaxValue), out shared);
             pos += shared ? XfsReflink.CopyOnWrite(ip, dax, pos, run) : run;
         }
-        Touch(ip, null);
+        XfsFileIo.Modified(ip, null);
     }
 
     private static void Check(XfsInode ip, long offset, long length)
@@ -185,7 +185,7 @@ public static class XfsFileSpace
         long firstWhole = (offset + bs - 1) / bs;
         long endWhole = (offset + length) / bs;
         if (endWhole > firstWhole)
-            XfsFileIo.UnmapRange(ip, (ulong)firstWhole, (ulong)(endWhole - firstWhole));
+            XfsBmap.UnmapRange(ip, (ulong)firstWhole, (ulong)(endWhole - firstWhole));
         long size = (long)ip.Core.Size;
         if (offset >= size)
             return;
@@ -194,20 +194,5 @@ public static class XfsFileSpace
         var error = DaxIomap.Zero(dax, new XfsIomapOps(ip, dax), offset, zeroLength);
         if (error != DaxIomap.Ok)
             throw new XfsException(error, $"inode {ip.Ino}: zeroing {offset}+{zeroLength}: {ErrnoText.StrError(error)}");
-    }
-
-    // file_modified and, when given, the new size, in one transaction.
-    private static void Touch(XfsInode ip, long? size)
-    {
-        var mp = ip.Mount;
-        using var tp = XfsTransaction.Begin(mp);
-        ip.Join(tp);
-        var now = XfsInodeCache.For(mp).Now();
-        if (size is long s)
-            ip.Core.Size = (ulong)s;
-        ip.Core.Mtime = now;
-        ip.Core.Ctime = now;
-        ip.Log(tp);
-        tp.Commit();
     }
 }

@@ -25,12 +25,6 @@ namespace DaxStack.Fs.Xfs.Inode;
 /// does not evict open unlinked inodes first.</remarks>
 public static class XfsInactive
 {
-    /// <summary>Extent records unmapped per transaction when blocks are freed (as xfs_itruncate_extents bounds each xfs_bunmapi call).</summary>
-    public const int RecordsPerTransaction = 64;
-
-    /// <summary>Extent records unmapped per transaction for a reflinked file, each of which may change the refcount B+tree.</summary>
-    public const int SharedRecordsPerTransaction = 8;
-
     /// <summary>
     /// xfs_droplink: drops one link of <paramref name="ip"/> (and sets its change time) inside
     /// <paramref name="tp"/>; when the count reaches 0 the inode goes on its AGI unlinked list
@@ -134,8 +128,8 @@ public static class XfsInactive
         throw new XfsException(Errno.EOPNOTSUPP, $"inode {ip.Ino}: freeing an attribute fork of {core.ANExtents} extents ({core.AFormat}) is not supported");
     }
 
-    // xfs_inactive_truncate + xfs_itruncate_extents: the size goes to 0 first, then the blocks,
-    // the last records first, a bounded number per transaction.
+    // xfs_inactive_truncate + xfs_itruncate_extents: the size goes to 0 first, then the blocks
+    // (XfsBmap.UnmapRange: the last records first, a bounded number per transaction).
     private static void FreeDataBlocks(XfsInode ip)
     {
         if (ip.DataFork.Format is not (XfsDinodeFormat.Extents or XfsDinodeFormat.Btree))
@@ -149,25 +143,6 @@ public static class XfsInactive
             ip.Log(tp);
             tp.Commit();
         }
-        bool shared = (ip.Core.Flags2 & XfsDiFlags2.Reflink) != 0;
-        int batch = shared ? SharedRecordsPerTransaction : RecordsPerTransaction;
-        uint reservation = XfsBmap.UnmapReservation(mp) + (shared ? (uint)batch * XfsRefcount.AdjustReservation : 0);
-        Action<XfsTransaction, ulong, uint>? release = shared ? DropReference : null;
-        while (ip.DataFork.Count > 0)
-        {
-            using var tp = XfsTransaction.Begin(mp, reservation);
-            var fork = ip.DataFork;
-            ulong start = fork.Extents[Math.Max(0, fork.Count - batch)].StartOff;
-            XfsBmap.Unmap(tp, ip, start, XfsBmap.MaxFileOffset + 1 - start, release);
-            tp.Commit();
-        }
-    }
-
-    // A reflinked file's blocks may have other owners: drop this file's reference, which frees
-    // the blocks it was the last owner of.
-    private static void DropReference(XfsTransaction tp, ulong fsb, uint length)
-    {
-        var geo = tp.Mount.Geometry;
-        XfsRefcount.Adjust(tp, geo.FsbToAgno(fsb), geo.FsbToAgbno(fsb), length, -1);
+        XfsBmap.UnmapRange(ip, 0, XfsBmap.MaxFileOffset + 1);
     }
 }
