@@ -30,8 +30,10 @@ public sealed class XfsFileSystemType : IFileSystemType
 
     public SuperBlock Mount(bool readOnly)
     {
-        var mount = XfsMount.Mount(_device, _options);
-        Super = new XfsSuper(mount, readOnly);
+        var options = _options ?? new XfsMountOptions();
+        var mount = XfsMount.Mount(_device, readOnly ? options with { ReadOnly = true } : options);
+        // A read-only device mounts read-only whatever was asked (as mount(8) falls back to ro).
+        Super = new XfsSuper(mount, readOnly || mount.IsReadOnly);
         return Super.Sb;
     }
 }

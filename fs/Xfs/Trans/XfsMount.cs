@@ -87,6 +87,13 @@ public sealed class XfsMount
     /// <summary>Inodes <see cref="Mount"/> found on the AGI unlinked lists and freed (0 when <see cref="XfsMountOptions.SkipUnlinkedRecovery"/> is set).</summary>
     public int RecoveredUnlinkedInodes { get; private set; }
 
+    /// <summary>
+    /// Mounted read-only (<see cref="XfsMountOptions.ReadOnly"/>, or a read-only device): a
+    /// transaction that reserves blocks or changes anything fails with EROFS; empty ones (the
+    /// reads that walk metadata) still run.
+    /// </summary>
+    public bool IsReadOnly { get; private set; }
+
     /// <summary>Whether <see cref="Unmount"/> has run: every later transaction fails.</summary>
     public bool IsUnmounted => _unmounted;
 
@@ -129,7 +136,8 @@ public sealed class XfsMount
 
     /// <summary>
     /// Opens the filesystem on <paramref name="device"/>: reads and verifies the primary superblock
-    /// and every AGF. Throws <see cref="XfsCorruptionException"/> for damaged metadata and
+    /// and every AGF. On a read-only device the mount is read-only (<see cref="IsReadOnly"/>).
+    /// Throws <see cref="XfsCorruptionException"/> for damaged metadata and
     /// <see cref="XfsException"/> with EINVAL for a format this implementation cannot change.
     /// </summary>
     public static XfsMount Open(IBlockDeviceOperations device, XfsMountOptions? options = null)
@@ -144,7 +152,7 @@ public sealed class XfsMount
             throw new XfsException(status.ToErrno(), $"sb 0: read failed: {ErrnoText.StrError(status.ToErrno())}");
         var sb = XfsSuperblock.ReadFrom(sector);
         CheckSupported(sb, device);
-        var mp = new XfsMount(device, sb, options);
+        var mp = new XfsMount(device, sb, options) { IsReadOnly = device.Limits.ReadOnly };
         // Read the primary through the cache as well, so later transactions find it verified.
         mp.Buffers.Read(0, XfsFormat.SectorSize, XfsSuperblockBufferOps.Instance);
         for (uint agno = 0; agno < mp.Geometry.AgCount; agno++)
@@ -161,8 +169,10 @@ public sealed class XfsMount
     /// <see cref="XfsCilCommitter"/> (budget <see cref="XfsMountOptions.LogBudgetBytes"/>) as its
     /// committer, and inactivates every inode left on an AGI unlinked list
     /// (<see cref="Inode.XfsInactive.RecoverUnlinked"/>, unless
-    /// <see cref="XfsMountOptions.SkipUnlinkedRecovery"/>). Throws <see cref="XfsException"/> with EROFS on a read-only device (with "log
-    /// needs recovery" when the log is dirty: read-only mounts are not supported),
+    /// <see cref="XfsMountOptions.SkipUnlinkedRecovery"/>). With <see cref="XfsMountOptions.ReadOnly"/>
+    /// the mount then refuses transactions (<see cref="IsReadOnly"/>); on a read-only device it is
+    /// read-only whatever the options say, and the device is never written. Throws
+    /// <see cref="XfsException"/> with EROFS on a read-only device whose log needs recovery,
     /// <see cref="XfsCorruptionException"/> naming the log record when the log is damaged (the
     /// device is then unchanged), <see cref="XfsCorruptionException"/> naming the AGI bucket when an
     /// unlinked list is damaged, and what <see cref="Open"/> throws.
@@ -183,7 +193,8 @@ public sealed class XfsMount
             var recovery = XlogReader.Read(device, XlogLocation.FromGeometry(new XfsGeometry(sb), sb.Uuid));
             if (!recovery.IsClean)
                 throw new XfsException(Errno.EROFS, $"{device.Name}: log needs recovery, which a read-only device does not allow");
-            throw new XfsException(Errno.EROFS, $"{device.Name} is read-only (read-only mounts are not supported)");
+            // A clean log and nothing to write: no journal, and every transaction refused.
+            return Open(device, options);
         }
         var writer = XfsLogReplay.Recover(device, out int replayed);
         var cil = new XfsCilCommitter(writer, options.LogBudgetBytes);
@@ -196,6 +207,12 @@ public sealed class XfsMount
             mp.RecoveredUnlinkedInodes = Inode.XfsInactive.RecoverUnlinked(mp);
             if (mp.RecoveredUnlinkedInodes > 0)
                 mp.ForceLogAll();
+        }
+        if (options.ReadOnly)
+        {
+            // Recovery (above) may write even a read-only mount, as XFS's does; from here on nothing changes.
+            mp.ForceLogAll();
+            mp.IsReadOnly = true;
         }
         return mp;
     }
@@ -258,7 +275,9 @@ public sealed class XfsMount
                 return;
             if (_transactionDepth > 0)
                 throw new InvalidOperationException("unmount while a transaction is running");
-            if (!IsShutdown)
+            // A read-only device is never written; a read-only mount with a journal still writes
+            // its clean unmount record (recovery may have dirtied the log).
+            if (!IsShutdown && !(IsReadOnly && Log == null))
             {
                 if (Log != null)
                     Guarded(Log.Unmount);
@@ -287,6 +306,7 @@ public sealed class XfsMount
             Lock.Exit();
             throw new XfsException(Errno.EIO, "filesystem unmounted");
         }
+
         _transactionDepth++;
     }
 
@@ -330,8 +350,6 @@ public sealed class XfsMount
             throw new XfsException(Errno.EINVAL, Unsupported($"incompatible feature bits 0x{(uint)(sb.FeaturesIncompat & ~known):x}"));
         if ((long)sb.DataBlocks * sb.BlockSize > device.Limits.Capacity)
             throw new XfsCorruptionException("sb 0", $"filesystem of {sb.DataBlocks} blocks is larger than the {device.Limits.Capacity}-byte device");
-        if (device.Limits.ReadOnly)
-            throw new XfsException(Errno.EROFS, $"{device.Name} is read-only");
     }
 
     /// <summary>ialloc_blks: blocks of one 64-inode chunk.</summary>

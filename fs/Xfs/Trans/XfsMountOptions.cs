@@ -21,4 +21,11 @@ public sealed record XfsMountOptions
 
     /// <summary>Leave inodes on the AGI unlinked lists at <see cref="XfsMount.Mount"/> instead of inactivating them (for tests and inspection of a crashed image). Default false.</summary>
     public bool SkipUnlinkedRecovery { get; init; }
+
+    /// <summary>
+    /// ro: <see cref="XfsMount.Mount"/> hands out a mount on which every transaction fails with
+    /// EROFS. A dirty log is still replayed first when the device is writable (as XFS does), and
+    /// refused with EROFS when it is not. Default false.
+    /// </summary>
+    public bool ReadOnly { get; init; }
 }

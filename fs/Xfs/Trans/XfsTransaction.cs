@@ -65,6 +65,11 @@ public sealed class XfsTransaction : IDisposable
             mount.ExitTransaction();
             throw new XfsException(Errno.EIO, $"filesystem shut down: {mount.ShutdownReason}");
         }
+        if (mount.IsReadOnly && blocks > 0)
+        {
+            mount.ExitTransaction();
+            throw new XfsException(Errno.EROFS, $"{mount.Device.Name}: the filesystem is mounted read-only");
+        }
         if (!mount.TryReserve(blocks))
         {
             long available = (long)mount.FreeBlocksAvailable;
@@ -252,6 +257,13 @@ public sealed class XfsTransaction : IDisposable
         {
             Cancel();
             throw new XfsException(Errno.EIO, $"filesystem shut down: {Mount.ShutdownReason}");
+        }
+        if (Mount.IsReadOnly && (_items.Count > 0 || _fdBlocksDelta != 0 || _iCountDelta != 0 || _iFreeDelta != 0))
+        {
+            // xfs_trans_alloc refuses a read-only mount up front; our empty transactions
+            // (xfs_trans_alloc_empty) are allowed, so a change is caught here and undone.
+            Cancel();
+            throw new XfsException(Errno.EROFS, $"{Mount.Device.Name}: the filesystem is mounted read-only");
         }
         try
         {

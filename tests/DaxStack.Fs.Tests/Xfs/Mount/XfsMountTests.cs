@@ -109,7 +109,7 @@ public class XfsMountTests
     }
 
     [Test]
-    public void AReadOnlyDeviceRefusesTheMountWithEROFSAndSaysADirtyLogNeedsRecovery()
+    public void AReadOnlyDeviceWithADirtyLogRefusesTheMountWithEROFSAndWithACleanLogMountsReadOnly()
     {
         string dir = Directory.CreateTempSubdirectory("daxstack-mount-").FullName;
         try
@@ -131,11 +131,50 @@ public class XfsMountTests
                 Assert.That(fs.Mount.ReplayedTransactions, Is.EqualTo(1));
                 fs.Mount.Unmount();
             }
+            var before = File.ReadAllBytes(image);
             using (var ro = FsTestDevice.Image(image, readOnly: true))
             {
-                var e = Assert.Throws<XfsException>(() => XfsMount.Mount(ro.Device));
+                var mp = XfsMount.Mount(ro.Device);
+                Assert.That(mp.IsReadOnly, Is.True);
+                var e = Assert.Throws<XfsException>(() => XfsTransaction.Begin(mp, 1));
                 Assert.That(e!.Errno, Is.EqualTo(Errno.EROFS));
-                Assert.That(e.Message, Does.Not.Contain("recovery"));
+                mp.Unmount();
+            }
+            Assert.That(File.ReadAllBytes(image).AsSpan().SequenceEqual(before), Is.True, "a read-only device was written");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
+    public void AReadOnlyMountOfAWritableDeviceReplaysADirtyLogThenRefusesTransactionsAndUnmountsClean()
+    {
+        string dir = Directory.CreateTempSubdirectory("daxstack-mount-").FullName;
+        try
+        {
+            string image = FsTestDevice.SparseImage(dir, "fs.img", 64L << 20);
+            using (var fs = MountedFs.CreateOnImage(image))
+            {
+                var (_, seq) = fs.AllocateInode();
+                fs.Mount.ForceLog(seq);
+            }
+            using (var dev = FsTestDevice.Image(image))
+            {
+                var mp = XfsMount.Mount(dev.Device, new XfsMountOptions { ReadOnly = true });
+                Assert.Multiple(() =>
+                {
+                    Assert.That(mp.ReplayedTransactions, Is.EqualTo(1));
+                    Assert.That(mp.IsReadOnly, Is.True);
+                    Assert.That(Assert.Throws<XfsException>(() => XfsTransaction.Begin(mp, 1))!.Errno, Is.EqualTo(Errno.EROFS));
+                });
+                mp.Unmount();
+            }
+            using (var fs = MountedFs.Open(image))
+            {
+                Assert.That(fs.Mount.ReplayedTransactions, Is.Zero, "the read-only unmount left a clean log");
+                fs.Mount.Unmount();
             }
         }
         finally
