@@ -5,33 +5,12 @@ namespace DaxStack.Fs.Xfs.OnDisk;
 /// links and the (hash, child block) entries in hash order, each hash the largest under its child.
 /// </summary>
 /// <remarks>Models the kernel's <c>struct xfs_da3_intnode</c> / <c>xfs_da3_node_hdr</c> with the checks of <c>xfs_da3_node_verify</c> (xfs_da_btree.c).</remarks>
-public sealed class XfsDa3NodeBlock
+public sealed class XfsDa3NodeBlock : XfsDa3Block
 {
     private XfsDa3NodeBlock(int blockSize)
+        : base(blockSize)
     {
-        BlockSize = blockSize;
     }
-
-    /// <summary>Bytes in the block.</summary>
-    public int BlockSize { get; }
-
-    /// <summary>info.forw.</summary>
-    public uint Forw { get; set; }
-
-    /// <summary>info.back.</summary>
-    public uint Back { get; set; }
-
-    /// <summary>info.blkno.</summary>
-    public ulong Blkno { get; set; }
-
-    /// <summary>info.lsn.</summary>
-    public ulong Lsn { get; set; }
-
-    /// <summary>info.uuid.</summary>
-    public Guid Uuid { get; set; }
-
-    /// <summary>info.owner.</summary>
-    public ulong Owner { get; set; }
 
     /// <summary>__level: 1 for a node whose children are leaves.</summary>
     public int Level { get; set; }
@@ -61,18 +40,11 @@ public sealed class XfsDa3NodeBlock
     public static XfsDa3NodeBlock ReadFrom(ReadOnlySpan<byte> b, string name)
     {
         int bs = b.Length;
-        ushort magic = Be.U16(b, 8);
+        ushort magic = ReadMagic(b);
         if (magic != XfsDir2Format.NodeMagic)
             throw XfsCorruptionException.BadMagic(name, magic, XfsDir2Format.NodeMagic);
-        var node = new XfsDa3NodeBlock(bs)
-        {
-            Forw = Be.U32(b, 0),
-            Back = Be.U32(b, 4),
-            Blkno = Be.U64(b, 16),
-            Lsn = Be.U64(b, 24),
-            Uuid = Be.Uuid(b, 32),
-            Owner = Be.U64(b, 48),
-        };
+        var node = new XfsDa3NodeBlock(bs);
+        node.ReadInfo(b);
         int count = Be.U16(b, 56), level = Be.U16(b, 58);
         if (level is 0 or > XfsDir2Format.MaxDepth)
             throw XfsCorruptionException.BadField(name, "node level", level, $"not 1 to {XfsDir2Format.MaxDepth}");
@@ -92,13 +64,7 @@ public sealed class XfsDa3NodeBlock
             throw new InvalidOperationException($"{Entries.Count} node entries do not fit a block holding {Capacity}");
         b = b[..BlockSize];
         b.Clear();
-        Be.Put32(b, 0, Forw);
-        Be.Put32(b, 4, Back);
-        Be.Put16(b, 8, XfsDir2Format.NodeMagic);
-        Be.Put64(b, 16, Blkno);
-        Be.Put64(b, 24, Lsn);
-        Be.PutUuid(b, 32, Uuid);
-        Be.Put64(b, 48, Owner);
+        WriteInfo(b, XfsDir2Format.NodeMagic);
         Be.Put16(b, 56, (ushort)Entries.Count);
         Be.Put16(b, 58, (ushort)Level);
         for (int i = 0; i < Entries.Count; i++)

@@ -9,31 +9,16 @@ namespace DaxStack.Fs.Xfs.OnDisk;
 /// free regions, bestfree sorted and exact, block leaf consistent with the entries).
 /// </summary>
 /// <remarks>Models the kernel's <c>struct xfs_dir3_data_hdr</c>, <c>xfs_dir2_data_entry_t</c>, <c>xfs_dir2_data_unused_t</c>, <c>xfs_dir2_block_tail_t</c> with <c>__xfs_dir3_data_check</c>, <c>xfs_dir2_data_freescan</c> and <c>xfs_dir2_data_freeinsert</c> (xfs_dir2_data.c).</remarks>
-public sealed class XfsDir2DataBlock
+public sealed class XfsDir2DataBlock : XfsDir3Block
 {
     private XfsDir2DataBlock(int blockSize, bool blockForm)
+        : base(blockSize)
     {
-        BlockSize = blockSize;
         IsBlockForm = blockForm;
     }
 
-    /// <summary>Bytes in the block.</summary>
-    public int BlockSize { get; }
-
     /// <summary>"XDB3" (data, leaf and tail in one block) rather than "XDD3".</summary>
     public bool IsBlockForm { get; set; }
-
-    /// <summary>hdr.blkno: the block's own disk address.</summary>
-    public ulong Blkno { get; set; }
-
-    /// <summary>hdr.lsn: the log sequence number of the last write.</summary>
-    public ulong Lsn { get; set; }
-
-    /// <summary>hdr.uuid: the filesystem's metadata uuid.</summary>
-    public Guid Uuid { get; set; }
-
-    /// <summary>hdr.owner: the directory's inode number.</summary>
-    public ulong Owner { get; set; }
 
     /// <summary>The entries in offset order.</summary>
     public List<XfsDir2DataEntry> Entries { get; } = [];
@@ -139,13 +124,8 @@ public sealed class XfsDir2DataBlock
         uint magic = Be.U32(b, 0);
         if (magic is not (XfsDir2Format.BlockMagic or XfsDir2Format.DataMagic))
             throw XfsCorruptionException.BadMagic(name, magic, XfsDir2Format.DataMagic);
-        var blk = new XfsDir2DataBlock(bs, magic == XfsDir2Format.BlockMagic)
-        {
-            Blkno = Be.U64(b, 8),
-            Lsn = Be.U64(b, 16),
-            Uuid = Be.Uuid(b, 24),
-            Owner = Be.U64(b, 40),
-        };
+        var blk = new XfsDir2DataBlock(bs, magic == XfsDir2Format.BlockMagic);
+        blk.ReadSelfDescription(b, 8);
         for (int i = 0; i < XfsDir2Format.BestFreeCount; i++)
             blk.StoredBestFree[i] = new XfsDir2DataFree(Be.U16(b, 48 + (4 * i)), Be.U16(b, 50 + (4 * i)));
         int end = bs;
@@ -269,10 +249,7 @@ public sealed class XfsDir2DataBlock
         b = b[..BlockSize];
         b.Clear();
         Be.Put32(b, 0, IsBlockForm ? XfsDir2Format.BlockMagic : XfsDir2Format.DataMagic);
-        Be.Put64(b, 8, Blkno);
-        Be.Put64(b, 16, Lsn);
-        Be.PutUuid(b, 24, Uuid);
-        Be.Put64(b, 40, Owner);
+        WriteSelfDescription(b, 8);
         var best = BestFree();
         for (int i = 0; i < best.Length; i++)
         {

@@ -6,27 +6,12 @@ namespace DaxStack.Fs.Xfs.OnDisk;
 /// (nvalid) and of slots naming a data block (nused).
 /// </summary>
 /// <remarks>Models the kernel's <c>struct xfs_dir3_free_hdr</c> / <c>xfs_dir3_free</c> with the checks of <c>xfs_dir3_free_verify</c> and <c>xfs_dir3_free_header_check</c> (xfs_dir2_node.c).</remarks>
-public sealed class XfsDir2FreeBlock
+public sealed class XfsDir2FreeBlock : XfsDir3Block
 {
     private XfsDir2FreeBlock(int blockSize)
+        : base(blockSize)
     {
-        BlockSize = blockSize;
     }
-
-    /// <summary>Bytes in the block.</summary>
-    public int BlockSize { get; }
-
-    /// <summary>hdr.blkno.</summary>
-    public ulong Blkno { get; set; }
-
-    /// <summary>hdr.lsn.</summary>
-    public ulong Lsn { get; set; }
-
-    /// <summary>hdr.uuid.</summary>
-    public Guid Uuid { get; set; }
-
-    /// <summary>hdr.owner.</summary>
-    public ulong Owner { get; set; }
 
     /// <summary>firstdb: the data block of Bests[0].</summary>
     public int FirstDb { get; set; }
@@ -51,13 +36,8 @@ public sealed class XfsDir2FreeBlock
         uint magic = Be.U32(b, 0);
         if (magic != XfsDir2Format.FreeMagic)
             throw XfsCorruptionException.BadMagic(name, magic, XfsDir2Format.FreeMagic);
-        var free = new XfsDir2FreeBlock(bs)
-        {
-            Blkno = Be.U64(b, 8),
-            Lsn = Be.U64(b, 16),
-            Uuid = Be.Uuid(b, 24),
-            Owner = Be.U64(b, 40),
-        };
+        var free = new XfsDir2FreeBlock(bs);
+        free.ReadSelfDescription(b, 8);
         int max = XfsDir2Format.FreeMaxBests(bs);
         int firstDb = (int)Be.U32(b, 48), nvalid = (int)Be.U32(b, 52), nused = (int)Be.U32(b, 56);
         if (firstDb < 0 || firstDb % max != 0)
@@ -82,10 +62,7 @@ public sealed class XfsDir2FreeBlock
         b = b[..BlockSize];
         b.Clear();
         Be.Put32(b, 0, XfsDir2Format.FreeMagic);
-        Be.Put64(b, 8, Blkno);
-        Be.Put64(b, 16, Lsn);
-        Be.PutUuid(b, 24, Uuid);
-        Be.Put64(b, 40, Owner);
+        WriteSelfDescription(b, 8);
         Be.Put32(b, 48, (uint)FirstDb);
         Be.Put32(b, 52, (uint)Bests.Count);
         Be.Put32(b, 56, (uint)NUsed);

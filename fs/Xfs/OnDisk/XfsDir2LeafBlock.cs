@@ -7,37 +7,16 @@ namespace DaxStack.Fs.Xfs.OnDisk;
 /// (removed names) keep their hash and have address 0.
 /// </summary>
 /// <remarks>Models the kernel's <c>struct xfs_dir3_leaf_hdr</c> (with <c>xfs_da3_blkinfo</c>), <c>xfs_dir2_leaf_entry_t</c>, <c>xfs_dir2_leaf_tail_t</c> and the checks of <c>xfs_dir3_leaf_check_int</c> (xfs_dir2_leaf.c).</remarks>
-public sealed class XfsDir2LeafBlock
+public sealed class XfsDir2LeafBlock : XfsDa3Block
 {
     private XfsDir2LeafBlock(int blockSize, bool leafN)
+        : base(blockSize)
     {
-        BlockSize = blockSize;
         IsLeafN = leafN;
     }
 
-    /// <summary>Bytes in the block.</summary>
-    public int BlockSize { get; }
-
     /// <summary>LEAFN (node directory) rather than LEAF1 (leaf directory).</summary>
     public bool IsLeafN { get; set; }
-
-    /// <summary>info.forw: the next leaf's directory block (0 for none).</summary>
-    public uint Forw { get; set; }
-
-    /// <summary>info.back: the previous leaf's directory block (0 for none).</summary>
-    public uint Back { get; set; }
-
-    /// <summary>info.blkno: the block's own disk address.</summary>
-    public ulong Blkno { get; set; }
-
-    /// <summary>info.lsn.</summary>
-    public ulong Lsn { get; set; }
-
-    /// <summary>info.uuid.</summary>
-    public Guid Uuid { get; set; }
-
-    /// <summary>info.owner: the directory's inode number.</summary>
-    public ulong Owner { get; set; }
 
     /// <summary>The entries in hash order, stale ones included.</summary>
     public List<XfsDir2LeafEntry> Entries { get; } = [];
@@ -91,18 +70,11 @@ public sealed class XfsDir2LeafBlock
         int bs = b.Length;
         if (bs < 512 || (bs & (bs - 1)) != 0)
             throw new XfsCorruptionException(name, $"a directory block is a power of two of at least 512 bytes, not {bs}");
-        ushort magic = Be.U16(b, 8);
+        ushort magic = ReadMagic(b);
         if (magic is not (XfsDir2Format.Leaf1Magic or XfsDir2Format.LeafNMagic))
             throw XfsCorruptionException.BadMagic(name, magic, XfsDir2Format.Leaf1Magic);
-        var leaf = new XfsDir2LeafBlock(bs, magic == XfsDir2Format.LeafNMagic)
-        {
-            Forw = Be.U32(b, 0),
-            Back = Be.U32(b, 4),
-            Blkno = Be.U64(b, 16),
-            Lsn = Be.U64(b, 24),
-            Uuid = Be.Uuid(b, 32),
-            Owner = Be.U64(b, 48),
-        };
+        var leaf = new XfsDir2LeafBlock(bs, magic == XfsDir2Format.LeafNMagic);
+        leaf.ReadInfo(b);
         int count = Be.U16(b, 56), stale = Be.U16(b, 58);
         int limit = bs;
         if (!leaf.IsLeafN)
@@ -139,13 +111,7 @@ public sealed class XfsDir2LeafBlock
             throw new InvalidOperationException($"{Entries.Count} leaf entries do not fit a block holding {Capacity}");
         b = b[..BlockSize];
         b.Clear();
-        Be.Put32(b, 0, Forw);
-        Be.Put32(b, 4, Back);
-        Be.Put16(b, 8, IsLeafN ? XfsDir2Format.LeafNMagic : XfsDir2Format.Leaf1Magic);
-        Be.Put64(b, 16, Blkno);
-        Be.Put64(b, 24, Lsn);
-        Be.PutUuid(b, 32, Uuid);
-        Be.Put64(b, 48, Owner);
+        WriteInfo(b, IsLeafN ? XfsDir2Format.LeafNMagic : XfsDir2Format.Leaf1Magic);
         Be.Put16(b, 56, (ushort)Entries.Count);
         Be.Put16(b, 58, (ushort)Stale);
         for (int i = 0; i < Entries.Count; i++)
