@@ -124,6 +124,34 @@ internal static class CrashWorkloads
             var h = m.Create("/d/h");
             m.Fsync(h);
         });
+        yield return new("node-directory", m =>
+        {
+            // One directory through every form: short-form, block, leaf, then node (more leaf
+            // entries than one leaf block holds: leaves split under a da3 node, a free-index
+            // block appears), and back down as names go; the transactions that change several
+            // directory blocks at once are the ones a crash must not tear.
+            var d = m.Mkdir("/d");
+            for (int i = 0; i < 30; i++)
+                m.Close(m.Create($"/d/{i:D4}"));
+            m.Fsync(d);
+            for (int i = 30; i < 620; i++)
+                m.Close(m.Create($"/d/{i:D4}"));
+            m.LogWorker();
+            m.Fsync(d);
+            for (int i = 0; i < 620; i += 3)
+                m.Unlink($"/d/{i:D4}");
+            m.Rename("/d/0001", "/d/renamed-after-the-node-split");
+            m.Fsync(d);
+            for (int i = 1; i < 620; i += 3)
+            {
+                if (i != 1)
+                    m.Unlink($"/d/{i:D4}");
+            }
+            var f = m.Create("/d/last");
+            m.Write(f, 0, 100, 21);
+            m.Fsync(f);
+            m.Fsync(d);
+        });
         yield return new("reflink", m =>
         {
             var a = m.Create("/a");
