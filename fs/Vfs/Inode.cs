@@ -17,6 +17,7 @@ public abstract class Inode
     private readonly Lock _stateLock = new();
     private int _count;
     private bool _freeing;
+    private DentryCache? _dentries;
 
     protected Inode(SuperBlock sb, long ino, uint mode, IInodeOperations operations, IFileOperations fileOperations)
     {
@@ -30,6 +31,9 @@ public abstract class Inode
         Mtime = now;
         Ctime = now;
     }
+
+    /// <summary>The names looked up in this directory (made on first use).</summary>
+    internal DentryCache Dentries => _dentries ?? Interlocked.CompareExchange(ref _dentries, new DentryCache(), null) ?? _dentries;
 
     /// <summary>The filesystem instance (<c>i_sb</c>).</summary>
     public SuperBlock Sb { get; }

@@ -102,7 +102,15 @@ public sealed partial class Process
                 MountWantWrite(nd.Parent.Mount, call);
                 MayCreate(dir, call);
                 uint createMode = InodeMode.S_IFREG | (mode & InodeMode.S_IALLUGO & ~Umask);
-                var inode = dir.Operations.Create(dir, nd.Last, createMode, Credentials);
+                Inode inode;
+                try
+                {
+                    inode = dir.Operations.Create(dir, nd.Last, createMode, Credentials);
+                }
+                finally
+                {
+                    dir.Dentries.Drop(nd.Last);
+                }
 
                 // Take the open file's reference before the directory is unlocked, so an unlink
                 // racing with this open cannot free the new inode first.

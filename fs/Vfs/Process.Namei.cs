@@ -151,7 +151,21 @@ public sealed partial class Process
         dir.Rwsem.EnterReadLock();
         try
         {
-            return dir.Operations.Lookup(dir, name);
+            // d_lookup first; the filesystem's ->lookup only for a name not seen since it last changed.
+            if (name == "..")
+            {
+                return dir.Operations.Lookup(dir, name);
+            }
+
+            var dentries = dir.Dentries;
+            if (dentries.TryLookup(name, out var cached))
+            {
+                return cached;
+            }
+
+            var inode = dir.Operations.Lookup(dir, name);
+            dentries.Add(name, inode);
+            return inode;
         }
         finally
         {

@@ -30,7 +30,14 @@ public sealed partial class Process
                 }
 
                 uint dirMode = InodeMode.S_IFDIR | (mode & (InodeMode.S_IRWXUGO | InodeMode.S_ISVTX) & ~Umask);
-                dir.Operations.Mkdir(dir, nd.Last, dirMode, Credentials);
+                try
+                {
+                    dir.Operations.Mkdir(dir, nd.Last, dirMode, Credentials);
+                }
+                finally
+                {
+                    dir.Dentries.Drop(nd.Last);
+                }
             }
             finally
             {
@@ -104,6 +111,7 @@ public sealed partial class Process
                 }
                 finally
                 {
+                    dir.Dentries.Drop(nd.Last);
                     victim.Rwsem.ExitWriteLock();
                 }
             }
@@ -149,6 +157,7 @@ public sealed partial class Process
                 }
                 finally
                 {
+                    dir.Dentries.Drop(nd.Last);
                     victim.Rwsem.ExitWriteLock();
                 }
             }
@@ -215,6 +224,7 @@ public sealed partial class Process
                 }
                 finally
                 {
+                    dir.Dentries.Drop(nd.Last);
                     inode.Rwsem.ExitWriteLock();
                 }
             }
@@ -388,6 +398,8 @@ public sealed partial class Process
         }
         finally
         {
+            oldDir.Dentries.Drop(oldNd.Last);
+            newDir.Dentries.Drop(newNd.Last);
             target?.Rwsem.ExitWriteLock();
             source.Rwsem.ExitWriteLock();
         }
