@@ -5,31 +5,51 @@ using Microsoft.Extensions.Logging;
 namespace DaxStack.Driver.Nbd;
 
 /// <summary>
-/// One client connection: a socket, an input pipe filled from it by a receive loop, and an output
-/// pipe writer over its stream; runs the handshake, then the transmission phase.
+/// One client connection, served by threads of its own: a socket, the input pipe its thread fills
+/// from the socket, and a writer that sends synchronously. The connection's thread runs the
+/// handshake, then receives and parses requests (with <see cref="NbdTransmission"/>, which adds a
+/// worker thread for the transmission phase).
 /// <para>
-/// Memory stays bounded whatever the client sends: the receive loop pauses once
-/// <see cref="InputPauseThreshold"/> bytes wait unconsumed, and the parsers never need more than a
-/// request header, one option's data (at most <see cref="NbdHandshake.MaxOptionData"/>) or one
-/// logical block unconsumed to make progress. A connection that breaks the protocol, or whose client
-/// goes away, ends alone: its failures never reach the server or other connections.
+/// Every socket call is synchronous, on the socket in non-blocking mode; a wait for the client is a
+/// <c>poll(2)</c> in slices of <see cref="PollMicroseconds"/>, so that a stop request is seen while
+/// the connection is idle. No thread pool work, epoll thread or async continuation happens per
+/// request: on a small machine the hops of async socket completions cost more than the copies.
+/// The input pipe's continuations run inline: the handshake, written against
+/// <see cref="PipeReader"/>, resumes on the connection's thread inside the flush that gave it its
+/// bytes. Bytes received past the end of the handshake stay in the pipe for the transmission phase.
+/// </para>
+/// <para>
+/// Memory stays bounded whatever the client sends: the connection's thread receives only when the
+/// parser needs more, the parsers never need more than a request header, one option's data (at
+/// most <see cref="NbdHandshake.MaxOptionData"/>) or one logical block unconsumed to make
+/// progress, and requests in flight are bounded by their <see cref="NbdRequestQueue"/>. A
+/// connection that breaks the protocol, or whose client goes away, ends alone: its failures never
+/// reach the server or other connections.
 /// </para>
 /// </summary>
-/// <remarks>Models one client session of an NBD server (nbd-server's per-client child).</remarks>
+/// <remarks>Models one client session of an NBD server (nbd-server's per-client child, nbdkit's connection threads).</remarks>
 internal sealed class NbdConnection
 {
-    /// <summary>Unconsumed input bytes at which the receive loop stops reading the socket.</summary>
+    /// <summary>Unconsumed input bytes at which the input pipe would stop taking more (the parsers never get near it).</summary>
     internal const int InputPauseThreshold = 1 << 20;
+
+    /// <summary>How long one <c>poll</c> waits before the stop flag is looked at again (100 ms).</summary>
+    internal const int PollMicroseconds = 100_000;
 
     private const int InputResumeThreshold = InputPauseThreshold / 2;
     private const int ReceiveSize = NbdBufferPool.BlockSize;
 
+    /// <summary>The stack of a connection's threads: none of them calls deeply.</summary>
+    internal const int ThreadStackSize = 256 << 10;
+
     private readonly Socket _socket;
     private readonly Pipe _input;
     private readonly Action<NbdConnection> _onClosed;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _stopRequested;
     private volatile bool _closing;
     private volatile bool _aborted;
+    private Task<NbdExport?>? _handshake;
 
     public NbdConnection(NbdServer server, Socket socket, long id, ILogger logger, Action<NbdConnection> onClosed)
     {
@@ -40,13 +60,14 @@ internal sealed class NbdConnection
         _onClosed = onClosed;
         _input = new Pipe(new PipeOptions(
             pool: server.BufferPool,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: InputPauseThreshold,
             resumeWriterThreshold: InputResumeThreshold,
             minimumSegmentSize: ReceiveSize,
             useSynchronizationContext: false));
         Reader = _input.Reader;
-        Writer = PipeWriter.Create(new NetworkStream(socket, ownsSocket: false),
-            new StreamPipeWriterOptions(pool: server.BufferPool, minimumBufferSize: NbdBufferPool.BlockSize, leaveOpen: false));
+        Writer = new NbdSocketWriter(this);
     }
 
     /// <summary>The server that accepted the connection.</summary>
@@ -58,11 +79,11 @@ internal sealed class NbdConnection
     /// <summary>Where the connection logs.</summary>
     public ILogger Logger { get; }
 
-    /// <summary>Bytes from the client.</summary>
+    /// <summary>Bytes from the client (filled by <see cref="FillInput"/>).</summary>
     public PipeReader Reader { get; }
 
-    /// <summary>Bytes to the client.</summary>
-    public PipeWriter Writer { get; }
+    /// <summary>Bytes to the client, sent at each flush.</summary>
+    public NbdSocketWriter Writer { get; }
 
     /// <summary>Why the connection ended (logged when it closes).</summary>
     public string CloseReason { get; set; } = "connection ended";
@@ -73,27 +94,44 @@ internal sealed class NbdConnection
     /// <summary>Whether the output side has gone away.</summary>
     public bool IsClosing => _closing;
 
+    /// <summary>Whether the client has closed its side (everything it sent is in the input pipe).</summary>
+    public bool InputEnded { get; private set; }
+
+    /// <summary>Called on the connection's thread each time a receive is about to wait for the client.</summary>
+    public Action? BeforeWait { get; set; }
+
     /// <summary>Completes when the connection has closed.</summary>
-    public Task Completion { get; private set; } = Task.CompletedTask;
+    public Task Completion => _completion.Task;
 
-    /// <summary>Starts serving on the thread pool.</summary>
-    public void Start() => Completion = Task.Run(RunAsync);
-
-    /// <summary>Asks the connection to close once the request in progress is answered.</summary>
-    public void RequestStop()
+    /// <summary>Starts serving on the connection's own thread.</summary>
+    public void Start()
     {
-        _stopRequested = true;
-        // Wakes a read waiting for the next request or option; a read in the middle of a payload
-        // ignores the wake-up and finishes its request first.
-        Reader.CancelPendingRead();
+        _socket.Blocking = false;
+        var thread = new Thread(Run, ThreadStackSize)
+        {
+            IsBackground = true,
+            Name = $"nbd connection {Id}",
+        };
+        thread.Start();
     }
 
-    /// <summary>Drops the connection now (a hard disconnect): pending socket operations fail and the loops end.</summary>
+    /// <summary>
+    /// Asks the connection to close once the request in progress is answered. The connection's
+    /// thread sees it the next time it waits for the client between requests or options (within
+    /// one <see cref="PollMicroseconds"/> slice); a wait in the middle of a payload ignores it and
+    /// finishes its request first.
+    /// </summary>
+    public void RequestStop() => _stopRequested = true;
+
+    /// <summary>Drops the connection now (a hard disconnect): pending socket operations fail and the threads end.</summary>
     public void Abort()
     {
         _aborted = true;
         _socket.Dispose();
     }
+
+    /// <summary>Closes the socket under the connection's threads (after a protocol dead end or a bug), without counting as a server stop.</summary>
+    public void Drop() => _socket.Dispose();
 
     /// <summary>Records that the output side has gone away.</summary>
     public void MarkClosing() => _closing = true;
@@ -105,19 +143,120 @@ internal sealed class NbdConnection
         CloseReason = "protocol violation: " + violation;
     }
 
-    private async Task RunAsync()
+    /// <summary>
+    /// Receives what the client has sent into the input pipe, waiting for at least one byte.
+    /// Returns the count, 0 when the client closed its side (the pipe's writer is then complete),
+    /// or -1 when <paramref name="stoppable"/> and a stop was requested while waiting.
+    /// </summary>
+    public int FillInput(bool stoppable)
     {
-        var receive = ReceiveAsync();
+        var writer = _input.Writer;
+        if (InputEnded)
+        {
+            // Ended by a receive that bypassed the pipe: the pipe's reader learns it now.
+            writer.Complete();
+            return 0;
+        }
+        var memory = writer.GetMemory(ReceiveSize);
+        int n = Receive(memory.Span, stoppable);
+        if (n < 0)
+            return n;
+        if (n == 0)
+        {
+            InputEnded = true;
+            writer.Complete();
+            return 0;
+        }
+        writer.Advance(n);
+        var flush = writer.FlushAsync();
+        if (!flush.IsCompleted)
+        {
+            // The parsers consume before they ask for more, so the pipe never reaches its pause threshold.
+            throw new InvalidOperationException("the NBD input pipe is full while its reader asks for more");
+        }
+        flush.GetAwaiter().GetResult();
+        return n;
+    }
+
+    /// <summary>
+    /// Receives at most <paramref name="destination"/>.Length bytes straight from the socket,
+    /// waiting for at least one. Only for when the input pipe holds nothing: the bytes bypass it.
+    /// Returns the count, 0 when the client closed its side, or -1 when <paramref name="stoppable"/>
+    /// and a stop was requested while waiting.
+    /// </summary>
+    public int Receive(Span<byte> destination, bool stoppable)
+    {
+        while (true)
+        {
+            int n = _socket.Receive(destination, SocketFlags.None, out var error);
+            if (error == SocketError.Success)
+            {
+                if (n == 0)
+                    InputEnded = true;
+                return n;
+            }
+            if (error is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted)
+            {
+                InputEnded = true;
+                return 0;
+            }
+            if (error != SocketError.WouldBlock)
+                throw new SocketException((int)error);
+            // About to wait for the client: what has been answered goes out first.
+            BeforeWait?.Invoke();
+            if (stoppable && _stopRequested)
+                return -1;
+            while (!_socket.Poll(PollMicroseconds, SelectMode.SelectRead))
+            {
+                if (stoppable && _stopRequested)
+                    return -1;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends all of <paramref name="data"/>, waiting for the socket as long as it takes (a client
+    /// that does not read its replies holds only its own connection; the server's stop timeout
+    /// ends it). False when the client has gone away or the connection was dropped.
+    /// </summary>
+    public bool TrySendAll(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                int n = _socket.Send(data, SocketFlags.None, out var error);
+                if (error == SocketError.Success)
+                {
+                    data = data[n..];
+                    continue;
+                }
+                if (error != SocketError.WouldBlock)
+                    return false;
+                while (!_socket.Poll(PollMicroseconds, SelectMode.SelectWrite))
+                {
+                }
+            }
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private void Run()
+    {
         long requests = 0;
         try
         {
-            var export = await new NbdHandshake(this).NegotiateAsync();
+            var export = Negotiate();
             if (export != null)
             {
                 var transmission = new NbdTransmission(this, export);
                 try
                 {
-                    await transmission.RunAsync();
+                    transmission.Run();
                 }
                 finally
                 {
@@ -139,7 +278,7 @@ internal sealed class NbdConnection
         {
             try
             {
-                await CloseAsync(receive);
+                Close();
             }
             catch (Exception e)
             {
@@ -147,20 +286,50 @@ internal sealed class NbdConnection
             }
             NbdLog.ConnectionClosed(Logger, Id, requests, CloseReason);
             _onClosed(this);
+            _completion.SetResult();
         }
     }
 
-    private async Task CloseAsync(Task receive)
+    /// <summary>
+    /// Runs the handshake to its end on this thread: receives into the input pipe (the handshake
+    /// continues inline in each flush) and delivers a stop request as a cancelled read. Returns the
+    /// chosen export, or null when the connection must close.
+    /// </summary>
+    private NbdExport? Negotiate()
     {
-        try
+        var handshake = _handshake = new NbdHandshake(this).NegotiateAsync();
+        bool stopDelivered = false;
+        while (!handshake.IsCompleted)
         {
-            await Writer.CompleteAsync();
+            if (InputEnded)
+                throw new InvalidOperationException("the NBD handshake still waits for input after the input ended");
+            if (_stopRequested && !stopDelivered)
+            {
+                // The handshake looks at the flag at every option; a wait for the client's next
+                // bytes learns of it from the cancelled read.
+                stopDelivered = true;
+                Reader.CancelPendingRead();
+                continue;
+            }
+            FillInput(stoppable: !stopDelivered);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        return handshake.GetAwaiter().GetResult();
+    }
+
+    private void Close()
+    {
+        // A handshake cut short (the socket failed or was dropped) is still suspended in a pipe
+        // read: ending the input resumes it here, and what it concludes must not replace the reason.
+        string reason = CloseReason;
+        _input.Writer.Complete();
+        if (_handshake is { IsCompleted: true, IsFaulted: true })
         {
-            // The client is gone; there is nobody left to send to.
+            // Observed here so that it is not reported as unobserved; the reason is already set.
+            _ = _handshake.Exception;
         }
-        await Reader.CompleteAsync();
+        Writer.Complete();
+        _input.Reader.Complete();
+        CloseReason = reason;
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -170,31 +339,5 @@ internal sealed class NbdConnection
             // Already reset by the client or disposed by Abort.
         }
         _socket.Dispose();
-        await receive;
-    }
-
-    /// <summary>Moves bytes from the socket into the input pipe until the client closes, the socket fails, or the reader completes.</summary>
-    private async Task ReceiveAsync()
-    {
-        var writer = _input.Writer;
-        try
-        {
-            while (true)
-            {
-                var memory = writer.GetMemory(ReceiveSize);
-                int n = await _socket.ReceiveAsync(memory, SocketFlags.None);
-                if (n == 0)
-                    break;
-                writer.Advance(n);
-                if ((await writer.FlushAsync()).IsCompleted)
-                    break;
-            }
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
-        {
-            // Reset by the client or closed by this side: either way the input has ended, which the
-            // reader sees as the end of the stream.
-        }
-        await writer.CompleteAsync();
     }
 }

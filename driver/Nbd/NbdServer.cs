@@ -10,7 +10,8 @@ namespace DaxStack.Driver.Nbd;
 
 /// <summary>
 /// An NBD server: listens on one TCP endpoint and serves its exports to any number of clients at
-/// once (up to <see cref="NbdServerOptions.MaxConnections"/>), each connection on its own task.
+/// once (up to <see cref="NbdServerOptions.MaxConnections"/>), each connection on threads of its own
+/// (see <c>NbdConnection</c>: its socket I/O is synchronous, so no thread pool work is done per request).
 /// Fixed newstyle negotiation only (no oldstyle, no TLS); simple replies only (structured replies
 /// are declined, which every client accepts). The first export is the default one, chosen by an
 /// empty export name.

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
 using DaxStack.Device.Errors;
 using DaxStack.Driver.Block;
 using DaxStack.Driver.Diagnostics;
@@ -8,20 +9,30 @@ using DaxStack.Driver.Diagnostics;
 namespace DaxStack.Driver.Nbd;
 
 /// <summary>
-/// The transmission phase of one connection: requests are read from the input pipe and served in
-/// order with simple replies. Every operation is one or more bios on the export's device.
+/// The transmission phase of one connection, on two threads joined by a
+/// <see cref="NbdRequestQueue"/>: the connection's thread parses requests from the input pipe and
+/// receives write payloads; a worker executes queued requests on the export's device (reads,
+/// large writes, and flushes, trims and write-zeroes that arrive while it is busy) and sends their
+/// simple replies. Both keep arrival order: the worker
+/// takes requests in order, and a write waits until the worker has executed every request sent
+/// before it. Every operation is one or more bios on the device.
 /// <para>
-/// Data path: a write's payload is applied straight from the pipe's buffers as it arrives, whole
-/// logical blocks at a time (a vectored bio over the pipe segments), so a 32 MiB write never needs
-/// 32 MiB of memory; a read goes from the device straight into the output writer's pooled
-/// buffers, a buffer's worth of whole blocks per bio, flushed to the socket every
-/// <see cref="ReadChunk"/> bytes. A partial block at either end
-/// of a request is read, patched and written back through one bounce block under the export's
-/// read-modify-write lock. Nothing is allocated per request once the pipes have their buffers.
+/// Data path: a write of <see cref="MinHandedWrite"/> to <see cref="MaxBatchedRead"/> bytes is
+/// received straight from the socket into one of the connection's payload buffers and applied by
+/// the worker while the next request is received; any other write is applied straight from the
+/// input pipe's buffers as it arrives, whole logical blocks at a time (a vectored bio over the
+/// pipe segments), by the thread that just received it, so a 32 MiB write never needs 32 MiB of
+/// memory. While the worker is idle, the connection's thread also answers the writes it applied
+/// and executes flushes, trims and write-zeroes itself, so a stream of them costs no hand-off. A read is copied by the worker
+/// from the device into its reply buffer, right after the reply header, and sent from there with
+/// the replies batched before it; a read larger than <see cref="MaxBatchedRead"/> goes out a
+/// buffer at a time. A partial block at either end of a request is read, patched and written back
+/// through the thread's own bounce block under the export's read-modify-write lock. Nothing is
+/// allocated per request: the jobs, the reply buffer and the pipe's buffers are reused.
 /// </para>
 /// <para>
-/// Replies are buffered and flushed when no further complete request is waiting, so pipelined
-/// requests share socket writes, and at the latest once <see cref="ReadChunk"/> bytes are buffered.
+/// The worker sends its replies when no further request is waiting for it, or when the buffer
+/// cannot take the next one, so pipelined requests share socket writes.
 /// </para>
 /// <para>
 /// Lock order: the export's read-modify-write gate, then the device's own locks (a submission
@@ -29,77 +40,127 @@ namespace DaxStack.Driver.Nbd;
 /// </para>
 /// </summary>
 /// <remarks>Models the transmission phase of the NBD protocol (nbd-server's <c>mainloop</c> with <c>handle_read</c>,
-/// <c>handle_write</c>, <c>handle_flush</c>, <c>handle_trim</c>, <c>handle_write_zeroes</c>).</remarks>
+/// <c>handle_write</c>, <c>handle_flush</c>, <c>handle_trim</c>, <c>handle_write_zeroes</c>; nbdkit's
+/// per-connection threads that receive, execute and reply).</remarks>
 internal sealed class NbdTransmission
 {
-    /// <summary>
-    /// The most reply bytes buffered before they are flushed to the socket, whether or not more
-    /// requests are waiting: a client that pipelines requests without reading the replies meets
-    /// the socket's backpressure instead of growing the server's buffers.
-    /// </summary>
-    internal const int ReadChunk = 256 << 10;
+    /// <summary>The largest read whose reply is assembled whole in the worker's buffer; larger ones go out in pieces.</summary>
+    internal const int MaxBatchedRead = 1 << 20;
+
+    /// <summary>The size of the worker's reply buffer: a whole <see cref="MaxBatchedRead"/> read and room for small replies batched before it.</summary>
+    internal const int ReplyBufferSize = MaxBatchedRead + (64 << 10);
+
+    /// <summary>Writes of at least this many bytes (and at most <see cref="MaxBatchedRead"/>) are received into a payload buffer and applied by the worker, overlapping the next receive.</summary>
+    internal const int MinHandedWrite = 128 << 10;
+
+    /// <summary>Payload buffers of <see cref="MaxBatchedRead"/> bytes, used round-robin by handed-over writes.</summary>
+    private const int PayloadBuffers = 4;
+
+    /// <summary>Write replies the connection's thread batches itself, while the worker is idle, before it sends them.</summary>
+    private const int OwnReplyBatch = 256 * 16;
 
     private const int RequestSize = 28;
     private const int ReplySize = 16;
 
     private readonly NbdConnection _connection;
     private readonly PipeReader _reader;
-    private readonly PipeWriter _writer;
     private readonly NbdExport _export;
     private readonly IBlockDeviceOperations _device;
     private readonly long _size;
     private readonly int _blockSize;
     private readonly int _maxPayload;
     private readonly bool _readOnly;
-    private readonly byte[] _bounce;
-    private int _unflushed;
+    private readonly NbdRequestQueue _queue = new();
+    private readonly byte[] _receiveBounce;
+    private readonly byte[] _workBounce;
+    private readonly byte[] _ownReplies = new byte[OwnReplyBatch];
+    private int _ownBatched;
+    private readonly byte[][] _payloads = new byte[PayloadBuffers][];
+    private readonly long[] _payloadJob = [-1, -1, -1, -1];
+    private int _nextPayload;
+    private byte[] _replies = [];
+    private int _batched;
+    private long _lastExecute = -1;
+    private Exception? _failure;
+    private volatile bool _severed;
+    private bool _outputBroken;
 
     public NbdTransmission(NbdConnection connection, NbdExport export)
     {
         _connection = connection;
         _reader = connection.Reader;
-        _writer = connection.Writer;
         _export = export;
         _device = export.Device;
         _size = export.Size;
         _blockSize = _device.Limits.LogicalBlockSize;
         _maxPayload = connection.Server.Options.MaxPayload;
         _readOnly = export.ReadOnly;
-        _bounce = new byte[_blockSize];
+        _receiveBounce = new byte[_blockSize];
+        _workBounce = new byte[_blockSize];
     }
 
     /// <summary>Requests received so far.</summary>
     public long Requests { get; private set; }
 
     /// <summary>
-    /// Serves requests until the client disconnects, breaks the protocol, or the server stops.
-    /// Every await of the data path is in this one method, so a connection's requests reuse its
-    /// single state machine instead of allocating one per suspended call.
+    /// Serves requests until the client disconnects, breaks the protocol, or the server stops; every
+    /// request received by then is answered before it returns (unless the client has gone away).
+    /// Runs on the connection's thread; the worker lives as long as the call.
     /// </summary>
-    public async Task RunAsync()
+    public void Run()
+    {
+        _replies = ArrayPool<byte>.Shared.Rent(ReplyBufferSize);
+        _connection.BeforeWait = SendOwnReplies;
+        var worker = new Thread(WorkLoop, NbdConnection.ThreadStackSize) { IsBackground = true, Name = $"nbd worker {_connection.Id}" };
+        worker.Start();
+        try
+        {
+            ReceiveLoop();
+            SendOwnReplies();
+        }
+        catch (Exception) when (Volatile.Read(ref _failure) != null || _severed)
+        {
+            // The worker closed the socket (a failure, or a read that failed after its header went
+            // out): what it recorded is what is reported.
+        }
+        finally
+        {
+            _connection.BeforeWait = null;
+            _queue.Close();
+            worker.Join();
+            ArrayPool<byte>.Shared.Return(_replies);
+            _replies = [];
+            for (int i = 0; i < _payloads.Length; i++)
+            {
+                if (_payloads[i] != null)
+                    ArrayPool<byte>.Shared.Return(_payloads[i]);
+                _payloads[i] = null!;
+            }
+        }
+        var failure = Volatile.Read(ref _failure);
+        if (failure != null)
+            ExceptionDispatchInfo.Throw(failure);
+    }
+
+    // ------------------------------------------------------------------ receiving (the connection's thread)
+
+    private void ReceiveLoop()
     {
         bool needMore = false;
-        while (!_connection.IsStopRequested)
+        while (true)
         {
-            if (_unflushed >= ReadChunk && (await FlushReplies()).IsCompleted)
+            if (_connection.IsStopRequested)
+            {
+                _connection.CloseReason = "server stopping";
+                return;
+            }
+            if (_connection.IsClosing)
             {
                 _connection.CloseReason = "client went away";
                 return;
             }
-            ReadResult result;
-            if (needMore || !_reader.TryRead(out result))
-            {
-                // About to wait for the client: send what has been answered so far.
-                if ((await FlushReplies()).IsCompleted)
-                {
-                    _connection.CloseReason = "client went away";
-                    return;
-                }
-                // The stop's wake-up may have been taken by a read of payload: look at the flag itself.
-                if (_connection.IsStopRequested)
-                    break;
-                result = await _reader.ReadAsync();
-            }
+            if (!ReadInput(needMore, stoppable: true, out var result))
+                continue;
             var buffer = result.Buffer;
             if (buffer.Length < RequestSize)
             {
@@ -120,112 +181,126 @@ internal sealed class NbdTransmission
             _reader.AdvanceTo(buffer.GetPosition(RequestSize));
             if (request.Magic != NbdMagic.Request)
             {
-                // Without the magic there is no telling where requests start: the stream cannot be resynchronised.
-                await FlushReplies();
+                // Without the magic there is no telling where requests start: the stream cannot be
+                // resynchronised. The requests before it are still answered.
                 _connection.ReportViolation($"request magic 0x{request.Magic:x8} is not NBD_REQUEST_MAGIC");
                 return;
             }
             Requests++;
-            switch ((NbdCommand)request.Type)
+            bool go = (NbdCommand)request.Type switch
             {
-                case NbdCommand.Read:
-                {
-                    var error = CheckRead(request);
-                    Complete(request, error);
-                    if (error != 0)
-                        break;
-                    long position = (long)request.Offset, end = position + request.Length;
-                    while (position < end)
-                    {
-                        int n = CopyOut(position, end);
-                        if (n < 0)
-                        {
-                            // Poison that appeared after the check: the header already said success, and
-                            // the protocol's only way out is a hard disconnect.
-                            _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
-                            return;
-                        }
-                        position += n;
-                        _unflushed += n;
-                        if (_unflushed >= ReadChunk)
-                        {
-                            if ((await FlushReplies()).IsCompleted)
-                            {
-                                _connection.CloseReason = "client went away during a read reply";
-                                return;
-                            }
-                        }
-                    }
-                    break;
-                }
-                case NbdCommand.Write:
-                {
-                    if (request.Length > _maxPayload)
-                    {
-                        // Skipping up to 4 GiB of payload would let a client stall the connection at
-                        // will, and there is no other way to find the next request: refuse, then hang up.
-                        Complete(request, Errno.EINVAL);
-                        await FlushReplies();
-                        _connection.ReportViolation($"NBD_CMD_WRITE of {request.Length} bytes exceeds the maximum payload of {_maxPayload} bytes");
-                        return;
-                    }
-                    // A refused write still has its payload consumed (without being applied), to stay in step.
-                    var error = CheckWrite(request);
-                    var flags = FuaOf(request);
-                    long position = (long)request.Offset, remaining = request.Length;
-                    while (remaining > 0)
-                    {
-                        var payload = await _reader.ReadAsync();
-                        var data = payload.Buffer;
-                        long used;
-                        (used, position, remaining, error) = ApplyAvailable(data, position, remaining, flags, error);
-                        if (remaining == 0)
-                        {
-                            // What follows belongs to the next request: leave it unexamined.
-                            _reader.AdvanceTo(data.GetPosition(used));
-                            break;
-                        }
-                        _reader.AdvanceTo(data.GetPosition(used), data.End);
-                        if (payload.IsCompleted)
-                        {
-                            _connection.CloseReason = "client closed the connection in the middle of a write payload";
-                            return;
-                        }
-                    }
-                    Complete(request, error);
-                    break;
-                }
-                case NbdCommand.Disconnect:
-                    Count(request.Type, 0);
-                    await FlushReplies();
-                    _connection.CloseReason = "client disconnected (NBD_CMD_DISC)";
-                    return;
-                case NbdCommand.Flush:
-                    Complete(request, Flush(request));
-                    break;
-                case NbdCommand.Trim:
-                    Complete(request, Trim(request));
-                    break;
-                case NbdCommand.WriteZeroes:
-                    Complete(request, WriteZeroes(request));
-                    break;
-                case NbdCommand.Cache:
-                    Complete(request, Cache(request));
-                    break;
-                default:
-                    // Unknown commands, and BLOCK_STATUS (no metadata context can be negotiated here).
-                    Complete(request, Errno.EINVAL);
-                    break;
-            }
+                NbdCommand.Read => Enqueue(request, CheckRead(request)),
+                NbdCommand.Write => ReceiveWrite(request),
+                NbdCommand.Disconnect => Disconnect(request),
+                NbdCommand.Flush or NbdCommand.Trim or NbdCommand.WriteZeroes or NbdCommand.Cache => ExecuteOrEnqueue(request),
+                // Unknown commands, and BLOCK_STATUS (no metadata context can be negotiated here).
+                _ => Enqueue(request, Errno.EINVAL),
+            };
+            if (!go)
+                return;
         }
-        await FlushReplies();
-        _connection.CloseReason = "server stopping";
+    }
+
+    /// <summary>
+    /// Input to parse: what the pipe holds (unless <paramref name="needMore"/>), else what arrives
+    /// next. False when <paramref name="stoppable"/> and a stop was requested while waiting.
+    /// </summary>
+    private bool ReadInput(bool needMore, bool stoppable, out ReadResult result)
+    {
+        if (!needMore && _reader.TryRead(out result))
+            return true;
+        if (_connection.FillInput(stoppable) < 0)
+        {
+            result = default;
+            return false;
+        }
+        if (!_reader.TryRead(out result))
+            throw new InvalidOperationException("the NBD input pipe holds neither bytes nor its end after a receive");
+        return true;
+    }
+
+    /// <summary>
+    /// Queues a request for the worker: executed when <paramref name="error"/> is 0 and the command
+    /// needs the device, otherwise only answered with <paramref name="error"/>.
+    /// </summary>
+    private bool Enqueue(in NbdRequest request, Errno error)
+    {
+        bool execute = error == 0 && (NbdCommand)request.Type is NbdCommand.Read or NbdCommand.Flush
+            or NbdCommand.Trim or NbdCommand.WriteZeroes or NbdCommand.Cache;
+        // Replies leave in request order: the ones this thread holds go before the worker's.
+        SendOwnReplies();
+        var job = _queue.Reserve();
+        job.Request = request;
+        job.Execute = execute;
+        job.Error = error;
+        job.Payload = -1;
+        if (execute)
+            _lastExecute = _queue.Produced;
+        _queue.Publish();
+        return true;
+    }
+
+    /// <summary>
+    /// Answers a request this thread completed (a write, or a command it executed) when the worker
+    /// is idle (nothing of it unsent, so the order holds); queues the reply for the worker otherwise. A stream of writes then costs no hand-off
+    /// between threads. The reply is batched while further requests are already received
+    /// (<paramref name="sendNow"/> false), and goes out at once otherwise: a client with few
+    /// large writes in flight must not wait for replies this thread holds.
+    /// </summary>
+    private bool AnswerWrite(in NbdRequest request, Errno error, bool sendNow)
+    {
+        if (!_queue.IsIdle)
+            return Enqueue(request, error);
+        Count(request.Type, error);
+        if (_ownBatched == OwnReplyBatch)
+            SendOwnReplies();
+        WriteReplyHeader(_ownReplies.AsSpan(_ownBatched), error, request.Handle);
+        _ownBatched += ReplySize;
+        if (sendNow)
+            SendOwnReplies();
+        return true;
+    }
+
+    /// <summary>
+    /// A flush, trim, write-zeroes or cache: executed and answered on this thread when the worker
+    /// is idle (as a write is, and for the same reason), queued for the worker otherwise. The reply
+    /// goes out at once unless a further request is already received.
+    /// </summary>
+    private bool ExecuteOrEnqueue(in NbdRequest request)
+    {
+        if (!_queue.IsIdle)
+            return Enqueue(request, 0);
+        var error = Execute(request, _receiveBounce);
+        bool nextWaiting = false;
+        if (_reader.TryRead(out var result))
+        {
+            nextWaiting = result.Buffer.Length >= RequestSize;
+            _reader.AdvanceTo(result.Buffer.Start);
+        }
+        return AnswerWrite(request, error, sendNow: !nextWaiting);
+    }
+
+    /// <summary>Sends the write replies this thread holds; once the client has gone away they are dropped.</summary>
+    private void SendOwnReplies()
+    {
+        if (_ownBatched == 0)
+            return;
+        if (!_connection.IsClosing && !_connection.TrySendAll(_ownReplies.AsSpan(0, _ownBatched)))
+            _connection.MarkClosing();
+        _ownBatched = 0;
+    }
+
+    private bool Disconnect(in NbdRequest request)
+    {
+        Count(request.Type, 0);
+        _connection.CloseReason = "client disconnected (NBD_CMD_DISC)";
+        return false;
     }
 
     // ------------------------------------------------------------------ read
 
     /// <summary>The error NBD_CMD_READ fails with before any data is sent; 0 when the read can go ahead.</summary>
-    private Errno CheckRead(in Request request)
+    private Errno CheckRead(in NbdRequest request)
     {
         var error = CheckFlags(request.Flags, NbdCommandFlags.Fua);
         if (error != 0)
@@ -241,33 +316,40 @@ internal sealed class NbdTransmission
         return 0;
     }
 
-    /// <summary>Reads the next piece of [<paramref name="position"/>, <paramref name="end"/>) into the output pipe; -1 on a device error.</summary>
-    private int CopyOut(long position, long end)
+    /// <summary>The worker's read of <paramref name="destination"/>.Length bytes at <paramref name="position"/>: whole blocks straight into it, partial ones through the bounce block.</summary>
+    private Errno ReadInto(Span<byte> destination, long position)
     {
-        int inBlock = (int)(position % _blockSize);
-        if (inBlock != 0 || end - position < _blockSize)
+        int done = 0;
+        while (done < destination.Length)
         {
-            int n = (int)Math.Min(_blockSize - inBlock, end - position);
-            if (_device.Read(position - inBlock, _bounce) != BlkStatus.Ok)
-                return -1;
-            _bounce.AsSpan(inBlock, n).CopyTo(_writer.GetSpan(n));
-            _writer.Advance(n);
-            return n;
+            int inBlock = (int)(position % _blockSize);
+            int left = destination.Length - done;
+            int n;
+            BlkStatus status;
+            if (inBlock != 0 || left < _blockSize)
+            {
+                n = Math.Min(_blockSize - inBlock, left);
+                status = _device.Read(position - inBlock, _workBounce);
+                if (status == BlkStatus.Ok)
+                    _workBounce.AsSpan(inBlock, n).CopyTo(destination[done..]);
+            }
+            else
+            {
+                n = left - left % _blockSize;
+                status = _device.Read(position, destination.Slice(done, n));
+            }
+            if (status != BlkStatus.Ok)
+                return ToNbdError(status);
+            done += n;
+            position += n;
         }
-        // As many whole blocks as fit in the writer's current buffer (at least one).
-        var span = _writer.GetSpan(_blockSize);
-        long size = Math.Min(end - position, span.Length);
-        size -= size % _blockSize;
-        if (_device.Read(position, span[..(int)size]) != BlkStatus.Ok)
-            return -1;
-        _writer.Advance((int)size);
-        return (int)size;
+        return 0;
     }
 
     // ------------------------------------------------------------------ write
 
     /// <summary>The error NBD_CMD_WRITE (within the payload limit) fails with; 0 when its payload is to be applied.</summary>
-    private Errno CheckWrite(in Request request)
+    private Errno CheckWrite(in NbdRequest request)
     {
         var error = CheckFlags(request.Flags, NbdCommandFlags.Fua);
         if (error != 0)
@@ -278,12 +360,108 @@ internal sealed class NbdTransmission
     }
 
     /// <summary>
+    /// Applies a write's payload as it arrives, once the worker has executed every request sent
+    /// before it, and queues its reply. A refused write still has its payload consumed (without
+    /// being applied), to stay in step. False when the connection must close.
+    /// </summary>
+    private bool ReceiveWrite(in NbdRequest request)
+    {
+        if (request.Length > _maxPayload)
+        {
+            // Skipping up to 4 GiB of payload would let a client stall the connection at will, and
+            // there is no other way to find the next request: refuse, then hang up.
+            Enqueue(request, Errno.EINVAL);
+            _connection.ReportViolation($"NBD_CMD_WRITE of {request.Length} bytes exceeds the maximum payload of {_maxPayload} bytes");
+            return false;
+        }
+        var error = CheckWrite(request);
+        if (error == 0 && request.Length >= MinHandedWrite && request.Length <= MaxBatchedRead)
+            return HandWrite(request);
+        if (error == 0 && _lastExecute >= 0)
+        {
+            // A read sent before this write must not see it, a flush sent after it must cover it,
+            // and one sent before must not (it may, but the crash model would then lose less than it should).
+            _queue.WaitExecuted(_lastExecute);
+            _lastExecute = -1;
+        }
+        var flags = FuaOf(request);
+        long position = (long)request.Offset, remaining = request.Length;
+        bool needMore = false, nextWaiting = true;
+        while (remaining > 0)
+        {
+            ReadInput(needMore, stoppable: false, out var payload);
+            var data = payload.Buffer;
+            long used;
+            (used, position, remaining, error) = ApplyAvailable(data, position, remaining, flags, error, _receiveBounce);
+            if (remaining == 0)
+            {
+                // What follows belongs to the next request: leave it unexamined.
+                nextWaiting = data.Length - used >= RequestSize;
+                _reader.AdvanceTo(data.GetPosition(used));
+                break;
+            }
+            _reader.AdvanceTo(data.GetPosition(used), data.End);
+            if (payload.IsCompleted)
+            {
+                _connection.CloseReason = "client closed the connection in the middle of a write payload";
+                return false;
+            }
+            needMore = true;
+        }
+        return AnswerWrite(request, error, sendNow: !nextWaiting);
+    }
+
+    /// <summary>
+    /// A large write: its payload is received into the next payload buffer (what the input pipe
+    /// already holds of it is copied from there, the rest comes straight from the socket), and the
+    /// worker applies it in order while this thread receives the next request. False when the
+    /// client closed its side in the middle of the payload.
+    /// </summary>
+    private bool HandWrite(in NbdRequest request)
+    {
+        int slot = _nextPayload;
+        _nextPayload = (slot + 1) % PayloadBuffers;
+        if (_payloadJob[slot] >= 0)
+            _queue.WaitExecuted(_payloadJob[slot]);
+        _payloads[slot] ??= ArrayPool<byte>.Shared.Rent(MaxBatchedRead);
+        var destination = _payloads[slot].AsSpan(0, (int)request.Length);
+        int filled = 0;
+        if (_reader.TryRead(out var result))
+        {
+            var buffer = result.Buffer;
+            filled = (int)Math.Min(buffer.Length, destination.Length);
+            buffer.Slice(0, filled).CopyTo(destination);
+            _reader.AdvanceTo(buffer.GetPosition(filled));
+        }
+        while (filled < destination.Length)
+        {
+            // The pipe is empty now, so the socket's next bytes are the payload's next bytes.
+            int n = _connection.Receive(destination[filled..], stoppable: false);
+            if (n <= 0)
+            {
+                _connection.CloseReason = "client closed the connection in the middle of a write payload";
+                return false;
+            }
+            filled += n;
+        }
+        SendOwnReplies();
+        var job = _queue.Reserve();
+        job.Request = request;
+        job.Execute = true;
+        job.Error = 0;
+        job.Payload = slot;
+        _payloadJob[slot] = _lastExecute = _queue.Produced;
+        _queue.Publish();
+        return true;
+    }
+
+    /// <summary>
     /// Applies as much of a write payload as <paramref name="buffer"/> holds, whole blocks at a
     /// time; a partial block waits until all its bytes are there. Once <paramref name="error"/> is
     /// set the rest of the payload is consumed without being written. Returns how many bytes were consumed.
     /// </summary>
     private (long Used, long Position, long Remaining, Errno Error) ApplyAvailable(
-        in ReadOnlySequence<byte> buffer, long position, long remaining, BioFlags flags, Errno error)
+        in ReadOnlySequence<byte> buffer, long position, long remaining, BioFlags flags, Errno error, byte[] bounce)
     {
         long used = 0;
         if (error != 0)
@@ -302,7 +480,7 @@ internal sealed class NbdTransmission
                 n = Math.Min(_blockSize - inBlock, remaining);
                 if (available < n)
                     break;
-                error = PatchBlock(position, buffer.Slice(used, n), (int)n, flags);
+                error = PatchBlock(position, buffer.Slice(used, n), (int)n, flags, bounce);
             }
             else
             {
@@ -327,36 +505,188 @@ internal sealed class NbdTransmission
 
     /// <summary>
     /// Read-modify-write of the block holding <paramref name="position"/>: <paramref name="length"/>
-    /// bytes of it become <paramref name="data"/> (or zeroes when <paramref name="data"/> is empty).
+    /// bytes of it become <paramref name="data"/> (or zeroes when <paramref name="data"/> is empty),
+    /// through <paramref name="bounce"/> (the calling thread's own).
     /// </summary>
-    private Errno PatchBlock(long position, in ReadOnlySequence<byte> data, int length, BioFlags flags)
+    private Errno PatchBlock(long position, in ReadOnlySequence<byte> data, int length, BioFlags flags, byte[] bounce)
     {
         int inBlock = (int)(position % _blockSize);
         long start = position - inBlock;
         lock (_export.ReadModifyWriteGate)
         {
-            var status = _device.Read(start, _bounce);
+            var status = _device.Read(start, bounce);
             if (status != BlkStatus.Ok)
                 return ToNbdError(status);
             if (data.IsEmpty)
-                _bounce.AsSpan(inBlock, length).Clear();
+                bounce.AsSpan(inBlock, length).Clear();
             else
-                data.CopyTo(_bounce.AsSpan(inBlock, length));
-            return ToNbdError(_device.Write(start, _bounce, flags));
+                data.CopyTo(bounce.AsSpan(inBlock, length));
+            return ToNbdError(_device.Write(start, bounce, flags));
         }
+    }
+
+    // ------------------------------------------------------------------ executing and replying (the worker)
+
+    private void WorkLoop()
+    {
+        while (true)
+        {
+            // Waits only with nothing left to send: replies go out before the worker sleeps.
+            int count = _queue.Take(wait: _batched == 0, out long first);
+            if (count == 0)
+            {
+                if (_batched == 0)
+                    return;
+                SendReplies();
+                continue;
+            }
+            for (int i = 0; i < count; i++)
+            {
+                var job = _queue[first + i];
+                if (!_outputBroken && Volatile.Read(ref _failure) == null)
+                {
+                    try
+                    {
+                        Serve(job);
+                    }
+                    catch (Exception e)
+                    {
+                        Fail(e);
+                    }
+                }
+                _queue.Executed();
+            }
+        }
+    }
+
+    /// <summary>Executes <paramref name="job"/> if it needs the device, counts it, and adds its reply to the batch.</summary>
+    private void Serve(NbdJob job)
+    {
+        var request = job.Request;
+        var error = job.Error;
+        if (job.Execute && (NbdCommand)request.Type == NbdCommand.Read)
+        {
+            if (request.Length > MaxBatchedRead)
+            {
+                StreamRead(request);
+                return;
+            }
+            int length = (int)request.Length;
+            if (ReplyBufferSize - _batched < ReplySize + length)
+                SendReplies();
+            error = ReadInto(_replies.AsSpan(_batched + ReplySize, length), (long)request.Offset);
+            Count(request.Type, error);
+            WriteReplyHeader(_replies.AsSpan(_batched), error, request.Handle);
+            _batched += ReplySize + (error == 0 ? length : 0);
+            return;
+        }
+        if (job.Execute && job.Payload >= 0)
+        {
+            var payload = new ReadOnlySequence<byte>(_payloads[job.Payload], 0, (int)request.Length);
+            error = ApplyAvailable(payload, (long)request.Offset, request.Length, FuaOf(request), 0, _workBounce).Error;
+        }
+        else if (job.Execute)
+            error = Execute(request, _workBounce);
+        Count(request.Type, error);
+        if (ReplyBufferSize - _batched < ReplySize)
+            SendReplies();
+        WriteReplyHeader(_replies.AsSpan(_batched), error, request.Handle);
+        _batched += ReplySize;
+    }
+
+    private Errno Execute(in NbdRequest request, byte[] bounce) => (NbdCommand)request.Type switch
+    {
+        NbdCommand.Flush => Flush(request),
+        NbdCommand.Trim => Trim(request),
+        NbdCommand.WriteZeroes => WriteZeroes(request, bounce),
+        NbdCommand.Cache => Cache(request),
+        _ => Errno.EINVAL,
+    };
+
+    /// <summary>
+    /// A read larger than <see cref="MaxBatchedRead"/>: the header, then the data a buffer at a time.
+    /// A failure in the first piece is an error reply; after that the header has promised data, and
+    /// the protocol's only way out is a hard disconnect.
+    /// </summary>
+    private void StreamRead(in NbdRequest request)
+    {
+        SendReplies();
+        long position = (long)request.Offset, end = position + request.Length;
+        _batched = ReplySize;
+        bool first = true;
+        while (position < end)
+        {
+            int n = (int)Math.Min(end - position, ReplyBufferSize - _batched);
+            var error = ReadInto(_replies.AsSpan(_batched, n), position);
+            if (error != 0)
+            {
+                if (first)
+                {
+                    _batched = 0;
+                    Count(request.Type, error);
+                    WriteReplyHeader(_replies, error, request.Handle);
+                    _batched = ReplySize;
+                    return;
+                }
+                _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
+                _severed = true;
+                _outputBroken = true;
+                _connection.Drop();
+                return;
+            }
+            if (first)
+            {
+                Count(request.Type, 0);
+                WriteReplyHeader(_replies, 0, request.Handle);
+                first = false;
+            }
+            _batched += n;
+            position += n;
+            SendReplies();
+        }
+    }
+
+    /// <summary>Sends the batched replies; once the client has gone away they are dropped.</summary>
+    private void SendReplies()
+    {
+        if (_batched > 0 && !_outputBroken && !_connection.TrySendAll(_replies.AsSpan(0, _batched)))
+        {
+            _outputBroken = true;
+            _connection.MarkClosing();
+        }
+        _batched = 0;
+        // Every job executed so far has had its reply sent (the one being served is not yet counted as executed).
+        _queue.Answered();
+    }
+
+    /// <summary>Records the first failure of the worker (a bug) and drops the connection, which then reports it.</summary>
+    private void Fail(Exception e)
+    {
+        if (Interlocked.CompareExchange(ref _failure, e, null) == null)
+        {
+            _outputBroken = true;
+            _connection.Drop();
+        }
+    }
+
+    private static void WriteReplyHeader(Span<byte> span, Errno error, ulong handle)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(span, NbdMagic.SimpleReply);
+        BinaryPrimitives.WriteUInt32BigEndian(span[4..], (uint)error);
+        BinaryPrimitives.WriteUInt64BigEndian(span[8..], handle);
     }
 
     // ------------------------------------------------------------------ flush, cache, trim, write-zeroes
 
     /// <summary>An empty flush bio: every write completed before it, on any connection, is durable after it.</summary>
-    private Errno Flush(in Request request)
+    private Errno Flush(in NbdRequest request)
     {
         var error = CheckFlags(request.Flags, NbdCommandFlags.Fua);
         return error != 0 ? error : ToNbdError(_device.Flush());
     }
 
     /// <summary>A prefetch hint, checked and accepted: pmem has no slower tier to prefetch from.</summary>
-    private Errno Cache(in Request request)
+    private Errno Cache(in NbdRequest request)
     {
         var error = CheckFlags(request.Flags, NbdCommandFlags.Fua);
         if (error != 0)
@@ -364,7 +694,7 @@ internal sealed class NbdTransmission
         return InRange(request.Offset, request.Length) ? 0 : Errno.EINVAL;
     }
 
-    private Errno Trim(in Request request)
+    private Errno Trim(in NbdRequest request)
     {
         var error = CheckFlags(request.Flags, NbdCommandFlags.Fua);
         if (error != 0)
@@ -383,7 +713,7 @@ internal sealed class NbdTransmission
         return ToNbdError(_device.Discard(start, end - start, FuaOf(request)));
     }
 
-    private Errno WriteZeroes(in Request request)
+    private Errno WriteZeroes(in NbdRequest request, byte[] bounce)
     {
         // NO_HOLE asks for the range to stay allocated, which a pmem namespace always is.
         var error = CheckFlags(request.Flags, NbdCommandFlags.Fua | NbdCommandFlags.NoHole);
@@ -402,7 +732,7 @@ internal sealed class NbdTransmission
             if (inBlock != 0 || end - position < _blockSize)
             {
                 n = Math.Min(_blockSize - inBlock, end - position);
-                error = PatchBlock(position, ReadOnlySequence<byte>.Empty, (int)n, flags);
+                error = PatchBlock(position, ReadOnlySequence<byte>.Empty, (int)n, flags, bounce);
             }
             else
             {
@@ -417,7 +747,7 @@ internal sealed class NbdTransmission
 
     // ------------------------------------------------------------------ helpers
 
-    private static BioFlags FuaOf(in Request request) =>
+    private static BioFlags FuaOf(in NbdRequest request) =>
         (request.Flags & NbdCommandFlags.Fua) != 0 ? BioFlags.Fua : BioFlags.None;
 
     /// <summary>EINVAL for a flag this command does not take (FUA is valid on every command).</summary>
@@ -437,27 +767,6 @@ internal sealed class NbdTransmission
         var errno = status.ToErrno();
         return errno is 0 or Errno.EPERM or Errno.EIO or Errno.ENOMEM or Errno.EINVAL or Errno.ENOSPC
             or Errno.EOVERFLOW or Errno.EOPNOTSUPP or Errno.ESHUTDOWN ? errno : Errno.EIO;
-    }
-
-    /// <summary>Queues the simple reply of <paramref name="request"/> and counts the request.</summary>
-    private void Complete(in Request request, Errno error)
-    {
-        var span = _writer.GetSpan(ReplySize);
-        BinaryPrimitives.WriteUInt32BigEndian(span, NbdMagic.SimpleReply);
-        BinaryPrimitives.WriteUInt32BigEndian(span[4..], (uint)error);
-        BinaryPrimitives.WriteUInt64BigEndian(span[8..], request.Handle);
-        _writer.Advance(ReplySize);
-        _unflushed += ReplySize;
-        Count(request.Type, error);
-    }
-
-    /// <summary>Sends the queued replies, if any (a completed flush when there are none).</summary>
-    private ValueTask<FlushResult> FlushReplies()
-    {
-        if (_unflushed == 0)
-            return default;
-        _unflushed = 0;
-        return _writer.FlushAsync();
     }
 
     private static void Count(ushort type, Errno error)
@@ -496,11 +805,11 @@ internal sealed class NbdTransmission
         _ => "other",
     };
 
-    private static Request ParseRequest(in ReadOnlySequence<byte> buffer)
+    private static NbdRequest ParseRequest(in ReadOnlySequence<byte> buffer)
     {
         Span<byte> header = stackalloc byte[RequestSize];
         buffer.Slice(0, RequestSize).CopyTo(header);
-        return new Request(
+        return new NbdRequest(
             BinaryPrimitives.ReadUInt32BigEndian(header),
             (NbdCommandFlags)BinaryPrimitives.ReadUInt16BigEndian(header[4..]),
             BinaryPrimitives.ReadUInt16BigEndian(header[6..]),
@@ -508,7 +817,4 @@ internal sealed class NbdTransmission
             BinaryPrimitives.ReadUInt64BigEndian(header[16..]),
             BinaryPrimitives.ReadUInt32BigEndian(header[24..]));
     }
-
-    /// <summary>One request header: magic, command flags, type, the client's opaque handle, offset and length.</summary>
-    private readonly record struct Request(uint Magic, NbdCommandFlags Flags, ushort Type, ulong Handle, ulong Offset, uint Length);
 }

@@ -281,6 +281,9 @@ internal sealed class RawNbdClient : IDisposable
         }
     }
 
+    /// <summary>Shuts down this side's sending direction (a half-close): the server sees the end of its input.</summary>
+    public void ShutdownSend() => _socket.Shutdown(SocketShutdown.Send);
+
     /// <summary>Closes this side without NBD_CMD_DISC (a hard disconnect).</summary>
     public void Dispose() => _socket.Dispose();
 }

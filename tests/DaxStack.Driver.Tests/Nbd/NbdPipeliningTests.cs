@@ -1,0 +1,243 @@
+using System.Buffers.Binary;
+using System.Text;
+using DaxStack.Driver.Nbd;
+using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
+
+namespace DaxStack.Driver.Tests.Nbd;
+
+/// <summary>
+/// Many requests in flight on one connection: they are executed and answered in the order sent
+/// (the receiving, executing and replying threads overlap, never reorder), flush semantics stay
+/// exact, requests larger than the in-flight arena are served whole, and clients that go away,
+/// half-close or stop reading while requests are outstanding cost only their own connection.
+/// </summary>
+public class NbdPipeliningTests
+{
+    private const long Size = 16 << 20;
+
+    [Test]
+    public async Task RequestsSentInTheSameSegmentAsGoAreServed()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Connect();
+        var data = NbdTestServer.Pattern(4096, 11);
+        // NBD_OPT_GO, a write and a read, all in one send: the server reads past the handshake.
+        var bytes = new List<byte>();
+        bytes.AddRange(GoOption("pmem0"));
+        bytes.AddRange(RequestHeader(CmdWrite, 0, 1, 8192, (uint)data.Length));
+        bytes.AddRange(data);
+        bytes.AddRange(RequestHeader(CmdRead, 0, 2, 8192, (uint)data.Length));
+        client.Send(bytes.ToArray());
+
+        Assert.That(client.ReadInfoReplies(OptGo).Final.Type, Is.EqualTo(RepAck), "NBD_OPT_GO succeeded");
+        Assert.That(client.ReadSimpleReply(1), Is.Zero, "the write");
+        Assert.That(client.ReadSimpleReply(2), Is.Zero, "the read");
+        var back = new byte[data.Length];
+        client.ReceiveExactly(back);
+        Assert.That(back, Is.EqualTo(data));
+    }
+
+    [Test]
+    public async Task ThousandsOfPipelinedRequestsAreAnsweredInOrderWithWhatWasWrittenBeforeThem()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        const int Area = 4 << 20;
+        var model = new byte[Area];
+        var random = new Random(5);
+        // Each request: its handle, and for a read the bytes it must return (the model at that point).
+        // Sizes run from a few bytes (read-modify-write) past the arena's largest request (served alone).
+        var expected = new List<(ulong Handle, byte[]? Data)>();
+        var stream = new List<byte>();
+        for (int i = 0; i < 3000; i++)
+        {
+            ulong handle = (ulong)i + 100;
+            int length = random.Next(10) switch
+            {
+                0 => random.Next(1, 9000),
+                1 => i % 50 == 0 ? NbdTransmission.MaxBatchedRead + 4096 * random.Next(1, 4) : 4096 * random.Next(16, 64),
+                _ => 4096 * random.Next(1, 5),
+            };
+            int offset = random.Next(0, Area - length);
+            if (random.Next(3) == 0)
+            {
+                stream.AddRange(RequestHeader(CmdRead, 0, handle, (ulong)offset, (uint)length));
+                expected.Add((handle, model.AsSpan(offset, length).ToArray()));
+            }
+            else
+            {
+                var data = NbdTestServer.Pattern(length, i);
+                stream.AddRange(RequestHeader(CmdWrite, 0, handle, (ulong)offset, (uint)length));
+                stream.AddRange(data);
+                data.CopyTo(model, offset);
+                expected.Add((handle, null));
+            }
+        }
+        // The replies are read while the requests are still being sent, as a real client does.
+        var send = Task.Run(() => client.Send(stream.ToArray()));
+        int mismatches = 0;
+        foreach (var (handle, data) in expected)
+        {
+            Assert.That(client.ReadSimpleReply(handle), Is.Zero);
+            if (data != null)
+            {
+                var back = new byte[data.Length];
+                client.ReceiveExactly(back);
+                mismatches += back.AsSpan().SequenceEqual(data) ? 0 : 1;
+            }
+        }
+        await send;
+        Assert.That(mismatches, Is.Zero, "reads that did not return the bytes written before them");
+        Assert.That(server.DeviceBytes(0, Area), Is.EqualTo(model), "the device holds the last write of every byte");
+    }
+
+    [Test]
+    public async Task FlushCoversExactlyTheWritesSentBeforeIt()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        var before = NbdTestServer.Pattern(256 << 10, 1);
+        var after = NbdTestServer.Pattern(256 << 10, 2);
+        // 64 writes, a flush, 64 more writes to other blocks: all in flight together.
+        var stream = new List<byte>();
+        ulong handle = 1;
+        for (int i = 0; i < 64; i++)
+        {
+            stream.AddRange(RequestHeader(CmdWrite, 0, handle++, (ulong)i * 4096, 4096));
+            stream.AddRange(before.AsSpan(i * 4096, 4096).ToArray());
+        }
+        stream.AddRange(RequestHeader(CmdFlush, 0, handle++, 0, 0));
+        for (int i = 0; i < 64; i++)
+        {
+            stream.AddRange(RequestHeader(CmdWrite, 0, handle++, (1 << 20) + (ulong)i * 4096, 4096));
+            stream.AddRange(after.AsSpan(i * 4096, 4096).ToArray());
+        }
+        client.Send(stream.ToArray());
+        for (ulong h = 1; h < handle; h++)
+            Assert.That(client.ReadSimpleReply(h), Is.Zero);
+
+        server.PowerFailure();
+        Assert.Multiple(() =>
+        {
+            Assert.That(server.DeviceBytes(0, before.Length), Is.EqualTo(before), "every write sent before the flush is durable");
+            Assert.That(server.DeviceBytes(1 << 20, after.Length), Is.EqualTo(new byte[after.Length]),
+                "writes sent after the flush were not fenced by it (strict power failure loses them)");
+        });
+    }
+
+    [Test]
+    public async Task RequestsLargerThanTheArenaTakesAreServedWhole()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        var data = NbdTestServer.Pattern(3 * NbdTransmission.MaxBatchedRead + 1234, 7);
+        var small = NbdTestServer.Pattern(8192, 8);
+        // A small write in flight before and after the large ones: the large ones wait for it, and the next one for them.
+        ulong first = client.SendRequest(CmdWrite, 0, 8 << 20, (uint)small.Length, small);
+        ulong write = client.SendRequest(CmdWrite, 0, 333, (uint)data.Length, data);
+        ulong read = client.SendRequest(CmdRead, 0, 333, (uint)data.Length);
+        ulong last = client.SendRequest(CmdRead, 0, 8 << 20, (uint)small.Length);
+        Assert.That(client.ReadSimpleReply(first), Is.Zero);
+        Assert.That(client.ReadSimpleReply(write), Is.Zero);
+        Assert.That(client.ReadSimpleReply(read), Is.Zero);
+        var back = new byte[data.Length];
+        client.ReceiveExactly(back);
+        Assert.That(client.ReadSimpleReply(last), Is.Zero);
+        var smallBack = new byte[small.Length];
+        client.ReceiveExactly(smallBack);
+        Assert.Multiple(() =>
+        {
+            Assert.That(back, Is.EqualTo(data));
+            Assert.That(smallBack, Is.EqualTo(small));
+        });
+    }
+
+    [Test]
+    public async Task ClientThatHalfClosesAfterItsRequestsStillGetsEveryReply()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        var data = NbdTestServer.Pattern(8192, 9);
+        ulong write = client.SendRequest(CmdWrite, 0, 4096, (uint)data.Length, data);
+        ulong read = client.SendRequest(CmdRead, 0, 4096, (uint)data.Length);
+        ulong flush = client.SendRequest(CmdFlush, 0, 0, 0);
+        client.ShutdownSend();
+        Assert.That(client.ReadSimpleReply(write), Is.Zero);
+        Assert.That(client.ReadSimpleReply(read), Is.Zero);
+        var back = new byte[data.Length];
+        client.ReceiveExactly(back);
+        Assert.That(back, Is.EqualTo(data));
+        Assert.That(client.ReadSimpleReply(flush), Is.Zero);
+        Assert.That(client.ServerCloses(), Is.True);
+    }
+
+    [Test]
+    public async Task ClientThatGoesAwayWithRequestsInFlightEndsOnlyItsConnection()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        var flushed = NbdTestServer.Pattern(65536, 3);
+        using (var client = server.Go())
+        {
+            Assert.That(client.Write(0, flushed), Is.Zero);
+            Assert.That(client.Flush(), Is.Zero);
+            // Reads and writes in flight, none of their replies read, then a hard close.
+            var payload = NbdTestServer.Pattern(64 << 10, 4);
+            for (int i = 0; i < 16; i++)
+            {
+                client.SendRequest(CmdRead, 0, 0, 1 << 20);
+                client.SendRequest(CmdWrite, 0, (2 << 20) + (ulong)i * (64 << 10), (uint)payload.Length, payload);
+            }
+        }
+        using (var other = server.Go())
+        {
+            var data = NbdTestServer.Pattern(4096, 12);
+            Assert.That(other.Write(6 << 20, data), Is.Zero);
+            Assert.That(other.ReadOk(6 << 20, data.Length), Is.EqualTo(data));
+            Assert.That(other.ReadOk(0, flushed.Length), Is.EqualTo(flushed));
+        }
+        Assert.That(await ConnectionsDrain(server.Server), Is.True, "every connection closed");
+    }
+
+    [Test]
+    public async Task StopDropsAConnectionWhoseClientDoesNotReadItsRepliesAfterTheStopTimeout()
+    {
+        var server = await NbdTestServer.StartAsync(Size, options: new NbdServerOptions { StopTimeout = TimeSpan.FromMilliseconds(200) });
+        using var hog = server.Go();
+        // Far more read replies than socket buffers hold, never read: the sender waits in its send.
+        for (int i = 0; i < 64; i++)
+            hog.SendRequest(CmdRead, 0, 0, 1 << 20);
+        for (int i = 0; i < 4; i++)
+            hog.SendRequest(CmdRead, 0, 0, 8 << 20);
+        await Task.Delay(100);
+        var stop = server.DisposeAsync().AsTask();
+        Assert.That(await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(stop), "stop finished");
+        Assert.That(server.Server.ConnectionCount, Is.Zero);
+    }
+
+    private static async Task<bool> ConnectionsDrain(NbdServer server)
+    {
+        for (int i = 0; i < 100 && server.ConnectionCount > 0; i++)
+            await Task.Delay(50);
+        return server.ConnectionCount == 0;
+    }
+
+    private static byte[] RequestHeader(ushort type, ushort flags, ulong handle, ulong offset, uint length)
+    {
+        var header = new byte[28];
+        WriteRequestHeader(header, type, flags, handle, offset, length);
+        return header;
+    }
+
+    private static byte[] GoOption(string name)
+    {
+        var nameBytes = Encoding.UTF8.GetBytes(name);
+        var option = new byte[16 + 4 + nameBytes.Length + 2];
+        BinaryPrimitives.WriteUInt64BigEndian(option, IHaveOpt);
+        BinaryPrimitives.WriteUInt32BigEndian(option.AsSpan(8), OptGo);
+        BinaryPrimitives.WriteUInt32BigEndian(option.AsSpan(12), (uint)(4 + nameBytes.Length + 2));
+        BinaryPrimitives.WriteUInt32BigEndian(option.AsSpan(16), (uint)nameBytes.Length);
+        nameBytes.CopyTo(option, 20);
+        // No information requests: the server sends NBD_INFO_EXPORT (and block sizes) anyway.
+        return option;
+    }
+}
