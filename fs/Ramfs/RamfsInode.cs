@@ -4,10 +4,10 @@ namespace DaxStack.Fs.Ramfs;
 
 /// <summary>
 /// A ramfs inode: the VFS inode plus, for a regular file, its sparse pages, and for a directory,
-/// its names (by name and by readdir cookie) and its parent. Pages and names are guarded by the
+/// its names (by name and by readdir cookie) and its parent; any inode, its extended attributes. Pages and names are guarded by the
 /// VFS's <see cref="Inode.Rwsem"/>.
 /// </summary>
-/// <remarks>Models a tmpfs <c>shmem_inode_info</c> with its page cache and dentries.</remarks>
+/// <remarks>Models a tmpfs <c>shmem_inode_info</c> with its page cache, dentries and <c>simple_xattrs</c>.</remarks>
 internal sealed class RamfsInode : Inode
 {
     public RamfsInode(SuperBlock sb, RamfsSuper super, long ino, uint mode, IInodeOperations iop, IFileOperations fop)
@@ -40,6 +40,9 @@ internal sealed class RamfsInode : Inode
     public uint CowExtSize { get; set; }
 
     public uint ProjId { get; set; }
+
+    /// <summary>Extended attributes in the order they were first set (listxattr's order).</summary>
+    public List<KeyValuePair<XattrName, byte[]>> Xattrs { get; } = [];
 
     public void AddEntry(string name, RamfsInode inode)
     {

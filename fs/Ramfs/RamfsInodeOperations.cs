@@ -330,7 +330,8 @@ internal sealed class RamfsInodeOperations : IInodeOperations
     {
         var ri = (RamfsInode)inode;
         uint extents = ri.IsRegular ? (uint)Extents(ri).Count : 0;
-        return new FsXattr(ri.XFlags, ri.ExtSize, extents, ri.ProjId, ri.CowExtSize);
+        var flags = ri.Xattrs.Count != 0 ? ri.XFlags | FsXflags.FS_XFLAG_HASATTR : ri.XFlags;
+        return new FsXattr(flags, ri.ExtSize, extents, ri.ProjId, ri.CowExtSize);
     }
 
     public void FileAttrSet(Inode inode, in FsXattr attributes)
@@ -376,6 +377,80 @@ internal sealed class RamfsInodeOperations : IInodeOperations
         ri.Flags = vfsFlags;
         ri.Ctime = Timespec.Now();
     }
+
+    public byte[] GetXattr(Inode inode, XattrNamespace ns, string name)
+    {
+        var ri = (RamfsInode)inode;
+        int i = FindXattr(ri, new XattrName(ns, name));
+        if (i < 0)
+        {
+            throw new ErrnoException(Errno.ENODATA, $"ramfs: inode {ri.Ino} has no attribute {new XattrName(ns, name)}");
+        }
+
+        return ri.Xattrs[i].Value.ToArray();
+    }
+
+    // simple_xattr_set: the budget counts full names and values (tmpfs's ispace accounting).
+    public void SetXattr(Inode inode, XattrNamespace ns, string name, ReadOnlySpan<byte> value, XattrFlags flags)
+    {
+        var ri = (RamfsInode)inode;
+        var key = new XattrName(ns, name);
+        int i = FindXattr(ri, key);
+        if (i >= 0 && (flags & XattrFlags.XATTR_CREATE) != 0)
+        {
+            throw new ErrnoException(Errno.EEXIST, $"ramfs: inode {ri.Ino} already has {key}");
+        }
+
+        if (i < 0 && (flags & XattrFlags.XATTR_REPLACE) != 0)
+        {
+            throw new ErrnoException(Errno.ENODATA, $"ramfs: inode {ri.Ino} has no attribute {key} to replace");
+        }
+
+        long used = 0;
+        for (int k = 0; k < ri.Xattrs.Count; k++)
+        {
+            if (k != i)
+            {
+                used += XattrCost(ri.Xattrs[k].Key, ri.Xattrs[k].Value.Length);
+            }
+        }
+
+        if (used + XattrCost(key, value.Length) > _super.Options.XattrSpacePerInode)
+        {
+            throw new ErrnoException(Errno.ENOSPC, $"ramfs: inode {ri.Ino} has no room for {key} ({_super.Options.XattrSpacePerInode} bytes of attributes per inode)");
+        }
+
+        if (i >= 0)
+        {
+            ri.Xattrs[i] = new(key, value.ToArray());
+        }
+        else
+        {
+            ri.Xattrs.Add(new(key, value.ToArray()));
+        }
+
+        ri.Ctime = Timespec.Now();
+    }
+
+    public IReadOnlyList<XattrName> ListXattr(Inode inode) => [.. ((RamfsInode)inode).Xattrs.Select(x => x.Key)];
+
+    public void RemoveXattr(Inode inode, XattrNamespace ns, string name)
+    {
+        var ri = (RamfsInode)inode;
+        var key = new XattrName(ns, name);
+        int i = FindXattr(ri, key);
+        if (i < 0)
+        {
+            throw new ErrnoException(Errno.ENODATA, $"ramfs: inode {ri.Ino} has no attribute {key} to remove");
+        }
+
+        ri.Xattrs.RemoveAt(i);
+        ri.Ctime = Timespec.Now();
+    }
+
+    private static int FindXattr(RamfsInode ri, XattrName key) => ri.Xattrs.FindIndex(x => x.Key == key);
+
+    private static long XattrCost(XattrName key, int valueLength) => System.Text.Encoding.UTF8.GetByteCount(key.FullName) + valueLength;
 
     private static void Touch(RamfsInode dir)
     {

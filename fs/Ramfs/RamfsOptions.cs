@@ -1,7 +1,7 @@
 namespace DaxStack.Fs.Ramfs;
 
 /// <summary>Limits of one ramfs instance. Immutable; every property documents its unit and default.</summary>
-/// <remarks>Models tmpfs's mount options <c>size=</c> and <c>nr_inodes=</c> plus the superblock limits <c>s_maxbytes</c> and <c>s_max_links</c>.</remarks>
+/// <remarks>Models tmpfs's mount options <c>size=</c> and <c>nr_inodes=</c> plus the superblock limits <c>s_maxbytes</c> and <c>s_max_links</c>, and a per-inode budget for extended attributes like tmpfs's inode space.</remarks>
 public sealed record RamfsOptions
 {
     /// <summary>Bytes of file data the instance may hold, in whole 4 KiB pages; 64 MiB by default. Beyond it: ENOSPC.</summary>
@@ -21,4 +21,10 @@ public sealed record RamfsOptions
     /// FIEMAP never reports SHARED); false by default, when they fail with EOPNOTSUPP as on tmpfs.
     /// </summary>
     public bool CloneByCopy { get; init; }
+
+    /// <summary>
+    /// Bytes of extended attributes one inode may hold, counting each attribute's full name and
+    /// value; 65 536 by default. Beyond it: ENOSPC.
+    /// </summary>
+    public int XattrSpacePerInode { get; init; } = 65536;
 }

@@ -8,7 +8,7 @@ namespace DaxStack.Fs.Vfs;
 /// <see cref="ErrnoException"/>. Namespace-changing methods run under the superblock's namespace
 /// lock and the directories' <see cref="Inode.Rwsem"/> held exclusive.
 /// </summary>
-/// <remarks>Models the kernel's <c>struct inode_operations</c> (<c>lookup</c>, <c>create</c>, <c>link</c>, <c>unlink</c>, <c>mkdir</c>, <c>rmdir</c>, <c>rename</c>, <c>setattr</c>, <c>fiemap</c>, <c>fileattr_get</c>, <c>fileattr_set</c>).</remarks>
+/// <remarks>Models the kernel's <c>struct inode_operations</c> (<c>lookup</c>, <c>create</c>, <c>link</c>, <c>unlink</c>, <c>mkdir</c>, <c>rmdir</c>, <c>rename</c>, <c>setattr</c>, <c>fiemap</c>, <c>fileattr_get</c>, <c>fileattr_set</c>) and the filesystem's <c>xattr_handler</c> <c>get</c>/<c>set</c> with <c>listxattr</c>.</remarks>
 public interface IInodeOperations
 {
     /// <summary>
@@ -52,4 +52,25 @@ public interface IInodeOperations
 
     /// <summary>Sets the inode's flags and hints, updating <see cref="Inode.Flags"/> to match (<c>fileattr_set</c>).</summary>
     void FileAttrSet(Inode inode, in FsXattr attributes);
+
+    /// <summary>
+    /// The value of the extended attribute <paramref name="name"/> (without its prefix) in
+    /// <paramref name="ns"/>; ENODATA when there is none (<c>xattr_handler.get</c>). Called with
+    /// the inode lock held shared.
+    /// </summary>
+    byte[] GetXattr(Inode inode, XattrNamespace ns, string name);
+
+    /// <summary>
+    /// Creates or replaces an extended attribute and moves the change time, honouring
+    /// <see cref="XattrFlags.XATTR_CREATE"/> (EEXIST) and <see cref="XattrFlags.XATTR_REPLACE"/>
+    /// (ENODATA); ENOSPC when the filesystem cannot store it (<c>xattr_handler.set</c>). Called
+    /// with the inode lock held exclusive; the VFS has checked names, sizes and permissions.
+    /// </summary>
+    void SetXattr(Inode inode, XattrNamespace ns, string name, ReadOnlySpan<byte> value, XattrFlags flags);
+
+    /// <summary>Every extended attribute of the inode, in the filesystem's order (<c>listxattr</c>). Called with the inode lock held shared.</summary>
+    IReadOnlyList<XattrName> ListXattr(Inode inode);
+
+    /// <summary>Removes an extended attribute and moves the change time; ENODATA when there is none (<c>xattr_handler.set</c> with no value). Called with the inode lock held exclusive.</summary>
+    void RemoveXattr(Inode inode, XattrNamespace ns, string name);
 }

@@ -23,7 +23,7 @@ public sealed class XfsBmbtTree
     // _levels[0] holds the leaves, _levels[^1] the blocks the inode root points at.
     private readonly List<List<XfsBmbtNode>> _levels;
     private readonly int _blockMax;
-    private readonly int _rootMax;
+    private int _rootMax;
 
     private XfsBmbtTree(List<List<XfsBmbtNode>> levels, int blockMax, int rootMax)
     {
@@ -58,6 +58,14 @@ public sealed class XfsBmbtTree
 
     /// <summary>Keys the inode root holds.</summary>
     public int RootMaxRecords => _rootMax;
+
+    /// <summary>
+    /// The data fork changed size (an attribute fork was added or moved di_forkoff): the root
+    /// is laid out for <paramref name="forkSize"/> bytes from now on. A root with more pointers
+    /// than that holds is pushed down a level by the next <see cref="Rebalance"/>, as
+    /// xfs_bmap_add_attrfork_btree does with xfs_btree_new_iroot.
+    /// </summary>
+    internal void ResizeRoot(int forkSize) => _rootMax = RootMaxFor(forkSize);
 
     /// <summary>The most pointers a bmbt root of <paramref name="forkSize"/> bytes holds (xfs_bmdr_maxrecs).</summary>
     public static int RootMaxFor(int forkSize) => (forkSize - 4) / 16;

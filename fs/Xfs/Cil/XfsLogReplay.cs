@@ -214,6 +214,8 @@ public static class XfsLogReplay
                     return XfsDir2LeafBufferOps.Instance;
                 case XfsDir2Format.LeafNMagic or XfsDir2Format.NodeMagic:
                     return XfsDa3NodeBufferOps.Instance;
+                case Attr.XfsAttr3LeafBlock.Magic:
+                    return XfsAttr3LeafBufferOps.Instance;
             }
         }
         foreach (var kind in Enum.GetValues<XfsBtreeKind>())

@@ -234,7 +234,58 @@ public static class XfsDbFields
             new("v3.nrext64", D(Bit((f2 & XfsDiFlags2.NRext64) != 0))),
         ]);
         AddDataFork(fields, d);
+        AddAttrFork(fields, d);
         return fields;
+    }
+
+    // xfs_db's inode "a" union: a.sfattr for a short-form fork (as far as its entries stay
+    // inside the fork), a.bmx for an extents-format one.
+    private static void AddAttrFork(List<XfsDbField> fields, XfsDinode d)
+    {
+        if (d.ForkOff == 0 || d.ForkOff * 8 >= d.Literal.Length)
+            return;
+        var fork = d.Literal.AsSpan(d.ForkOff * 8);
+        switch (d.AFormat)
+        {
+            case XfsDinodeFormat.Local when fork.Length >= 4:
+            {
+                int totsize = Be.U16(fork, 0), count = fork[2];
+                fields.Add(new("a.sfattr.hdr.totsize", D(totsize)));
+                fields.Add(new("a.sfattr.hdr.count", D(count)));
+                int pos = 4;
+                for (int i = 0; i < count && pos + 3 <= fork.Length; i++)
+                {
+                    int namelen = fork[pos], valuelen = fork[pos + 1], flags = fork[pos + 2];
+                    if (pos + 3 + namelen + valuelen > fork.Length)
+                        break;
+                    string p = $"a.sfattr.list[{i}]";
+                    fields.Add(new($"{p}.namelen", D(namelen)));
+                    fields.Add(new($"{p}.valuelen", D(valuelen)));
+                    fields.Add(new($"{p}.root", D((flags >> 1) & 1)));
+                    fields.Add(new($"{p}.secure", D((flags >> 2) & 1)));
+                    fields.Add(new($"{p}.name", Quote(fork.Slice(pos + 3, namelen))));
+                    // xfs_db prints no value field for an empty value (a zero-count array).
+                    if (valuelen > 0)
+                        fields.Add(new($"{p}.value", Quote(fork.Slice(pos + 3 + namelen, valuelen))));
+                    pos += 3 + namelen + valuelen;
+                }
+                break;
+            }
+            case XfsDinodeFormat.Extents when d.ANExtents != 0:
+            {
+                int count = Math.Min(d.ANExtents, fork.Length / XfsBmbtRecord.Size);
+                var records = new StringBuilder("[startoff,startblock,blockcount,extentflag] \n");
+                for (int i = 0; i < count; i++)
+                {
+                    var e = XfsBmbtRecord.ReadFrom(fork.Slice(i * XfsBmbtRecord.Size, XfsBmbtRecord.Size));
+                    if (i > 0)
+                        records.Append(' ');
+                    records.Append(CultureInfo.InvariantCulture, $"{i}:[{e.StartOff},{e.StartBlock},{e.BlockCount},{(e.Unwritten ? 1 : 0)}]");
+                }
+                fields.Add(new(count == 1 ? "a.bmx[0]" : $"a.bmx[0-{count - 1}]", records.ToString()));
+                break;
+            }
+        }
     }
 
     private static void AddDataFork(List<XfsDbField> fields, XfsDinode d)
@@ -351,7 +402,7 @@ public static class XfsDbFields
         return $"{local.ToString("ddd MMM", c)} {local.Day,2} {local.ToString("HH:mm:ss yyyy", c)}";
     }
 
-    /// <summary>A byte string quoted as xfs_db prints character arrays: printable ASCII as is, the rest as octal escapes.</summary>
+    /// <summary>A byte string quoted as xfs_db prints character arrays: printable ASCII as is (with \\, \", \' and \? escaped), 7 to 13 as \a to \g, the rest as octal escapes.</summary>
     private static string CString(ReadOnlySpan<byte> bytes) => Quote(bytes);
 
     private static string Quote(ReadOnlySpan<byte> bytes)
@@ -359,10 +410,11 @@ public static class XfsDbFields
         var sb = new StringBuilder("\"");
         foreach (byte b in bytes)
         {
-            if (b == (byte)'\\')
-                sb.Append("\\\\");
-            else if (b == (byte)'"')
-                sb.Append("\\\"");
+            if (b is (byte)'\\' or (byte)'"' or (byte)'\'' or (byte)'?')
+                sb.Append('\\').Append((char)b);
+            else if (b is >= 0x07 and <= 0x0d)
+                // xfs_db names BEL..CR by consecutive letters: \a \b \c \d \e \f \g.
+                sb.Append('\\').Append((char)('a' + b - 0x07));
             else if (b is >= 0x20 and < 0x7f)
                 sb.Append((char)b);
             else

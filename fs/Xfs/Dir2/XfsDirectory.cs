@@ -27,6 +27,20 @@ public static class XfsDirectory
         XfsDir2Sf.Write(args, new XfsDir2Shortform { Parent = parent });
     }
 
+    /// <summary>
+    /// xfs_dir2_sf_to_block as xfs_bmap_add_attrfork_local calls it: a short-form directory
+    /// becomes a block directory with the same entries (nothing happens to another shape), so a
+    /// new attribute fork can take space from the literal area.
+    /// </summary>
+    public static void ShortformToBlock(XfsTransaction tp, IXfsDirectoryInode dp)
+    {
+        var args = new XfsDir2Args(tp, dp);
+        if (args.Form() != XfsDir2Form.Shortform)
+            return;
+        XfsDir2Block.FromShortform(args, XfsDir2Sf.Read(args));
+        args.Flush();
+    }
+
     /// <summary>The entry <paramref name="name"/> ("." and ".." included); ENOENT when there is none.</summary>
     public static XfsDirEntry Lookup(XfsTransaction tp, IXfsDirectoryInode dp, ReadOnlySpan<byte> name) =>
         TryLookup(tp, dp, name) ?? throw new XfsException(Errno.ENOENT, $"directory inode {dp.Ino}: no entry '{XfsDir2Sf.Text(name)}'");

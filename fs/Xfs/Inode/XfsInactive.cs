@@ -52,7 +52,7 @@ public static class XfsInactive
     /// local or device fork) and then, in a final transaction, takes it off its unlinked list and
     /// frees it. Returns false (and does nothing) for an inode that still has links. The caller
     /// holds the last reference: nothing else may use the inode afterwards. EOPNOTSUPP when the
-    /// inode has attribute-fork blocks (not modelled yet, and freeing the inode would leak them);
+    /// inode has an attribute B+tree (not modelled yet, and freeing the inode would leak its blocks);
     /// <see cref="XfsCorruptionException"/> when the unlinked list is damaged or does not hold it.
     /// </summary>
     public static bool Inactivate(XfsInode ip)
@@ -67,6 +67,13 @@ public static class XfsInactive
         CheckAttrFork(ip);
         FreeDataBlocks(ip);
         var mp = ip.Mount;
+        if (ip.AttrFork is { Format: XfsDinodeFormat.Extents })
+        {
+            // xfs_attr_inactive: the attribute blocks go before the inode.
+            using var atp = XfsTransaction.Begin(mp);
+            Attr.XfsAttr.Inactive(atp, ip);
+            atp.Commit();
+        }
         using var tp = XfsTransaction.Begin(mp, XfsIalloc.FreeReservation(mp));
         XfsIunlink.Remove(tp, ip);
         XfsInodeAlloc.Free(tp, ip);
@@ -116,14 +123,14 @@ public static class XfsInactive
         return [.. XfsIunlink.List(tp, agno, bucket).Select(ino => cache.GetInUse(tp, ino))];
     }
 
-    // The attribute fork is kept as the core describes it; only a fork without blocks can be
-    // dropped with the inode.
+    // A short-form fork goes with the inode and an extents-format one is freed first; a B+tree
+    // attribute fork cannot be freed yet, and is refused before anything changes.
     private static void CheckAttrFork(XfsInode ip)
     {
         var core = ip.Core;
         if (core.ForkOff == 0)
             return;
-        if (core.AFormat == XfsDinodeFormat.Local || (core.ANExtents == 0 && core.AFormat == XfsDinodeFormat.Extents))
+        if (core.AFormat is XfsDinodeFormat.Local or XfsDinodeFormat.Extents)
             return;
         throw new XfsException(Errno.EOPNOTSUPP, $"inode {ip.Ino}: freeing an attribute fork of {core.ANExtents} extents ({core.AFormat}) is not supported");
     }

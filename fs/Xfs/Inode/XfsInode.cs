@@ -1,4 +1,5 @@
 using DaxStack.Device.Errors;
+using DaxStack.Fs.Xfs.Attr;
 using DaxStack.Fs.Xfs.Bmap;
 using DaxStack.Fs.Xfs.Buffers;
 using DaxStack.Fs.Xfs.OnDisk;
@@ -7,14 +8,15 @@ using DaxStack.Fs.Xfs.Trans;
 namespace DaxStack.Fs.Xfs.Inode;
 
 /// <summary>
-/// An in-core inode: the decoded inode core (<see cref="Core"/>) and data fork
-/// (<see cref="DataFork"/>, every extent record in memory). A change is made inside a
+/// An in-core inode: the decoded inode core (<see cref="Core"/>), data fork
+/// (<see cref="DataFork"/>, every extent record in memory) and attribute fork
+/// (<see cref="AttrFork"/>, present while di_forkoff is not 0). A change is made inside a
 /// transaction: <see cref="Join"/> first (so a cancelled transaction puts the in-core state back
 /// by re-reading the restored buffers), change <see cref="Core"/> or the fork, then
 /// <see cref="Log(XfsTransaction)"/>, which writes the whole inode into its cluster buffer and logs the bytes
 /// that changed. Inodes come from <see cref="XfsInodeCache"/>, one object per inode number.
 /// </summary>
-/// <remarks>Models the kernel's <c>struct xfs_inode</c> (<c>i_ino</c>, <c>i_imap</c>, the core fields copied out of <c>xfs_dinode</c> by <c>xfs_inode_from_disk</c>, <c>i_df</c>), <c>xfs_trans_ijoin</c> and <c>xfs_trans_log_inode</c> with the inode flushed into its buffer as <c>xfs_inode_to_disk</c> does. XFS logs inodes as logical log items; our journal logs buffers, so logging an inode logs its bytes in the cluster buffer.</remarks>
+/// <remarks>Models the kernel's <c>struct xfs_inode</c> (<c>i_ino</c>, <c>i_imap</c>, the core fields copied out of <c>xfs_dinode</c> by <c>xfs_inode_from_disk</c>, <c>i_df</c>, <c>i_af</c>, <c>i_forkoff</c>), <c>xfs_trans_ijoin</c> and <c>xfs_trans_log_inode</c> with the inode flushed into its buffer as <c>xfs_inode_to_disk</c> does. XFS logs inodes as logical log items; our journal logs buffers, so logging an inode logs its bytes in the cluster buffer.</remarks>
 public sealed class XfsInode
 {
     private XfsTransaction? _joined;
@@ -23,13 +25,14 @@ public sealed class XfsInode
     private XfsTransaction? _lastDataLogged;
     private long _dataSyncSequence;
 
-    private XfsInode(XfsMount mount, ulong ino, XfsImap imap, XfsDinode core, XfsIfork dataFork)
+    private XfsInode(XfsMount mount, ulong ino, XfsImap imap, XfsDinode core, XfsIfork dataFork, XfsIfork? attrFork)
     {
         Mount = mount;
         Ino = ino;
         Imap = imap;
         Core = core;
         DataFork = dataFork;
+        AttrFork = attrFork;
     }
 
     /// <summary>The filesystem.</summary>
@@ -46,6 +49,14 @@ public sealed class XfsInode
 
     /// <summary>The data fork.</summary>
     public XfsIfork DataFork { get; private set; }
+
+    /// <summary>
+    /// The attribute fork while the inode has one (di_forkoff not 0): a local fork holds the
+    /// short-form bytes (totsize of them), an extents fork its records (the leaf and value
+    /// blocks); a btree fork (from an image another implementation wrote) holds the fork area's
+    /// raw bytes, kept as they are.
+    /// </summary>
+    public XfsIfork? AttrFork { get; private set; }
 
     /// <summary>Whether the inode is allocated.</summary>
     public bool InUse => Core.Mode != 0;
@@ -170,8 +181,41 @@ public sealed class XfsInode
             case XfsDinodeFormat.Btree:
                 (df.Btree ?? throw new InvalidOperationException($"inode {Ino}: btree fork without a tree")).WriteRoot(fork, df.Extents);
                 break;
+            case XfsDinodeFormat.Dev:
+                // The device number (xfs_dinode_put_rdev) is kept as read.
+                df.Local.AsSpan(0, Math.Min(df.Local.Length, fork.Length)).CopyTo(fork);
+                break;
         }
         var core = Core;
+        if (core.ForkOff != 0)
+        {
+            var af = AttrFork ?? throw new InvalidOperationException($"inode {Ino}: forkoff {core.ForkOff} without an attr fork");
+            var area = literal.AsSpan(core.ForkOff * 8);
+            if (af.Format == XfsDinodeFormat.Extents)
+            {
+                if (af.Count * XfsBmbtRecord.Size > area.Length)
+                    throw new InvalidOperationException($"inode {Ino}: {af.Count} attr extents do not fit the {area.Length}-byte fork");
+                for (int i = 0; i < af.Count; i++)
+                    af.Extents[i].WriteTo(area.Slice(i * XfsBmbtRecord.Size, XfsBmbtRecord.Size));
+                core.ANExtents = (ushort)af.Count;
+            }
+            else
+            {
+                if (af.Local.Length > area.Length)
+                    throw new InvalidOperationException($"inode {Ino}: {af.Local.Length} attr fork bytes do not fit the {area.Length}-byte fork");
+                af.Local.CopyTo(area);
+                if (af.Format == XfsDinodeFormat.Local)
+                    core.ANExtents = 0;
+            }
+            core.AFormat = af.Format;
+        }
+        else
+        {
+            if (AttrFork != null)
+                throw new InvalidOperationException($"inode {Ino}: an attr fork with forkoff 0");
+            core.AFormat = XfsDinodeFormat.Extents;
+            core.ANExtents = 0;
+        }
         core.Format = df.Format;
         core.NExtents = df.Format == XfsDinodeFormat.Local ? 0 : (uint)df.Count;
         core.Literal = literal;
@@ -182,17 +226,28 @@ public sealed class XfsInode
     /// <summary>Replaces the data fork (a new or freed inode's empty fork). The caller logs the inode.</summary>
     internal void ReplaceDataFork(XfsIfork fork) => DataFork = fork;
 
+    /// <summary>
+    /// Replaces the attribute fork (null: none); the caller has set di_forkoff to match and logs
+    /// the inode (xfs_ifork_init_attr, xfs_ifork_zap_attr).
+    /// </summary>
+    internal void ReplaceAttrFork(XfsIfork? fork) => AttrFork = fork;
+
     /// <summary>Re-decodes the core from the cluster buffer joined to <paramref name="tp"/> (the on-disk state of a free inode about to be reused).</summary>
     internal void ResetFromBuffer(XfsTransaction tp)
     {
         var bp = tp.ReadBuffer(Imap.ClusterDaddr, Imap.ClusterLength, XfsInodeBufferOps.Instance);
         var core = XfsDinode.ReadFrom(bp.Data.AsSpan(Imap.Offset, Mount.Geometry.InodeSize), Ino, verifyCrc: false);
         var fork = new XfsIfork();
+        XfsIfork? attr = null;
         if (core.InUse)
+        {
             LoadDataFork(Mount, Ino, core, fork);
+            attr = LoadAttrFork(Ino, core);
+        }
         core.Literal = [];
         Core = core;
         DataFork = fork;
+        AttrFork = attr;
     }
 
     /// <summary>Re-reads the inode from its cluster buffer (after a cancelled transaction put the buffer back).</summary>
@@ -204,6 +259,7 @@ public sealed class XfsInode
             var fresh = Read(Mount, Ino, Imap);
             Core = fresh.Core;
             DataFork = fresh.DataFork;
+            AttrFork = fresh.AttrFork;
         }
         catch (XfsException)
         {
@@ -212,6 +268,7 @@ public sealed class XfsInode
             XfsInodeCache.For(Mount).Forget(Ino);
             Core = new XfsDinode { Ino = Ino, Uuid = Mount.MetadataUuid };
             DataFork = new XfsIfork();
+            AttrFork = null;
         }
     }
 
@@ -221,10 +278,43 @@ public sealed class XfsInode
         var bp = mp.Buffers.Read(imap.ClusterDaddr, imap.ClusterLength, XfsInodeBufferOps.Instance);
         var core = XfsDinode.ReadFrom(bp.Data.AsSpan(imap.Offset, mp.Geometry.InodeSize), ino, verifyCrc: false);
         var fork = new XfsIfork();
+        XfsIfork? attr = null;
         if (core.InUse)
+        {
             LoadDataFork(mp, ino, core, fork);
+            attr = LoadAttrFork(ino, core);
+        }
         core.Literal = [];
-        return new XfsInode(mp, ino, imap, core, fork);
+        return new XfsInode(mp, ino, imap, core, fork, attr);
+    }
+
+    // xfs_iformat_attr_fork: a local fork is verified (xfs_attr_shortform_verify) and kept as its
+    // totsize bytes, an extents fork as its records; a btree fork keeps the fork area as read,
+    // to be written back unchanged.
+    private static XfsIfork? LoadAttrFork(ulong ino, XfsDinode core)
+    {
+        if (core.ForkOff == 0)
+            return null;
+        var area = core.Literal.AsSpan(core.ForkOff * 8);
+        switch (core.AFormat)
+        {
+            case XfsDinodeFormat.Local:
+                XfsAttrShortform.Decode(area, $"inode {ino} attr fork");
+                return new XfsIfork { Format = XfsDinodeFormat.Local, Local = area[..Be.U16(area, 0)].ToArray() };
+            case XfsDinodeFormat.Extents:
+            {
+                if (core.ANExtents * XfsBmbtRecord.Size > area.Length)
+                    throw XfsCorruptionException.BadField($"inode {ino}", "anextents", core.ANExtents, $"the {area.Length}-byte attr fork holds at most {area.Length / XfsBmbtRecord.Size}");
+                var fork = new XfsIfork { Format = XfsDinodeFormat.Extents };
+                for (int i = 0; i < core.ANExtents; i++)
+                    fork.ExtentList.Add(XfsBmbtRecord.ReadFrom(area.Slice(i * XfsBmbtRecord.Size, XfsBmbtRecord.Size)));
+                return fork;
+            }
+            case XfsDinodeFormat.Btree:
+                return new XfsIfork { Format = core.AFormat, Local = area.ToArray() };
+            default:
+                throw XfsCorruptionException.BadField($"inode {ino}", "aformat", core.AFormat, "not an attribute fork format");
+        }
     }
 
     private static void LoadDataFork(XfsMount mp, ulong ino, XfsDinode core, XfsIfork fork)
@@ -241,6 +331,9 @@ public sealed class XfsInode
                 foreach (var rec in core.ReadExtents())
                     fork.ExtentList.Add(rec);
                 break;
+            case XfsDinodeFormat.Dev:
+                fork.Local = data[..Math.Min(sizeof(uint), data.Length)].ToArray();
+                return;
             case XfsDinodeFormat.Btree:
                 fork.Btree = XfsBmbtTree.Load(data, ino, geo, mp.MetadataUuid,
                     fsb => mp.Buffers.Read(geo.AgBlockToDaddr(geo.FsbToAgno(fsb), geo.FsbToAgbno(fsb)), geo.BlockSize, XfsBmbtBufferOps.Instance).Data,

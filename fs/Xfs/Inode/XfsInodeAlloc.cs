@@ -129,11 +129,16 @@ public static class XfsInodeAlloc
         core.Flags2 = (tp.Mount.Superblock.FeaturesIncompat & XfsIncompatFeatures.BigTime) != 0 ? XfsDiFlags2.BigTime : 0;
         core.Size = 0;
         core.NBlocks = 0;
+        // A short-form attribute fork goes with the inode (xfs_attr_inactive's
+        // xfs_attr_fork_remove); Inactivate refuses forks that own blocks.
         core.ForkOff = 0;
+        core.AFormat = XfsDinodeFormat.Extents;
+        core.ANExtents = 0;
         core.ExtSize = 0;
         core.CowExtSize = 0;
         core.Gen++;
         ip.ReplaceDataFork(new XfsIfork { Format = XfsDinodeFormat.Extents });
+        ip.ReplaceAttrFork(null);
         ip.Log(tp);
         XfsIalloc.Free(tp, ip.Ino);
     }

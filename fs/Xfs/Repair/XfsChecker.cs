@@ -83,7 +83,9 @@ public static class XfsChecker
                     if (!EqualityComparer<T>.Default.Equals(secondary, expected))
                         differing.Add($"{field} {secondary} (primary {expected})");
                 }
-                Compare("versionnum", sb.VersionNum, primary.VersionNum);
+                // The kernel sets ATTRBIT in the primary alone when the first attribute fork
+                // appears (xfs_add_attr, xfs_log_sb); xfs_repair accepts secondaries without it.
+                Compare("versionnum", sb.VersionNum | (primary.VersionNum & XfsSbVersion.Attr), primary.VersionNum);
                 Compare("features_compat", sb.FeaturesCompat, primary.FeaturesCompat);
                 Compare("features_ro_compat", sb.FeaturesRoCompat, primary.FeaturesRoCompat);
                 Compare("features_incompat", sb.FeaturesIncompat, primary.FeaturesIncompat);

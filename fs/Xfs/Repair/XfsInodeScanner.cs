@@ -1,3 +1,4 @@
+using DaxStack.Fs.Xfs.Attr;
 using DaxStack.Fs.Xfs.OnDisk;
 
 namespace DaxStack.Fs.Xfs.Repair;
@@ -6,7 +7,7 @@ namespace DaxStack.Fs.Xfs.Repair;
 /// Phase 3: reads every inode of every chunk the inode B+trees list and checks it: the inode
 /// verifies (magic, version, CRC, di_ino, uuid, mode and fork formats), its free bit in the
 /// chunk record matches whether it is in use, its fork offsets and attribute-fork format are
-/// sane, its forks' extents and block-map B+trees are sound (claimed in the owner map),
+/// sane, a short-form attribute fork is consistent, its forks' extents and block-map B+trees are sound (claimed in the owner map),
 /// di_nextents, di_anextents and di_nblocks match what the forks hold, a directory's size
 /// matches its data blocks, and every extra <see cref="IXfsInodeCheck"/> holds. The AGIs'
 /// unlinked lists must be empty at rest.
@@ -86,6 +87,10 @@ internal static class XfsInodeScanner
             int attrBtreeOwner = ctx.Owners.Register($"inode {ino} attr fork bmbt");
             attr = XfsForkScanner.Scan(ctx, inode, "attr", inode.Literal.AsSpan(inode.ForkOff * 8), inode.AFormat, inode.ANExtents, attrOwner, attrBtreeOwner);
         }
+        if (inode.ForkOff != 0 && inode.AFormat == XfsDinodeFormat.Local && inode.ForkOff * 8 < inode.Literal.Length)
+            CheckShortformAttr(ctx, inode);
+        if (inode.AFormat == XfsDinodeFormat.Extents && attr is { Complete: true, Extents.Count: > 0 })
+            CheckAttrLeaf(ctx, inode, attr.Extents);
         if (!data.Complete || attr is { Complete: false })
             ctx.ForksComplete = false;
         if (inode.Format is XfsDinodeFormat.Local or XfsDinodeFormat.Dev && inode.NExtents != 0)
@@ -119,6 +124,57 @@ internal static class XfsInodeScanner
             foreach (var problem in check.Check(ctx.Reader, inode))
                 ctx.Error(name, problem);
         }
+    }
+
+    // process_shortform_attr / xfs_attr_shortform_verify: totsize within the fork and equal to
+    // the header plus the entries, non-empty names without NULs, one known namespace flag.
+    private static void CheckShortformAttr(XfsRepairContext ctx, XfsDinode inode)
+    {
+        string name = $"inode {inode.Ino}";
+        if (inode.ANExtents != 0)
+            ctx.Error(name, $"anextents {inode.ANExtents} in a local-format attr fork");
+        if (XfsAttrShortform.Verify(inode.Literal.AsSpan(inode.ForkOff * 8)) is { } problem)
+            ctx.Error(name, $"short-form attr fork: {problem}");
+    }
+
+    // process_longform_attr for the one-leaf case: block 0 of the attr fork is a leaf block of
+    // this inode at its own address, as xfs_attr3_leaf_verify and process_leaf_attr_block check.
+    private static void CheckAttrLeaf(XfsRepairContext ctx, XfsDinode inode, List<XfsBmbtRecord> extents)
+    {
+        string name = $"inode {inode.Ino}";
+        var first = extents[0];
+        if (first.StartOff != 0)
+        {
+            ctx.Error(name, $"attr fork has no block 0 (first extent at {first.StartOff})");
+            return;
+        }
+        if (extents.Count != 1 || first.BlockCount != 1)
+        {
+            ctx.Note(name, "attr fork maps more than one block (an attribute B+tree): its blocks are not checked");
+            return;
+        }
+        var g = ctx.Geometry;
+        byte[] block;
+        try
+        {
+            block = ctx.Reader.ReadFsBlock(first.StartBlock, $"{name} attr leaf");
+        }
+        catch (XfsException e)
+        {
+            ctx.Error(e);
+            return;
+        }
+        string where = $"{name} attr leaf {g.FsbToAgno(first.StartBlock)}/{g.FsbToAgbno(first.StartBlock)}";
+        if (XfsAttr3LeafBlock.Check(block) is { } problem)
+            ctx.Error(where, problem);
+        else if (!XfsCrc.Verify(block, XfsAttr3LeafBlock.CrcOffset))
+            ctx.Error(where, "CRC mismatch");
+        else if (Be.U64(block, 48) != inode.Ino)
+            ctx.Error(where, $"owner {Be.U64(block, 48)} is not the inode");
+        else if (Be.U64(block, 16) != g.AgBlockToDaddr(g.FsbToAgno(first.StartBlock), g.FsbToAgbno(first.StartBlock)))
+            ctx.Error(where, $"blkno {Be.U64(block, 16)} is not the block's address");
+        else if (Be.Uuid(block, 32) != ctx.Superblock.MetadataUuid)
+            ctx.Error(where, $"uuid {Be.Uuid(block, 32)} is not the filesystem's");
     }
 
     private static void CheckFlags(XfsRepairContext ctx, XfsDinode inode)

@@ -2,6 +2,7 @@ using System.Text;
 using DaxStack.Device.Errors;
 using DaxStack.Fs.Iomap;
 using DaxStack.Fs.Vfs;
+using DaxStack.Fs.Xfs.Attr;
 using DaxStack.Fs.Xfs.Dir2;
 using DaxStack.Fs.Xfs.Files;
 using DaxStack.Fs.Xfs.Ialloc;
@@ -16,7 +17,7 @@ namespace DaxStack.Fs.Xfs.Super;
 /// transaction that updates the directory (through the directory code), the inode's link
 /// count and the timestamps together, so a crash leaves all of it or none.
 /// </summary>
-/// <remarks>Models the kernel's fs/xfs/xfs_iops.c (<c>xfs_vn_lookup</c>, <c>xfs_vn_create</c>, <c>xfs_vn_mkdir</c>, <c>xfs_vn_link</c>, <c>xfs_vn_unlink</c>, <c>xfs_vn_rename</c>, <c>xfs_vn_setattr</c>, <c>xfs_vn_fiemap</c>) over fs/xfs/xfs_inode.c (<c>xfs_create</c>, <c>xfs_link</c>, <c>xfs_remove</c>, <c>xfs_rename</c>) and xfs_ioctl.c (<c>xfs_fileattr_get</c>, <c>xfs_fileattr_set</c>).</remarks>
+/// <remarks>Models the kernel's fs/xfs/xfs_iops.c (<c>xfs_vn_lookup</c>, <c>xfs_vn_create</c>, <c>xfs_vn_mkdir</c>, <c>xfs_vn_link</c>, <c>xfs_vn_unlink</c>, <c>xfs_vn_rename</c>, <c>xfs_vn_setattr</c>, <c>xfs_vn_fiemap</c>) over fs/xfs/xfs_inode.c (<c>xfs_create</c>, <c>xfs_link</c>, <c>xfs_remove</c>, <c>xfs_rename</c>) xfs_ioctl.c (<c>xfs_fileattr_get</c>, <c>xfs_fileattr_set</c>) and xfs_xattr.c (<c>xfs_xattr_get</c>, <c>xfs_xattr_set</c>, <c>xfs_vn_listxattr</c>).</remarks>
 public sealed class XfsInodeOperations : IInodeOperations
 {
     // Blocks a directory change may allocate: a new data block, leaf/node and free-index
@@ -335,6 +336,9 @@ public sealed class XfsInodeOperations : IInodeOperations
                 flags |= FsXflags.FS_XFLAG_DAX;
             if ((core.Flags2 & XfsDiFlags2.CowExtSize) != 0)
                 flags |= FsXflags.FS_XFLAG_COWEXTSIZE;
+            // xfs_ip2xflags: an inode with an attribute fork reports FS_XFLAG_HASATTR.
+            if (core.ForkOff != 0)
+                flags |= FsXflags.FS_XFLAG_HASATTR;
             uint extents = ip.DataFork.Format == XfsDinodeFormat.Local ? 0 : (uint)ip.DataFork.Count;
             int bs = Mp.Geometry.BlockSize;
             return new FsXattr(flags, core.ExtSize * (uint)bs, extents, (uint)core.ProjIdLo | ((uint)core.ProjIdHi << 16), core.CowExtSize * (uint)bs);
@@ -380,6 +384,51 @@ public sealed class XfsInodeOperations : IInodeOperations
             core.ProjIdHi = (ushort)(attributes.ProjId >> 16);
             core.Ctime = Now();
             ip.Log(tp);
+            tp.Commit();
+            i.Refresh();
+        }
+    }
+
+    public byte[] GetXattr(Vfs.Inode inode, XattrNamespace ns, string name)
+    {
+        var ip = X(inode).Xfs;
+        lock (Mp.Lock)
+        {
+            return XfsAttr.Get(ip, ns, NameBytes(name))
+                ?? throw new XfsException(Errno.ENODATA, $"inode {ip.Ino}: no attribute {new XattrName(ns, name)}");
+        }
+    }
+
+    // xfs_xattr_set: one transaction changes the attr fork, di_forkoff, the data fork if it must
+    // make room, and the change time.
+    public void SetXattr(Vfs.Inode inode, XattrNamespace ns, string name, ReadOnlySpan<byte> value, XattrFlags flags)
+    {
+        var i = X(inode);
+        lock (Mp.Lock)
+        {
+            using var tp = XfsTransaction.Begin(Mp, XfsAttr.SetReservation);
+            XfsAttr.Set(tp, i.Xfs, ns, NameBytes(name), value, flags);
+            tp.Commit();
+            i.Refresh();
+        }
+    }
+
+    public IReadOnlyList<XattrName> ListXattr(Vfs.Inode inode)
+    {
+        var ip = X(inode).Xfs;
+        lock (Mp.Lock)
+        {
+            return [.. XfsAttr.List(ip).Select(e => new XattrName(XfsAttrShortform.NamespaceOf(e.Flags), Encoding.UTF8.GetString(e.Name)))];
+        }
+    }
+
+    public void RemoveXattr(Vfs.Inode inode, XattrNamespace ns, string name)
+    {
+        var i = X(inode);
+        lock (Mp.Lock)
+        {
+            using var tp = XfsTransaction.Begin(Mp, XfsAttr.SetReservation);
+            XfsAttr.Remove(tp, i.Xfs, ns, NameBytes(name));
             tp.Commit();
             i.Refresh();
         }

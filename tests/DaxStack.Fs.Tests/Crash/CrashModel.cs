@@ -26,6 +26,8 @@ internal sealed class CrashModel(Process process, Func<bool> powerCut, Action lo
         public byte[] Data { get; set; } = [];
 
         public int Fd { get; set; } = -1;
+
+        public Dictionary<string, byte[]> Xattrs { get; } = new(StringComparer.Ordinal);
     }
 
     private const int Root = 0;
@@ -34,6 +36,11 @@ internal sealed class CrashModel(Process process, Func<bool> powerCut, Action lo
     private readonly Dictionary<string, HashSet<int>> _lastChangers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int?> _durableNames = new(StringComparer.Ordinal);
     private readonly Dictionary<int, byte[]> _durableData = new();
+
+    // Per inode fsync'd since its first attribute change: each attribute name's possible values
+    // after a crash (hex, null = absent): the value at the last fsync and every one set since.
+    private readonly Dictionary<int, Dictionary<string, HashSet<string?>>> _xattrCandidates = new();
+    private readonly HashSet<int> _xattrFsynced = new();
 
     /// <summary>Whether the power failed during the workload.</summary>
     public bool Stopped { get; private set; }
@@ -121,6 +128,38 @@ internal sealed class CrashModel(Process process, Func<bool> powerCut, Action lo
         return 0;
     });
 
+    /// <summary>setxattr(2) by path; the attribute becomes one of the values a crash may leave.</summary>
+    public void SetXattr(int handle, string name, byte[] value) => Do(() =>
+    {
+        var node = _nodes[handle];
+        XattrCandidates(handle, name).Add(Convert.ToHexString(value));
+        process.SetXattr(PathOf(handle), name, value);
+        node.Xattrs[name] = value;
+        return 0;
+    });
+
+    /// <summary>removexattr(2) by path; absence becomes one of the states a crash may leave.</summary>
+    public void RemoveXattr(int handle, string name) => Do(() =>
+    {
+        var node = _nodes[handle];
+        XattrCandidates(handle, name).Add(null);
+        process.RemoveXattr(PathOf(handle), name);
+        node.Xattrs.Remove(name);
+        return 0;
+    });
+
+    private HashSet<string?> XattrCandidates(int handle, string name)
+    {
+        if (!_xattrCandidates.TryGetValue(handle, out var names))
+            _xattrCandidates[handle] = names = new(StringComparer.Ordinal);
+        if (!names.TryGetValue(name, out var values))
+        {
+            names[name] = values = [];
+            values.Add(_nodes[handle].Xattrs.TryGetValue(name, out var current) ? Convert.ToHexString(current) : null);
+        }
+        return values;
+    }
+
     /// <summary>fsync of an open file, or of a directory (opened for the call).</summary>
     public void Fsync(int handle) => Do(() =>
     {
@@ -135,6 +174,16 @@ internal sealed class CrashModel(Process process, Func<bool> powerCut, Action lo
         {
             process.Fsync(Fd(handle));
             _durableData[handle] = (byte[])node.Data.Clone();
+        }
+        // The inode's attributes as they are now are durable: each name has one possible value.
+        if (_xattrCandidates.TryGetValue(handle, out var attrs))
+        {
+            _xattrFsynced.Add(handle);
+            foreach (var (name, values) in attrs)
+            {
+                values.Clear();
+                values.Add(node.Xattrs.TryGetValue(name, out var v) ? Convert.ToHexString(v) : null);
+            }
         }
         foreach (var (path, changers) in _lastChangers)
         {
@@ -272,6 +321,32 @@ internal sealed class CrashModel(Process process, Func<bool> powerCut, Action lo
             int diff = actual.AsSpan().CommonPrefixLength(data);
             if (got != data.Length || diff != data.Length)
                 problems.Add($"{path}: read {got} bytes, first difference from the fsync'd data at byte {diff}");
+        }
+        foreach (int id in _xattrFsynced)
+        {
+            string? path = _durableNames.Where(kv => kv.Value == id).Select(kv => kv.Key).FirstOrDefault();
+            if (path == null || recovered.Stat(path).Ino != _nodes[id].Ino)
+                continue;
+            files++;
+            var candidates = _xattrCandidates[id];
+            foreach (string name in recovered.ListXattrNames(path))
+            {
+                if (!candidates.ContainsKey(name))
+                    problems.Add($"{path}: attribute {name} was never set");
+            }
+            foreach (var (name, values) in candidates)
+            {
+                string? actual = null;
+                try
+                {
+                    actual = Convert.ToHexString(recovered.GetXattrValue(path, name));
+                }
+                catch (ErrnoException e) when (e.Errno == Errno.ENODATA)
+                {
+                }
+                if (!values.Contains(actual))
+                    problems.Add($"{path}: attribute {name} is {actual ?? "absent"}, expected one of {string.Join(", ", values.Select(v => v ?? "absent"))}");
+            }
         }
         return problems;
     }

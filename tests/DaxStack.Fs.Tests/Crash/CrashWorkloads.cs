@@ -170,5 +170,43 @@ internal static class CrashWorkloads
             m.Fsync(b);
             m.Close(a);
         });
+        yield return new("xattr", m =>
+        {
+            static byte[] V(string s) => System.Text.Encoding.UTF8.GetBytes(s);
+            var a = m.Create("/a");
+            m.Write(a, 0, 2 * Block, 21);
+            m.SetXattr(a, "user.colour", V("blue"));
+            m.SetXattr(a, "trusted.seal", V("1"));
+            m.Fsync(a);
+            m.SetXattr(a, "user.colour", V("a much longer shade of green"));
+            m.LogWorker();
+            m.SetXattr(a, "security.label", V("s0"));
+            m.Fsync(a);
+            var d = m.Mkdir("/d");
+            m.SetXattr(d, "user.dir", V("d1"));
+            for (int i = 0; i < 24; i++)
+                m.Create($"/d/f{i:D2}-with-a-longer-name");
+            m.Fsync(d);
+            // The file's block map grows to a B+tree beside its attributes.
+            for (int i = 0; i < 30; i++)
+                m.Write(a, (2L + 2 * i) * Block, Block, 22 + i);
+            m.RemoveXattr(a, "trusted.seal");
+            m.Fsync(a);
+            // A long value moves every attribute to a leaf block; more go there too.
+            m.SetXattr(a, "user.long", [.. Enumerable.Range(0, 700).Select(i => (byte)i)]);
+            m.SetXattr(d, "trusted.long", new byte[400]);
+            m.SetXattr(a, "user.more", V("more"));
+            m.Fsync(a);
+            m.Fsync(d);
+            // Changes never fsync'd: a crash leaves the old or the new value.
+            m.SetXattr(a, "user.colour", V("red"));
+            m.SetXattr(d, "user.dir", V("d2"));
+            m.RemoveXattr(a, "security.label");
+            // Back to short form when the long one goes.
+            m.RemoveXattr(a, "user.long");
+            m.RemoveXattr(d, "trusted.long");
+            m.LogWorker();
+            m.SetXattr(a, "user.late", V("late"));
+        });
     }
 }

@@ -38,6 +38,9 @@ internal sealed class GateWorkload
     /// <summary>Inode of the short-form directory.</summary>
     public long ShortformDirIno { get; private set; }
 
+    /// <summary>Inodes left with extended attributes (files and directories of every shape).</summary>
+    public List<long> AttrInodes { get; } = [];
+
     /// <summary>Files and directories the workload created (unlinked ones included).</summary>
     public int Created { get; private set; }
 
@@ -190,6 +193,8 @@ internal sealed class GateWorkload
         _p.Rename("/sf/d3", "/blk/d3_moved");
         _p.Rename("/sf/d1", "/leaf/d1_moved");
 
+        Attributes();
+
         // Nested trees to reach a few hundred names in all.
         for (int d = 0; d < 12 / scale; d++)
         {
@@ -198,5 +203,67 @@ internal sealed class GateWorkload
             for (int i = 0; i < 8; i++)
                 Touch($"/tree{d}/{(i % 2 == 0 ? "" : "sub/")}n{i}", i * 700);
         }
+    }
+
+    // Extended attributes in every namespace on directories of every shape and on files whose
+    // data forks are extents or a B+tree, short-form and in leaf blocks, some replaced or
+    // removed, a leaf on a file then unlinked, and first attributes that reshape the data fork
+    // (a short-form directory becomes a block, 20 extents become a B+tree).
+    private void Attributes()
+    {
+        static byte[] V(string s) => System.Text.Encoding.UTF8.GetBytes(s);
+        // /frag's block map is a B+tree already: its attr fork gets the 40 bytes libxfs leaves
+        // beside the root, and the third attribute moves them all to a leaf block.
+        _p.SetXattr("/frag", "trusted.seal", [1, 0, 0, 0]);
+        _p.SetXattr("/frag", "user.o", V("fragment"));
+        _p.SetXattr("/frag", "user.third", V("into a leaf block"));
+        AttrInodes.Add(_p.Stat("/frag").Ino);
+        // A long value goes to a leaf block at once; removing it brings the rest back short-form.
+        Touch("/longattr", 10);
+        _p.SetXattr("/longattr", "user.long", new byte[1500]);
+        _p.SetXattr("/longattr", "user.short", V("s"));
+        AttrInodes.Add(_p.Stat("/longattr").Ino);
+        Touch("/backtosf", 10);
+        _p.SetXattr("/backtosf", "user.long", new byte[600]);
+        _p.SetXattr("/backtosf", "user.short", V("s"));
+        _p.RemoveXattr("/backtosf", "user.long");
+        AttrInodes.Add(_p.Stat("/backtosf").Ino);
+        foreach (var path in new[] { "/sf", "/blk", "/leaf", "/few", "/prealloc" })
+        {
+            _p.SetXattr(path, "user.origin", V("gate " + path));
+            _p.SetXattr(path, "trusted.seal", [1, 0, 0, 0]);
+            _p.SetXattr(path, "security.label", V("system_u:object_r:gate_t:s0"));
+            _p.SetXattr(path, "user.origin", V("replaced " + path), XattrFlags.XATTR_REPLACE);
+            AttrInodes.Add(_p.Stat(path).Ino);
+        }
+        _p.RemoveXattr("/few", "security.label");
+        for (int i = 0; i < 8; i++)
+            _p.SetXattr("/blk/file_000", $"user.n{i}", V(new string((char)('a' + i), 3 * i)));
+        AttrInodes.Add(_p.Stat("/blk/file_000").Ino);
+        _p.SetXattr("/prealloc", "user.gone", V("soon"));
+        _p.RemoveXattr("/prealloc", "user.gone");
+
+        Mkdir("/sfattr");
+        for (int i = 0; i < 16; i++)
+            Touch($"/sfattr/name-number-{i:D2}", 0);
+        _p.SetXattr("/sfattr", "user.a", V("makes the directory a block"));
+        AttrInodes.Add(_p.Stat("/sfattr").Ino);
+
+        int fd = _p.Open("/ext20", OpenFlags.O_CREAT | OpenFlags.O_RDWR, Mode644);
+        Created++;
+        var block = new byte[Bs];
+        for (int i = 0; i < 20; i++)
+        {
+            Array.Fill(block, (byte)(i + 1));
+            Assert.That(_p.Pwrite(fd, block, 2L * i * Bs), Is.EqualTo(Bs));
+        }
+        _p.FSetXattr(fd, "user.a", V("makes the block map a B+tree"));
+        _p.Close(fd);
+        AttrInodes.Add(_p.Stat("/ext20").Ino);
+
+        Touch("/attr_unlinked", 100);
+        _p.SetXattr("/attr_unlinked", "user.a", new byte[700]);
+        _p.SetXattr("/attr_unlinked", "trusted.b", V("too"));
+        _p.Unlink("/attr_unlinked");
     }
 }

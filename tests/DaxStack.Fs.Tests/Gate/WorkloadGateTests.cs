@@ -2,6 +2,7 @@ using System.Globalization;
 using DaxStack.Driver.Block;
 using DaxStack.Fs.Tests.Interop;
 using DaxStack.Fs.Xfs;
+using DaxStack.Fs.Xfs.Db;
 using DaxStack.Fs.Xfs.Dir2;
 using DaxStack.Fs.Xfs.Mkfs;
 using DaxStack.Fs.Xfs.OnDisk;
@@ -134,6 +135,20 @@ public class WorkloadGateTests
             Assert.That(reader.Device.Read(reader.Geometry.FsbToOffset(fsb), b), Is.EqualTo(BlkStatus.Ok));
             return b;
         });
+        // Every attribute fork as xfs_db prints it, field for field, is what our decoder prints.
+        Assert.That(w.AttrInodes, Has.Count.GreaterThanOrEqualTo(9));
+        foreach (long ino in w.AttrInodes)
+        {
+            // The attr fork comes last in both prints; a.bmx continues over several lines.
+            static List<string> AttrTail(IEnumerable<string> lines) =>
+                [.. lines.SkipWhile(l => !l.StartsWith("a.", StringComparison.Ordinal))];
+            var expected = AttrTail(XfsProgs.Db(image, $"inode {ino}", "print"));
+            var raw = reader.ReadInodeBytes((ulong)ino);
+            var ours = AttrTail(XfsDbFields.Inode(reader.ReadInode((ulong)ino), raw)
+                .SelectMany(f => f.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+            Assert.That(expected, Is.Not.Empty, $"inode {ino}: xfs_db shows no attribute fork");
+            Assert.That(ours, Is.EqualTo(expected), $"inode {ino}: attribute fork");
+        }
         Assert.Multiple(() =>
         {
             Assert.That(Form(w.ShortformDirIno), Is.EqualTo(XfsDir2Form.Shortform), "/sf");

@@ -26,6 +26,9 @@ internal sealed class ModelNode
 
     public uint Gid { get; set; }
 
+    /// <summary>Extended attributes by full name.</summary>
+    public SortedDictionary<string, byte[]> Xattrs { get; } = new(StringComparer.Ordinal);
+
     public static ModelNode NewFile(uint uid, uint gid, uint mode) => new(false) { Nlink = 1, Uid = uid, Gid = gid, Mode = mode };
 
     public static ModelNode NewDirectory(ModelNode? parent, uint uid, uint gid, uint mode)

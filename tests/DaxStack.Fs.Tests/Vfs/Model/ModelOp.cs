@@ -23,4 +23,8 @@ internal enum ModelOp
     Readdir,
     Stat,
     Chmod,
+    SetXattr,
+    GetXattr,
+    RemoveXattr,
+    ListXattr,
 }

@@ -34,6 +34,9 @@ internal sealed record ModelStep(
         ModelOp.Lseek => $"lseek({Fd}, {Offset}, {(SeekWhence)Flags})",
         ModelOp.Unlink or ModelOp.Mkdir or ModelOp.Rmdir or ModelOp.Readdir or ModelOp.Stat => $"{Op.ToString().ToLowerInvariant()}(\"{Path}\")",
         ModelOp.Truncate => $"truncate(\"{Path}\", {Length})",
+        ModelOp.SetXattr => $"setxattr(\"{Path}\", \"{Path2}\", {Length} bytes, {Flags})",
+        ModelOp.GetXattr or ModelOp.RemoveXattr => $"{Op.ToString().ToLowerInvariant()}(\"{Path}\", \"{Path2}\")",
+        ModelOp.ListXattr => $"listxattr(\"{Path}\")",
         _ => $"{Op.ToString().ToLowerInvariant()}({Fd}, offset {Offset}, length {Length})",
     };
 }

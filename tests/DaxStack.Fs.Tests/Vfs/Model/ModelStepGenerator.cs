@@ -16,7 +16,11 @@ internal sealed class ModelStepGenerator(int seed)
         (ModelOp.Pread, 6), (ModelOp.Lseek, 4), (ModelOp.Ftruncate, 4), (ModelOp.Truncate, 3), (ModelOp.Fallocate, 7),
         (ModelOp.Fsync, 2), (ModelOp.Unlink, 6), (ModelOp.Rename, 7), (ModelOp.Mkdir, 5), (ModelOp.Rmdir, 5),
         (ModelOp.Link, 4), (ModelOp.Readdir, 3), (ModelOp.Stat, 4), (ModelOp.Chmod, 4),
+        (ModelOp.SetXattr, 5), (ModelOp.GetXattr, 3), (ModelOp.RemoveXattr, 3), (ModelOp.ListXattr, 2),
     ];
+
+    // Attribute names: valid ones in each namespace most often, and ones each error names.
+    private static readonly string[] AttrNames = ["user.a", "user.a", "user.bb", "user.bb", "trusted.t", "trusted.t", "security.s", "system.x", "user.", "other.z", ""];
 
     private static readonly FallocateFlags[] FallocModes =
     [
@@ -45,7 +49,8 @@ internal sealed class ModelStepGenerator(int seed)
 
         // Path calls are sometimes made by the unprivileged user.
         bool byPath = op is ModelOp.Open or ModelOp.Creat or ModelOp.Truncate or ModelOp.Unlink or ModelOp.Rename or ModelOp.Mkdir
-            or ModelOp.Rmdir or ModelOp.Link or ModelOp.Readdir or ModelOp.Stat;
+            or ModelOp.Rmdir or ModelOp.Link or ModelOp.Readdir or ModelOp.Stat
+            or ModelOp.SetXattr or ModelOp.GetXattr or ModelOp.RemoveXattr or ModelOp.ListXattr;
         return byPath && _rng.Next(100) < 25 ? step with { AsUser = true } : step;
     }
 
@@ -66,6 +71,9 @@ internal sealed class ModelStepGenerator(int seed)
                 Length: _rng.Next(30) == 0 ? -_rng.Next(2) : _rng.Next(1, 8000)),
             ModelOp.Rename => new ModelStep(op, Path: RandomPath(), Path2: RandomPath(), Flags: (int)RenameFlagsFor()),
             ModelOp.Link => new ModelStep(op, Path: RandomPath(), Path2: RandomPath()),
+            ModelOp.SetXattr => new ModelStep(op, Path: RandomPath(), Path2: AttrNames[_rng.Next(AttrNames.Length)], Length: _rng.Next(13),
+                Seed: _rng.Next(), Flags: _rng.Next(100) switch { < 60 => 0, < 75 => 1, < 95 => 2, _ => 4 }),
+            ModelOp.GetXattr or ModelOp.RemoveXattr => new ModelStep(op, Path: RandomPath(), Path2: AttrNames[_rng.Next(AttrNames.Length)]),
             _ => new ModelStep(op, Path: RandomPath()),
         };
     }

@@ -75,6 +75,18 @@ internal static class ProcessStepRunner
                 case ModelOp.Stat:
                     var st = p.Stat(s.Path);
                     return ModelOutcome.Ok(st.IsDirectory ? 0 : st.Size, $"{(st.IsDirectory ? 'd' : 'f')} nlink {st.Nlink}");
+                case ModelOp.SetXattr:
+                    p.SetXattr(s.Path, s.Path2, s.Data(), (XattrFlags)s.Flags);
+                    return ModelOutcome.Ok();
+                case ModelOp.GetXattr:
+                    var value = p.GetXattrValue(s.Path, s.Path2);
+                    return ModelOutcome.Ok(value.Length, ModelOutcome.Hex(value));
+                case ModelOp.RemoveXattr:
+                    p.RemoveXattr(s.Path, s.Path2);
+                    return ModelOutcome.Ok();
+                case ModelOp.ListXattr:
+                    var names = p.ListXattrNames(s.Path).Order(StringComparer.Ordinal).ToList();
+                    return ModelOutcome.Ok(names.Count, string.Join(',', names));
                 default:
                     throw new ArgumentOutOfRangeException(nameof(s));
             }

@@ -71,6 +71,10 @@ internal sealed class ReferenceModel
                 ModelOp.Readdir => Readdir(s),
                 ModelOp.Stat => Stat(s),
                 ModelOp.Chmod => Chmod(s),
+                ModelOp.SetXattr => SetXattr(s),
+                ModelOp.GetXattr => GetXattr(s),
+                ModelOp.RemoveXattr => RemoveXattr(s),
+                ModelOp.ListXattr => ListXattr(s),
                 _ => throw new ArgumentOutOfRangeException(nameof(s)),
             };
         }
@@ -744,5 +748,126 @@ internal sealed class ReferenceModel
     {
         var node = Resolve(s.Path);
         return ModelOutcome.Ok(node.IsDirectory ? 0 : node.Data.Length, $"{(node.IsDirectory ? 'd' : 'f')} nlink {node.Nlink}");
+    }
+
+    // xattr_permission for a process without capabilities (the user) or with all (root): no
+    // immutable inodes, sticky directories or special files arise in the model.
+    private void XattrPermission(ModelNode node, string name, int mask)
+    {
+        bool write = (mask & MayWrite) != 0;
+        if (name.StartsWith("security.", StringComparison.Ordinal))
+        {
+            if (write && _asUser)
+            {
+                throw Fail(Errno.EPERM);
+            }
+
+            return;
+        }
+
+        if (name.StartsWith("system.", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        if (name.StartsWith("trusted.", StringComparison.Ordinal))
+        {
+            if (_asUser)
+            {
+                throw Fail(write ? Errno.EPERM : Errno.ENODATA);
+            }
+
+            return;
+        }
+
+        Require(node, mask);
+    }
+
+    // xattr_resolve_name: a known prefix with a name after it.
+    private static void XattrResolve(string name)
+    {
+        foreach (var prefix in new[] { "user.", "trusted.", "security." })
+        {
+            if (name.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                if (name.Length == prefix.Length)
+                {
+                    throw Fail(Errno.EINVAL);
+                }
+
+                return;
+            }
+        }
+
+        throw Fail(Errno.EOPNOTSUPP);
+    }
+
+    private ModelOutcome SetXattr(ModelStep s)
+    {
+        var node = Resolve(s.Path);
+        if ((s.Flags & ~3) != 0)
+        {
+            throw Fail(Errno.EINVAL);
+        }
+
+        if (s.Path2.Length == 0)
+        {
+            throw Fail(Errno.ERANGE);
+        }
+
+        XattrPermission(node, s.Path2, MayWrite);
+        XattrResolve(s.Path2);
+        bool exists = node.Xattrs.ContainsKey(s.Path2);
+        if (exists && (s.Flags & 1) != 0)
+        {
+            throw Fail(Errno.EEXIST);
+        }
+
+        if (!exists && (s.Flags & 2) != 0)
+        {
+            throw Fail(Errno.ENODATA);
+        }
+
+        node.Xattrs[s.Path2] = s.Data();
+        return ModelOutcome.Ok();
+    }
+
+    private ModelOutcome GetXattr(ModelStep s)
+    {
+        var node = Resolve(s.Path);
+        if (s.Path2.Length == 0)
+        {
+            throw Fail(Errno.ERANGE);
+        }
+
+        XattrPermission(node, s.Path2, MayRead);
+        XattrResolve(s.Path2);
+        var value = node.Xattrs.GetValueOrDefault(s.Path2) ?? throw Fail(Errno.ENODATA);
+        return ModelOutcome.Ok(value.Length, ModelOutcome.Hex(value));
+    }
+
+    private ModelOutcome RemoveXattr(ModelStep s)
+    {
+        var node = Resolve(s.Path);
+        if (s.Path2.Length == 0)
+        {
+            throw Fail(Errno.ERANGE);
+        }
+
+        XattrPermission(node, s.Path2, MayWrite);
+        XattrResolve(s.Path2);
+        if (!node.Xattrs.Remove(s.Path2))
+        {
+            throw Fail(Errno.ENODATA);
+        }
+
+        return ModelOutcome.Ok();
+    }
+
+    private ModelOutcome ListXattr(ModelStep s)
+    {
+        var node = Resolve(s.Path);
+        var names = node.Xattrs.Keys.Where(n => !_asUser || !n.StartsWith("trusted.", StringComparison.Ordinal)).ToList();
+        return ModelOutcome.Ok(names.Count, string.Join(',', names));
     }
 }
