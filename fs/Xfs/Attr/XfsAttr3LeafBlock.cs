@@ -13,7 +13,7 @@ namespace DaxStack.Fs.Xfs.Attr;
 /// but not for those values.
 /// </summary>
 /// <remarks>Models <c>struct xfs_attr3_leafblock</c>, <c>xfs_attr3_leaf_hdr</c>, <c>xfs_attr_leaf_entry</c>, <c>xfs_attr_leaf_name_local</c> (xfs_da_format.h) with the checks of <c>xfs_attr3_leaf_verify</c> / <c>xfs_attr3_leaf_verify_entry</c> (xfs_attr_leaf.c) and those xfs_repair's <c>process_leaf_attr_block</c> makes (hash order and value, firstused, usedbytes, no overlaps).</remarks>
-public sealed class XfsAttr3LeafBlock
+public sealed class XfsAttr3LeafBlock : XfsDa3Block
 {
     /// <summary>XFS_ATTR3_LEAF_MAGIC in info.magic.</summary>
     public const ushort Magic = 0x3bee;
@@ -33,31 +33,16 @@ public sealed class XfsAttr3LeafBlock
     /// <summary>XFS_ATTR_INCOMPLETE: an attribute half made or half removed.</summary>
     public const byte FlagIncomplete = 1 << 7;
 
-    private XfsAttr3LeafBlock(int blockSize, ulong blkno, Guid uuid, ulong owner)
+    private XfsAttr3LeafBlock(int blockSize)
+        : base(blockSize)
     {
-        BlockSize = blockSize;
-        Blkno = blkno;
-        Uuid = uuid;
-        Owner = owner;
     }
-
-    /// <summary>Bytes in the block.</summary>
-    public int BlockSize { get; }
-
-    /// <summary>info.blkno: the block's own disk address.</summary>
-    public ulong Blkno { get; }
-
-    /// <summary>info.uuid.</summary>
-    public Guid Uuid { get; }
-
-    /// <summary>info.owner: the inode.</summary>
-    public ulong Owner { get; }
 
     /// <summary>The attributes in hash order (namespace flags only, no LOCAL bit).</summary>
     public List<XfsAttrSfEntry> Entries { get; } = [];
 
     /// <summary>An empty block.</summary>
-    public static XfsAttr3LeafBlock Create(int blockSize, ulong blkno, Guid uuid, ulong owner) => new(blockSize, blkno, uuid, owner);
+    public static XfsAttr3LeafBlock Create(int blockSize, ulong blkno, Guid uuid, ulong owner) => new(blockSize) { Blkno = blkno, Uuid = uuid, Owner = owner };
 
     /// <summary>xfs_attr_leaf_entsize_local: bytes a local name/value record takes.</summary>
     public static int LocalSize(int nameLength, int valueLength) => (3 + nameLength + valueLength + 3) & ~3;
@@ -100,7 +85,8 @@ public sealed class XfsAttr3LeafBlock
     {
         if (Check(b) is { } problem)
             throw new XfsCorruptionException(name, problem);
-        var leaf = new XfsAttr3LeafBlock(b.Length, Be.U64(b, 16), Be.Uuid(b, 32), Be.U64(b, 48));
+        var leaf = new XfsAttr3LeafBlock(b.Length);
+        leaf.ReadInfo(b);
         int count = Be.U16(b, 56);
         for (int i = 0; i < count; i++)
         {
@@ -203,10 +189,7 @@ public sealed class XfsAttr3LeafBlock
         if (!Fits(Entries, BlockSize))
             throw new InvalidOperationException($"{Entries.Count} attributes do not fit a {BlockSize}-byte attr leaf");
         var b = new byte[BlockSize];
-        Be.Put16(b, 8, Magic);
-        Be.Put64(b, 16, Blkno);
-        Be.PutUuid(b, 32, Uuid);
-        Be.Put64(b, 48, Owner);
+        WriteInfo(b, Magic);
         int pos = BlockSize, usedbytes = 0;
         for (int i = 0; i < Entries.Count; i++)
         {

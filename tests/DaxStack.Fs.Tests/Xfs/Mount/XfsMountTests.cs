@@ -114,12 +114,7 @@ public class XfsMountTests
         string dir = Directory.CreateTempSubdirectory("daxstack-mount-").FullName;
         try
         {
-            string image = FsTestDevice.SparseImage(dir, "fs.img", 64L << 20);
-            using (var fs = MountedFs.CreateOnImage(image))
-            {
-                var (_, seq) = fs.AllocateInode();
-                fs.Mount.ForceLog(seq);
-            }
+            string image = ImageWithADirtyLog(dir);
             using (var ro = FsTestDevice.Image(image, readOnly: true))
             {
                 var e = Assert.Throws<XfsException>(() => XfsMount.Mount(ro.Device));
@@ -154,12 +149,7 @@ public class XfsMountTests
         string dir = Directory.CreateTempSubdirectory("daxstack-mount-").FullName;
         try
         {
-            string image = FsTestDevice.SparseImage(dir, "fs.img", 64L << 20);
-            using (var fs = MountedFs.CreateOnImage(image))
-            {
-                var (_, seq) = fs.AllocateInode();
-                fs.Mount.ForceLog(seq);
-            }
+            string image = ImageWithADirtyLog(dir);
             using (var dev = FsTestDevice.Image(image))
             {
                 var mp = XfsMount.Mount(dev.Device, new XfsMountOptions { ReadOnly = true });
@@ -181,6 +171,16 @@ public class XfsMountTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    // An image whose log holds one forced, not yet checkpointed transaction (an inode allocation).
+    private static string ImageWithADirtyLog(string dir)
+    {
+        string image = FsTestDevice.SparseImage(dir, "fs.img", 64L << 20);
+        using var fs = MountedFs.CreateOnImage(image);
+        var (_, seq) = fs.AllocateInode();
+        fs.Mount.ForceLog(seq);
+        return image;
     }
 
     private static byte[] ReadAll(IBlockDeviceOperations device)
