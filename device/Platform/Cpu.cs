@@ -14,9 +14,7 @@ namespace DaxStack.Device.Platform;
 /// </summary>
 /// <remarks>
 /// A CPU is meant to be used by one thread at a time (see <see cref="PhysicalAddressSpace.CurrentCpu"/>).
-/// Lock order: a CPU holds at most one region lock at a time. A region's lock is biased towards
-/// the first CPU that executes on it (see RegionLock), which relies on a CPU never being used by
-/// two threads at once.
+/// Lock order: a CPU holds at most one region lock at a time.
 /// </remarks>
 public sealed unsafe class Cpu
 {
@@ -72,7 +70,7 @@ public sealed unsafe class Cpu
             Stats.MachineChecks++;
             throw new MachineCheckException(r.BaseAddress + bad, r.Name);
         }
-        bool owner = r.Lock.Enter(Id);
+        r.Lock.Enter();
         try
         {
             // A load within one line that holds stores is served by the cache; anything larger is charged as memory reads.
@@ -83,7 +81,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit(owner);
+            r.Lock.Exit();
         }
         Stats.Loads++;
         Stats.BytesLoaded += destination.Length;
@@ -104,12 +102,12 @@ public sealed unsafe class Cpu
     {
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
-        bool owner = r.Lock.Enter(Id);
+        r.Lock.Enter();
         try
         {
             fixed (byte* src = source)
             {
-                if (r.IsAdr)
+                if (r.Domain == PersistenceDomain.Adr)
                     r.Tracker.Store(off, src, source.Length);
                 else
                     Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
@@ -118,7 +116,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit(owner);
+            r.Lock.Exit();
         }
         Stats.Stores++;
         Stats.BytesStored += source.Length;
@@ -140,12 +138,12 @@ public sealed unsafe class Cpu
     {
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
-        bool owner = r.Lock.Enter(Id);
+        r.Lock.Enter();
         try
         {
             fixed (byte* src = source)
             {
-                if (r.IsAdr)
+                if (r.Domain == PersistenceDomain.Adr)
                 {
                     r.Tracker.Store(off, src, source.Length);
                     long line = off & ~(long)(LineSize - 1);
@@ -165,7 +163,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit(owner);
+            r.Lock.Exit();
         }
         Stats.NtStores++;
         Stats.BytesNtStored += source.Length;
@@ -181,10 +179,10 @@ public sealed unsafe class Cpu
     {
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
-        bool owner = r.Lock.Enter(Id);
+        r.Lock.Enter();
         try
         {
-            if (r.IsAdr)
+            if (r.Domain == PersistenceDomain.Adr)
                 r.Tracker.PersistRange(off, source.Length);
             fixed (byte* src = source)
                 Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
@@ -192,7 +190,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit(owner);
+            r.Lock.Exit();
         }
         Stats.NtStores++;
         Stats.BytesNtStored += source.Length;
@@ -225,8 +223,8 @@ public sealed unsafe class Cpu
         long first = physicalAddress & ~(long)(LineSize - 1);
         var r = Region(first, lines * LineSize);
         long off = first - r.BaseAddress;
-        bool adr = r.IsAdr;
-        bool owner = r.Lock.Enter(Id);
+        bool adr = r.Domain == PersistenceDomain.Adr;
+        r.Lock.Enter();
         try
         {
             for (long left = lines; left > 0;)
@@ -262,7 +260,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit(owner);
+            r.Lock.Exit();
         }
         switch (kind)
         {
@@ -297,7 +295,7 @@ public sealed unsafe class Cpu
                 continue;
             var r = _space.RegionArray[id];
             var runs = _pending[id];
-            bool owner = r.Lock.Enter(Id);
+            r.Lock.Enter();
             try
             {
                 for (int i = 0; i < n; i++)
@@ -310,7 +308,7 @@ public sealed unsafe class Cpu
             }
             finally
             {
-                r.Lock.Exit(owner);
+                r.Lock.Exit();
             }
             _pendingCount[id] = 0;
         }
