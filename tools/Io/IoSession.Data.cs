@@ -7,6 +7,16 @@ namespace DaxStack.Tools.Io;
 // io/pread.c, io/fsync.c, io/truncate.c, io/prealloc.c, io/reflink.c.
 public sealed partial class IoSession
 {
+    // -b BSIZE of pread and pwrite: a size with xfs_io's suffixes, or its message.
+    private bool TryBlockSizeOption(string arg, out long bsize)
+    {
+        bsize = CvtNum(arg);
+        if (bsize >= 0)
+            return true;
+        Out.WriteLine($"non-numeric bsize -- {arg}");
+        return false;
+    }
+
     private bool PwriteCommand(string[] argv)
     {
         long bsize = BlockSize;
@@ -19,12 +29,8 @@ public sealed partial class IoSession
             switch (c)
             {
                 case 'b':
-                    bsize = CvtNum(g.Optarg!);
-                    if (bsize < 0)
-                    {
-                        Out.WriteLine($"non-numeric bsize -- {g.Optarg}");
+                    if (!TryBlockSizeOption(g.Optarg!, out bsize))
                         return false;
-                    }
                     break;
                 case 'S':
                     if (!IoFormat.TryParseUnsigned(g.Optarg!, out ulong s))
@@ -98,12 +104,8 @@ public sealed partial class IoSession
             switch (c)
             {
                 case 'b':
-                    bsize = CvtNum(g.Optarg!);
-                    if (bsize < 0)
-                    {
-                        Out.WriteLine($"non-numeric bsize -- {g.Optarg}");
+                    if (!TryBlockSizeOption(g.Optarg!, out bsize))
                         return false;
-                    }
                     break;
                 case 'q': quiet = true; break;
                 case 'v': verbose = true; break;
