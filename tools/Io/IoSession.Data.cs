@@ -17,6 +17,15 @@ public sealed partial class IoSession
         return false;
     }
 
+    // The block size pread and pwrite copy through: one buffer of it must be allocatable.
+    private bool BlockSizeSupported(string command, long bsize)
+    {
+        if (bsize != 0 && bsize <= Array.MaxLength)
+            return true;
+        Out.WriteLine($"{command}: block size {bsize} is not supported");
+        return false;
+    }
+
     private bool PwriteCommand(string[] argv)
     {
         long bsize = BlockSize;
@@ -50,11 +59,8 @@ public sealed partial class IoSession
             return Usage("pwrite");
         if (!OffsetAndLength(argv, g.Optind, out long offset, out long count, "offset"))
             return false;
-        if (bsize == 0 || bsize > Array.MaxLength)
-        {
-            Out.WriteLine($"{argv[0]}: block size {bsize} is not supported");
+        if (!BlockSizeSupported(argv[0], bsize))
             return false;
-        }
 
         // alloc_buffer memsets the buffer with the seed: its low byte is the pattern.
         var buffer = Buffer((int)bsize, unchecked((byte)seed));
@@ -116,11 +122,8 @@ public sealed partial class IoSession
             return Usage("pread");
         if (!OffsetAndLength(argv, g.Optind, out long offset, out long count, "length"))
             return false;
-        if (bsize == 0 || bsize > Array.MaxLength)
-        {
-            Out.WriteLine($"{argv[0]}: block size {bsize} is not supported");
+        if (!BlockSizeSupported(argv[0], bsize))
             return false;
-        }
 
         var buffer = Buffer((int)bsize, 0xab);
         var watch = Stopwatch.StartNew();
