@@ -39,10 +39,16 @@ internal sealed class DimmWriteState
     private const int RingMask = CostProfile.MaxWriteBackSlots - 1;
     // Lines timed together, one bit each of a mask.
     private const int BatchLines = 64;
+    // The unit-by-unit regime's conditions hold with this much room (ns) for the rounding of the
+    // few additions its argument chains, on times below FastTimeLimit (2^40 ns, about 18 minutes):
+    // each rounding there is at most 2^-13 ns.
+    private const double FastMargin = 1.0 / 16;
+    private const double FastTimeLimit = 1099511627776.0;
 
     private readonly WriteCombiningBuffer _buffer;
     private readonly double[] _drainedAt;     // when each of the last units queued for media is written
     private readonly double _ingestNs;
+    private readonly long _ingestExactLimit;  // ExactSum.ExactBitsLimit of _ingestNs
     private readonly int _unitShift;          // log2(64-byte lines per media unit)
     private readonly int _groupShift;         // log2(lines per buffer lookup): a unit's lines, or 1 line without a buffer
     private int _head;
@@ -57,6 +63,7 @@ internal sealed class DimmWriteState
         // With no buffer a write still needs one slot: it is accepted once the previous one is written.
         _drainedAt = new double[Math.Max(units, 1)];
         _ingestNs = profile.DimmWriteIngestNs;
+        _ingestExactLimit = ExactSum.ExactBitsLimit(_ingestNs);
         _unitShift = BitOperations.Log2((uint)profile.MediaGranularity) - LineShift;
         _groupShift = units == 0 ? 0 : _unitShift;
     }
@@ -89,6 +96,26 @@ internal sealed class DimmWriteState
     /// <item>The wait for a slot is made even before the CPU's first 'slots' write-backs, which
     /// the model does not wait for: the ring entry read then has never been written and holds
     /// 0, which does not move a clock of at least 0.</item>
+    /// <item>The ingest-bound regime is timed unit by unit (TimeUnits). Write L for the write
+    /// latency, S for the CPU's slots, G for the DIMM's ingest time and I for the issue cost.
+    /// When S*G is at least L and G at least I (each with 1/16 ns to spare), times are below
+    /// 2^40 ns and the CPU does not wait for landings, then once S lines of the stripe have not
+    /// lagged and a line's arrival did not decide its landing (it came no later than the end of
+    /// the previous line's ingest), no later line's arrival decides its landing either. The
+    /// clock a line leaves at is the larger of the previous one's plus I and the landing S lines
+    /// back; landings are at least G apart, so the second is at least (S-1)*G behind the previous
+    /// landing, and with L at most S*G its arrival is at most that landing plus G, which is when
+    /// ingest frees up; the first grows by I at most G per line, and so never overtakes ingest
+    /// either. Each step's rounding is below 2^-13 ns there, far inside the margin. So from then
+    /// on each line lands as the previous line's ingest ends (the sum <c>t + G</c>, done again as
+    /// an exact multiple within one binade, one by one otherwise), or later if it queues a unit
+    /// that waits for room: only those lines, the first of each unit not already buffered, need
+    /// visiting, in order, for the media queue. The CPU's clock at the stripe's end is the larger
+    /// of its clock at the switch plus I once per line (those sums alone, in order) and the landing
+    /// S lines before the last: once the landings pass the clock they stay ahead, since each moves
+    /// on by at least G and the sum by I. The ring gets the landings of the last 65 lines (the
+    /// most slots a profile has, plus the line whose slot the last one read), the DIMM's time the
+    /// last arrival, ingest the last landing plus G: what the lines one by one leave.</item>
     /// </list>
     /// </remarks>
     public long WriteBackRun(ref WriteBackStream stream, long offset, long lines)
@@ -96,9 +123,12 @@ internal sealed class DimmWriteState
         stream.Now = _now;
         stream.IngestFreeAt = _ingestFreeAt;
         stream.Steady = false;
+        stream.SteadyLines = 0;
+        stream.Fast = false;
         long allocated = 0;
         long start = offset >> LineShift;
         long end = start + lines;
+        stream.StripeEnd = end;
         for (long line = start; line < end; line += BatchLines)
         {
             int n = (int)Math.Min(BatchLines, end - line);
@@ -211,8 +241,23 @@ internal sealed class DimmWriteState
     // calls, so its state stays in registers. Comparisons are branches rather than max: a
     // predicted branch does not wait for the operand it drops, which shortens the chains of
     // dependent additions from line to line.
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private void Time(ref WriteBackStream run, long line, long end, ulong queues)
+    {
+        if (!run.Fast)
+        {
+            long stop = TimeLines(ref run, line, end, queues);
+            if (stop == end)
+                return;
+            queues >>= (int)(stop - line);
+            line = stop;
+        }
+        TimeUnits(ref run, line, end, queues);
+    }
+
+    // The model line by line for lines [line, end); returns the line it stopped before: 'end',
+    // or earlier when the rest of the stripe can be timed unit by unit (run.Fast is then set).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long TimeLines(ref WriteBackStream run, long line, long end, ulong queues)
     {
         ref double ring = ref MemoryMarshal.GetArrayDataReference(run.SlotFreeAt);
         double clock = run.Clock, doneAt = run.DoneAt, now = run.Now, ingestFreeAt = run.IngestFreeAt;
@@ -270,11 +315,18 @@ internal sealed class DimmWriteState
                 clock = done;
             steady = lag == 0 && !serialising;
         }
+        bool fast = false;
         if (line < end)
         {
             // The same steps for lines that cannot lag and that the CPU does not wait for.
             uint read = (uint)(issued - slots), write = (uint)issued;
-            issued += end - line;
+            long first = line;
+            // Whether the ingest-bound regime can hold here (TimeUnits): the rest of the stripe
+            // is then timed unit by unit once 'slots' steady lines are behind and a line's
+            // arrival did not decide its landing.
+            bool unitsMayHold = !serialising && ingestFreeAt < FastTimeLimit
+                && slots * ingestNs >= latencyNs + FastMargin && ingestNs >= issueNs + FastMargin;
+            int steadyLines = run.SteadyLines;
             double arrival = now, t = lastLanding;
             for (; line < end; line++, queues >>= 1)
             {
@@ -283,6 +335,7 @@ internal sealed class DimmWriteState
                     clock = free;
                 arrival = clock + latencyNs;
                 t = arrival;
+                bool ingestBound = ingestFreeAt >= t;
                 if (ingestFreeAt > t)
                     t = ingestFreeAt;
                 if ((queues & 1) != 0)
@@ -298,7 +351,15 @@ internal sealed class DimmWriteState
                 ingestFreeAt = t + ingestNs;
                 Unsafe.Add(ref ring, write++ & RingMask) = t;
                 clock += issueNs;
+                if (++steadyLines >= slots && ingestBound && unitsMayHold && line + 1 < run.StripeEnd)
+                {
+                    fast = true;
+                    line++;
+                    break;
+                }
             }
+            issued += line - first;
+            run.SteadyLines = steadyLines;
             now = arrival;
             lastLanding = t;
         }
@@ -310,5 +371,108 @@ internal sealed class DimmWriteState
         run.IngestFreeAt = ingestFreeAt;
         run.Issued = issued;
         run.Steady = steady;
+        if (fast)
+        {
+            run.Fast = true;
+            run.FastLine0 = line;
+            run.FastIssued0 = issued;
+            run.FastClock0 = clock;
+            run.AnchorLine = line - 1;
+            run.AnchorT = lastLanding;
+        }
+        return line;
+    }
+
+    // The ingest-bound regime, unit by unit, for lines [line, end) of a stripe that TimeLines
+    // handed over (see the class's remarks for why it is exact). Only the lines that queue a unit
+    // are visited; the others land an ingest time after the line before. The slot ring gets the
+    // landings of the stripe's last 65 lines (RingMask + 2), and at the stripe's end the clock, the
+    // DIMM's time and ingest are set as the model line by line would have left them.
+    private void TimeUnits(ref WriteBackStream run, long line, long end, ulong queues)
+    {
+        double ingestNs = _ingestNs, unitNs = run.UnitNs;
+        double[] drainedAt = _drainedAt;
+        int head = _head;
+        double mediaFreeAt = _mediaFreeAt;
+        long anchorLine = run.AnchorLine;
+        double anchorT = run.AnchorT;
+        long window = run.StripeEnd - (RingMask + 2);
+        long exactLimit = _ingestExactLimit;
+        for (; queues != 0; queues &= queues - 1)
+        {
+            long q = line + BitOperations.TrailingZeroCount(queues);
+            if (q > window)
+                FillRing(ref run, anchorLine, anchorT, q);
+            double t = anchorT + (q - anchorLine) * ingestNs;
+            if (!ExactSum.IsExactInBinade(anchorT, t, exactLimit))
+                t = AddOneByOne(anchorT, ingestNs, q - anchorLine);
+            double room = drainedAt[head];
+            if (room > t)
+                t = room;
+            mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
+            drainedAt[head] = mediaFreeAt;
+            if (++head == drainedAt.Length)
+                head = 0;
+            anchorT = t;
+            anchorLine = q;
+        }
+        _head = head;
+        _mediaFreeAt = mediaFreeAt;
+        run.AnchorLine = anchorLine;
+        run.AnchorT = anchorT;
+        if (end != run.StripeEnd)
+            return;
+
+        // The stripe's last line: its landing, and the slot it waited for (read before the ring
+        // entries of the last lines are written, one of which may share its ring position).
+        long last = end - 1;
+        double lastT = ExactSum.AddRepeated(anchorT, ingestNs, last - anchorLine);
+        long lastIssued = run.FastIssued0 + (last - run.FastLine0);
+        long slotLine = last - run.Slots;
+        double slotFree = slotLine >= anchorLine
+            ? ExactSum.AddRepeated(anchorT, ingestNs, slotLine - anchorLine)
+            : run.SlotFreeAt[(int)(lastIssued - run.Slots) & RingMask];
+        FillRing(ref run, anchorLine, anchorT, end);
+        double pure = ExactSum.AddRepeated(run.FastClock0, run.IssueNs, last - run.FastLine0);
+        double clock = pure > slotFree ? pure : slotFree;
+        run.Now = clock + run.LatencyNs;
+        run.Clock = clock + run.IssueNs;
+        run.IngestFreeAt = lastT + ingestNs;
+        if (lastT > run.DoneAt)
+            run.DoneAt = lastT;
+        run.Issued = lastIssued + 1;
+        run.Fast = false;
+    }
+
+    // Writes the slot-ring entries of the lines [from, to) of the unit-by-unit section that are
+    // among the stripe's last 65 (RingMask + 2): line 'from' lands at 'fromT', each later one an
+    // ingest time after the one before (no line between them queues a unit).
+    private void FillRing(ref WriteBackStream run, long from, double fromT, long to)
+    {
+        long first = Math.Max(from, run.StripeEnd - (RingMask + 2));
+        if (first >= to)
+            return;
+        double ingestNs = _ingestNs;
+        long m0 = first - from, count = to - first;
+        long issued = run.FastIssued0 + (first - run.FastLine0);
+        double[] ring = run.SlotFreeAt;
+        long mLast = m0 + count - 1;
+        if (ExactSum.IsExactInBinade(fromT, fromT + mLast * ingestNs, _ingestExactLimit))
+        {
+            for (long k = 0; k < count; k++)
+                ring[(int)(issued + k) & RingMask] = fromT + (m0 + k) * ingestNs;
+            return;
+        }
+        // A power of two crossed: the additions one by one.
+        double t = AddOneByOne(fromT, ingestNs, m0);
+        for (long k = 0; k < count; k++, t += ingestNs)
+            ring[(int)(issued + k) & RingMask] = t;
+    }
+
+    private static double AddOneByOne(double x, double c, long count)
+    {
+        for (long i = 0; i < count; i++)
+            x += c;
+        return x;
     }
 }

@@ -54,7 +54,7 @@ internal static class ExactSum
     }
 
     // log2 of the lowest set bit of v (v finite, at least +0); int.MaxValue for 0, a multiple of everything.
-    private static int LowestBitExponent(double v)
+    public static int LowestBitExponent(double v)
     {
         long bits = BitConverter.DoubleToInt64Bits(v);
         int biased = (int)(bits >> 52) & 0x7FF;
@@ -64,5 +64,29 @@ internal static class ExactSum
         if (significand == 0)
             return int.MaxValue;
         return Math.Max(biased, 1) - 1075 + BitOperations.TrailingZeroCount(significand);
+    }
+
+    /// <summary>
+    /// The raw bits (<see cref="BitConverter.DoubleToInt64Bits"/>) below which a sum y, of at
+    /// least +0, lies in a binade whose spacing divides <paramref name="c"/>: with x in y's
+    /// binade too, y = x + k*c is then exact, as <see cref="IsExactSum"/> says, and the check
+    /// is two integer comparisons (<see cref="IsExactInBinade"/>).
+    /// </summary>
+    public static long ExactBitsLimit(double c)
+    {
+        int low = LowestBitExponent(c);
+        return low >= 2047 - 1076 ? long.MaxValue : (long)(low + 1076) << 52;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="y"/> = x + k*c (x and c at least +0) is exact and so is every
+    /// partial sum: x has y's exponent and y's raw bits are below <paramref name="limit"/> from
+    /// <see cref="ExactBitsLimit"/>(c). A false answer only means it could not tell so cheaply.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool IsExactInBinade(double x, double y, long limit)
+    {
+        long yb = BitConverter.DoubleToInt64Bits(y);
+        return ((BitConverter.DoubleToInt64Bits(x) ^ yb) >> 52) == 0 && yb < limit;
     }
 }

@@ -49,6 +49,27 @@ internal struct WriteBackStream
     /// <summary>Whether a line of the stripe did not lag and the CPU does not wait for landings.</summary>
     public bool Steady;
 
+    /// <summary>Lines of the stripe timed since it became steady.</summary>
+    public int SteadyLines;
+
+    /// <summary>The DIMM line just past the stripe being timed.</summary>
+    public long StripeEnd;
+
+    /// <summary>Whether the rest of the stripe is timed unit by unit (the ingest-bound regime; see <see cref="DimmWriteState"/>).</summary>
+    public bool Fast;
+
+    /// <summary>The first line of the stripe timed unit by unit, and the write-backs issued before it.</summary>
+    public long FastLine0, FastIssued0;
+
+    /// <summary>The CPU's clock when the stripe began to be timed unit by unit.</summary>
+    public double FastClock0;
+
+    /// <summary>The latest line of the stripe whose landing is known, and that landing, while timed unit by unit.</summary>
+    public long AnchorLine;
+
+    /// <summary>The landing of <see cref="AnchorLine"/>.</summary>
+    public double AnchorT;
+
     /// <summary>The state of <paramref name="cpu"/> about to issue write-backs that each cost what the other arguments say.</summary>
     public WriteBackStream(CpuCostState cpu, int slots, double latencyNs, double unitNs, double issueNs, bool serialising)
     {
