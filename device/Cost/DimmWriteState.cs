@@ -44,6 +44,9 @@ internal sealed class DimmWriteState
     // each rounding there is at most 2^-13 ns.
     private const double FastMargin = 1.0 / 16;
     private const double FastTimeLimit = 1099511627776.0;
+    // The unit-by-unit path pays for itself only with lines to spare beyond the last 65, whose
+    // ring entries it has to write anyway: a shorter rest is timed line by line.
+    private const int UnitsMinLines = 4 * (RingMask + 2);
 
     private readonly WriteCombiningBuffer _buffer;
     private readonly double[] _drainedAt;     // when each of the last units queued for media is written
@@ -316,50 +319,67 @@ internal sealed class DimmWriteState
             steady = lag == 0 && !serialising;
         }
         bool fast = false;
+        double anchorT = 0;
         if (line < end)
         {
             // The same steps for lines that cannot lag and that the CPU does not wait for.
             uint read = (uint)(issued - slots), write = (uint)issued;
             long first = line;
             // Whether the ingest-bound regime can hold here (TimeUnits): the rest of the stripe
-            // is then timed unit by unit once 'slots' steady lines are behind and a line's
-            // arrival did not decide its landing.
+            // is then timed unit by unit from a line that has 'slots' steady lines behind it and
+            // whose arrival does not decide its landing. checkFrom is the next line to try, if
+            // enough of the stripe is left after it to pay for the switch.
             bool unitsMayHold = !serialising && ingestFreeAt < FastTimeLimit
                 && slots * ingestNs >= latencyNs + FastMargin && ingestNs >= issueNs + FastMargin;
-            int steadyLines = run.SteadyLines;
+            long checkUntil = run.StripeEnd - UnitsMinLines;
+            long checkFrom = line + Math.Max(0, slots - run.SteadyLines);
+            if (!unitsMayHold || checkFrom >= checkUntil)
+                checkFrom = long.MaxValue;
             double arrival = now, t = lastLanding;
-            for (; line < end; line++, queues >>= 1)
+            while (true)
             {
-                double free = Unsafe.Add(ref ring, read++ & RingMask);
-                if (free > clock)
-                    clock = free;
-                arrival = clock + latencyNs;
-                t = arrival;
-                bool ingestBound = ingestFreeAt >= t;
-                if (ingestFreeAt > t)
-                    t = ingestFreeAt;
-                if ((queues & 1) != 0)
+                long stop = checkFrom < end ? checkFrom : end;
+                for (; line < stop; line++, queues >>= 1)
                 {
-                    double room = drainedAt[head];
-                    if (room > t)
-                        t = room;
-                    mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
-                    drainedAt[head] = mediaFreeAt;
-                    if (++head == drainedAt.Length)
-                        head = 0;
+                    double free = Unsafe.Add(ref ring, read++ & RingMask);
+                    if (free > clock)
+                        clock = free;
+                    arrival = clock + latencyNs;
+                    t = arrival;
+                    if (ingestFreeAt > t)
+                        t = ingestFreeAt;
+                    if ((queues & 1) != 0)
+                    {
+                        double room = drainedAt[head];
+                        if (room > t)
+                            t = room;
+                        mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
+                        drainedAt[head] = mediaFreeAt;
+                        if (++head == drainedAt.Length)
+                            head = 0;
+                    }
+                    ingestFreeAt = t + ingestNs;
+                    Unsafe.Add(ref ring, write++ & RingMask) = t;
+                    clock += issueNs;
                 }
-                ingestFreeAt = t + ingestNs;
-                Unsafe.Add(ref ring, write++ & RingMask) = t;
-                clock += issueNs;
-                if (++steadyLines >= slots && ingestBound && unitsMayHold && line + 1 < run.StripeEnd)
+                if (line == end)
+                    break;
+                // The line the switch may come at: its arrival, after its wait for a slot.
+                double leave = Unsafe.Add(ref ring, read & RingMask);
+                if (leave < clock)
+                    leave = clock;
+                if (leave + latencyNs <= ingestFreeAt)
                 {
+                    // Steady lines land where they are written to the ring: the previous one's
+                    // landing, which may come from an earlier batch, anchors the rest.
                     fast = true;
-                    line++;
+                    anchorT = Unsafe.Add(ref ring, (write - 1) & RingMask);
                     break;
                 }
+                checkFrom = line + BatchLines < checkUntil ? line + BatchLines : long.MaxValue;
             }
+            run.SteadyLines = (int)Math.Min(int.MaxValue, run.SteadyLines + (line - first));
             issued += line - first;
-            run.SteadyLines = steadyLines;
             now = arrival;
             lastLanding = t;
         }
@@ -378,7 +398,7 @@ internal sealed class DimmWriteState
             run.FastIssued0 = issued;
             run.FastClock0 = clock;
             run.AnchorLine = line - 1;
-            run.AnchorT = lastLanding;
+            run.AnchorT = anchorT;
         }
         return line;
     }
@@ -398,11 +418,35 @@ internal sealed class DimmWriteState
         double anchorT = run.AnchorT;
         long window = run.StripeEnd - (RingMask + 2);
         long exactLimit = _ingestExactLimit;
+        // The lines up to the window need no ring entries: a loop without calls, so that its
+        // times stay in registers (every vector register is caller-saved).
+        long below = window - line + 1;
+        ulong bulk = below <= 0 ? 0 : below >= BatchLines ? queues : queues & ((1UL << (int)below) - 1);
+        queues &= ~bulk;
+        for (; bulk != 0; bulk &= bulk - 1)
+        {
+            long q = line + BitOperations.TrailingZeroCount(bulk);
+            double t = anchorT + (q - anchorLine) * ingestNs;
+            if (!ExactSum.IsExactInBinade(anchorT, t, exactLimit))
+            {
+                t = anchorT;
+                for (long k = q - anchorLine; k > 0; k--)
+                    t += ingestNs;
+            }
+            double room = drainedAt[head];
+            if (room > t)
+                t = room;
+            mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
+            drainedAt[head] = mediaFreeAt;
+            if (++head == drainedAt.Length)
+                head = 0;
+            anchorT = t;
+            anchorLine = q;
+        }
         for (; queues != 0; queues &= queues - 1)
         {
             long q = line + BitOperations.TrailingZeroCount(queues);
-            if (q > window)
-                FillRing(ref run, anchorLine, anchorT, q);
+            FillRing(ref run, anchorLine, anchorT, q);
             double t = anchorT + (q - anchorLine) * ingestNs;
             if (!ExactSum.IsExactInBinade(anchorT, t, exactLimit))
                 t = AddOneByOne(anchorT, ingestNs, q - anchorLine);

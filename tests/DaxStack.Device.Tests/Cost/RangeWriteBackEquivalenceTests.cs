@@ -123,6 +123,30 @@ public class RangeWriteBackEquivalenceTests
         AssertSameState(perLine, a, range, b, "fence");
     }
 
+    [TestCase(6)]
+    [TestCase(63)]      // the first line that may be timed unit by unit is the first of the second batch of 64
+    [TestCase(64)]
+    public void AnIngestBoundStreamCostsWhatItsLinesCost(int slots)
+    {
+        // Media far faster than ingest: every line lands when the previous line's ingest ends.
+        var profile = CostProfiles.OptaneAdr with { Name = "ingest-bound", WriteBackSlots = slots, WriteBandwidthNtGBps = 40 };
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState() };
+        var b = new[] { new CpuCostState() };
+        for (int i = 0; i < 3; i++)
+        {
+            long first = i * 3000 * 64L;
+            for (int l = 0; l < 3000; l++)
+                perLine.NtStore(a[0], first + l * 64L, 64);
+            range.NtStore(b[0], first, 3000 * 64);
+            AssertSameState(perLine, a, range, b, $"stream {i}");
+            // A single line afterwards reads the ring entries the stream left.
+            perLine.Flush(a[0], FlushKind.Clwb, 1 << 30, dirty: true);
+            range.Flush(b[0], FlushKind.Clwb, 1 << 30, dirty: true);
+            AssertSameState(perLine, a, range, b, $"after stream {i}");
+        }
+    }
+
     private static CostProfile RandomProfile(Random rng)
     {
         int granularity = rng.Next(2) == 0 ? 64 : 256;
@@ -134,7 +158,8 @@ public class RangeWriteBackEquivalenceTests
             InterleaveBytes = interleave,
             MediaGranularity = granularity,
             WriteCombiningBytes = new[] { 0, 4096, 16384 }[rng.Next(3)],
-            WriteBackSlots = rng.Next(3) == 0 ? 64 : 1 + rng.Next(16),
+            // 63 slots put the first line that may be timed unit by unit at a batch's first line.
+            WriteBackSlots = rng.Next(3) == 0 ? new[] { 63, 64, 32 }[rng.Next(3)] : 1 + rng.Next(16),
             // Whole, binary-fraction and arbitrary nanoseconds: the ingest-bound regime's
             // conditions (slots x ingest against latency, ingest against issue) on both sides.
             DimmWriteIngestNs = rng.Next(3) switch { 0 => 24, 1 => rng.Next(1, 200) / 8.0, _ => rng.NextDouble() * 40 },
