@@ -14,7 +14,9 @@ namespace DaxStack.Device.Platform;
 /// </summary>
 /// <remarks>
 /// A CPU is meant to be used by one thread at a time (see <see cref="PhysicalAddressSpace.CurrentCpu"/>).
-/// Lock order: a CPU holds at most one region lock at a time.
+/// Lock order: a CPU holds at most one region lock at a time. A region's lock is biased towards
+/// the first CPU that executes on it (see RegionLock), which relies on a CPU never being used by
+/// two threads at once.
 /// </remarks>
 public sealed unsafe class Cpu
 {
@@ -70,7 +72,7 @@ public sealed unsafe class Cpu
             Stats.MachineChecks++;
             throw new MachineCheckException(r.BaseAddress + bad, r.Name);
         }
-        r.Lock.Enter();
+        bool owner = r.Lock.Enter(Id);
         try
         {
             // A load within one line that holds stores is served by the cache; anything larger is charged as memory reads.
@@ -81,7 +83,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit();
+            r.Lock.Exit(owner);
         }
         Stats.Loads++;
         Stats.BytesLoaded += destination.Length;
@@ -102,12 +104,12 @@ public sealed unsafe class Cpu
     {
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
-        r.Lock.Enter();
+        bool owner = r.Lock.Enter(Id);
         try
         {
             fixed (byte* src = source)
             {
-                if (r.Domain == PersistenceDomain.Adr)
+                if (r.IsAdr)
                     r.Tracker.Store(off, src, source.Length);
                 else
                     Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
@@ -116,7 +118,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit();
+            r.Lock.Exit(owner);
         }
         Stats.Stores++;
         Stats.BytesStored += source.Length;
@@ -138,12 +140,12 @@ public sealed unsafe class Cpu
     {
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
-        r.Lock.Enter();
+        bool owner = r.Lock.Enter(Id);
         try
         {
             fixed (byte* src = source)
             {
-                if (r.Domain == PersistenceDomain.Adr)
+                if (r.IsAdr)
                 {
                     r.Tracker.Store(off, src, source.Length);
                     long line = off & ~(long)(LineSize - 1);
@@ -163,7 +165,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit();
+            r.Lock.Exit(owner);
         }
         Stats.NtStores++;
         Stats.BytesNtStored += source.Length;
@@ -179,10 +181,10 @@ public sealed unsafe class Cpu
     {
         var r = Region(physicalAddress, source.Length);
         long off = physicalAddress - r.BaseAddress;
-        r.Lock.Enter();
+        bool owner = r.Lock.Enter(Id);
         try
         {
-            if (r.Domain == PersistenceDomain.Adr)
+            if (r.IsAdr)
                 r.Tracker.PersistRange(off, source.Length);
             fixed (byte* src = source)
                 Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
@@ -190,7 +192,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit();
+            r.Lock.Exit(owner);
         }
         Stats.NtStores++;
         Stats.BytesNtStored += source.Length;
@@ -223,8 +225,8 @@ public sealed unsafe class Cpu
         long first = physicalAddress & ~(long)(LineSize - 1);
         var r = Region(first, lines * LineSize);
         long off = first - r.BaseAddress;
-        bool adr = r.Domain == PersistenceDomain.Adr;
-        r.Lock.Enter();
+        bool adr = r.IsAdr;
+        bool owner = r.Lock.Enter(Id);
         try
         {
             for (long left = lines; left > 0;)
@@ -260,7 +262,7 @@ public sealed unsafe class Cpu
         }
         finally
         {
-            r.Lock.Exit();
+            r.Lock.Exit(owner);
         }
         switch (kind)
         {
@@ -295,7 +297,7 @@ public sealed unsafe class Cpu
                 continue;
             var r = _space.RegionArray[id];
             var runs = _pending[id];
-            r.Lock.Enter();
+            bool owner = r.Lock.Enter(Id);
             try
             {
                 for (int i = 0; i < n; i++)
@@ -308,7 +310,7 @@ public sealed unsafe class Cpu
             }
             finally
             {
-                r.Lock.Exit();
+                r.Lock.Exit(owner);
             }
             _pendingCount[id] = 0;
         }

@@ -20,6 +20,12 @@ public sealed unsafe class NvdimmRegion : IDisposable
     // The media's first byte, read once: IMedia.Pointer is an interface call, too dear for every
     // load and store. The mapping never moves while the region lives (the tracker keeps it too).
     internal readonly byte* MediaBase;
+
+    // Read on every instruction that resolves an address or picks a persistence path: fields,
+    // not IMedia.Length (an interface call) or Cost.Profile.Domain (three dependent loads).
+    // Neither changes while the region lives.
+    private readonly long _size;
+    internal readonly bool IsAdr;
     private bool _disposed;
 
     public NvdimmRegion(string name, IMedia media, CostProfile profile)
@@ -32,7 +38,10 @@ public sealed unsafe class NvdimmRegion : IDisposable
         Media = media;
         Cost = new CostModel(profile);
         MediaBase = media.Pointer;
+        _size = media.Length;
+        IsAdr = profile.Domain == PersistenceDomain.Adr;
         Tracker = new LineTracker(MediaBase, media.Length);
+        Lock = RegionLock.Create();
         Poison = new PoisonList();
     }
 
@@ -46,7 +55,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
     public long BaseAddress { get; internal set; } = -1;
 
     /// <summary>Size in bytes.</summary>
-    public long Size => Media.Length;
+    public long Size => _size;
 
     /// <summary>One past the last physical address.</summary>
     public long EndAddress => BaseAddress + Size;
@@ -58,7 +67,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
     public CostModel Cost { get; }
 
     /// <summary>ADR or eADR, from the cost profile.</summary>
-    public PersistenceDomain Domain => Cost.Profile.Domain;
+    public PersistenceDomain Domain => IsAdr ? PersistenceDomain.Adr : PersistenceDomain.Eadr;
 
     /// <summary>Poisoned sectors (media errors).</summary>
     public PoisonList Poison { get; }
