@@ -115,10 +115,15 @@ internal sealed unsafe class LineTracker
                 Evict();
             return;
         }
-        // Bookkeeping first, page by page (one table lookup per page, the persisted content of
-        // each run of clean lines saved with one copy), then the data in one copy: every line's
-        // old bytes are read before the media is overwritten. Lines get their sequence numbers
-        // in address order, as line-by-line stores would.
+        // Page by page: the bookkeeping (one table lookup per page, the persisted content of
+        // each run of clean lines saved with one copy), then the page's new data, while its old
+        // bytes are still in the cache. Every line's old bytes are read before the media there is
+        // overwritten; a source that overlaps the destination gets its data in one copy at the
+        // end instead, after all the bookkeeping, so that no page reads bytes already replaced.
+        // Lines get their sequence numbers in address order, as line-by-line stores would.
+        byte* dst = _media + offset;
+        bool overlaps = src < dst + length && dst < src + length;
+        long copied = offset;
         while (line < end)
         {
             long pageEnd = Math.Min((line | ((1 << PageShift) - 1)) + 1, end);
@@ -131,6 +136,8 @@ internal sealed unsafe class LineTracker
                 _wholeIssued[slot] = 0;
                 _lastSeq += LinesPerPage;
                 line = pageEnd;
+                if (!overlaps)
+                    copied = CopyNewData(src, offset, copied, pageEnd);
                 continue;
             }
             int first = (int)((line >> 6) & (LinesPerPage - 1));
@@ -166,10 +173,21 @@ internal sealed unsafe class LineTracker
             }
             if (run >= 0)
                 SaveBaseline(slot, line - (states.Length - run) * LineSize, states.Length - run);
+            if (!overlaps)
+                copied = CopyNewData(src, offset, copied, pageEnd);
         }
-        Buffer.MemoryCopy(src, _media + offset, length, length);
+        CopyNewData(src, offset, copied, end);
         if (DirtyLineCount > MaxInFlightLines || _entryCount > MaxHistoryEntries)
             Evict();
+    }
+
+    // Writes the bytes [from, to) of a store of 'src' at 'offset' to the media; returns 'to'.
+    private long CopyNewData(byte* src, long offset, long from, long to)
+    {
+        long n = to - from;
+        if (n > 0)
+            Buffer.MemoryCopy(src + (from - offset), _media + from, n, n);
+        return to;
     }
 
     /// <summary>
