@@ -433,14 +433,7 @@ internal sealed class DimmWriteState
                 for (long k = q - anchorLine; k > 0; k--)
                     t += ingestNs;
             }
-            double room = drainedAt[head];
-            if (room > t)
-                t = room;
-            mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
-            drainedAt[head] = mediaFreeAt;
-            if (++head == drainedAt.Length)
-                head = 0;
-            anchorT = t;
+            anchorT = QueueUnit(t, drainedAt, ref head, ref mediaFreeAt, unitNs);
             anchorLine = q;
         }
         for (; queues != 0; queues &= queues - 1)
@@ -450,14 +443,7 @@ internal sealed class DimmWriteState
             double t = anchorT + (q - anchorLine) * ingestNs;
             if (!ExactSum.IsExactInBinade(anchorT, t, exactLimit))
                 t = AddOneByOne(anchorT, ingestNs, q - anchorLine);
-            double room = drainedAt[head];
-            if (room > t)
-                t = room;
-            mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
-            drainedAt[head] = mediaFreeAt;
-            if (++head == drainedAt.Length)
-                head = 0;
-            anchorT = t;
+            anchorT = QueueUnit(t, drainedAt, ref head, ref mediaFreeAt, unitNs);
             anchorLine = q;
         }
         _head = head;
@@ -486,6 +472,22 @@ internal sealed class DimmWriteState
             run.DoneAt = lastT;
         run.Issued = lastIssued + 1;
         run.Fast = false;
+    }
+
+    // A line that lands no earlier than 't' queues its unit: it waits for room (the unit queued
+    // a buffer's worth of units ago is on media), and the media writes the unit after those
+    // queued before it. Returns the line's landing.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double QueueUnit(double t, double[] drainedAt, ref int head, ref double mediaFreeAt, double unitNs)
+    {
+        double room = drainedAt[head];
+        if (room > t)
+            t = room;
+        mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
+        drainedAt[head] = mediaFreeAt;
+        if (++head == drainedAt.Length)
+            head = 0;
+        return t;
     }
 
     // Writes the slot-ring entries of the lines [from, to) of the unit-by-unit section that are
