@@ -103,8 +103,8 @@ internal sealed class DimmWriteState
     /// latency, S for the CPU's slots, G for the DIMM's ingest time and I for the issue cost.
     /// When S*G is at least L and G at least I (each with 1/16 ns to spare), times are below
     /// 2^40 ns and the CPU does not wait for landings, then once S lines of the stripe have not
-    /// lagged and a line's arrival did not decide its landing (it came no later than the end of
-    /// the previous line's ingest), no later line's arrival decides its landing either. The
+    /// lagged and the next line's arrival does not decide its landing (it comes no later than the
+    /// end of the previous line's ingest), no later line's arrival decides its landing either. The
     /// clock a line leaves at is the larger of the previous one's plus I and the landing S lines
     /// back; landings are at least G apart, so the second is at least (S-1)*G behind the previous
     /// landing, and with L at most S*G its arrival is at most that landing plus G, which is when
@@ -239,11 +239,8 @@ internal sealed class DimmWriteState
     }
 
     // The timing of lines [line, end) (at most 64), where bit i of 'queues' is set if line + i
-    // queues its unit for the media: the model line by line, lines that lag or wait for their
-    // landing the general way, the others (almost all) on a shorter path. Kept apart, without
-    // calls, so its state stays in registers. Comparisons are branches rather than max: a
-    // predicted branch does not wait for the operand it drops, which shortens the chains of
-    // dependent additions from line to line.
+    // queues its unit for the media: line by line until the stripe settles into the ingest-bound
+    // regime, unit by unit from then on.
     private void Time(ref WriteBackStream run, long line, long end, ulong queues)
     {
         if (!run.Fast)
@@ -257,8 +254,12 @@ internal sealed class DimmWriteState
         TimeUnits(ref run, line, end, queues);
     }
 
-    // The model line by line for lines [line, end); returns the line it stopped before: 'end',
-    // or earlier when the rest of the stripe can be timed unit by unit (run.Fast is then set).
+    // The model line by line for lines [line, end): lines that lag or wait for their landing the
+    // general way, the others (almost all) on a shorter path. Returns the line it stopped before:
+    // 'end', or earlier when the rest of the stripe can be timed unit by unit (run.Fast is then
+    // set). Kept apart, without calls, so its state stays in registers. Comparisons are branches
+    // rather than max: a predicted branch does not wait for the operand it drops, which shortens
+    // the chains of dependent additions from line to line.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private long TimeLines(ref WriteBackStream run, long line, long end, ulong queues)
     {
