@@ -216,15 +216,7 @@ internal sealed class DimmWriteState
         if (_ingestFreeAt > t)
             t = _ingestFreeAt;
         if (allocated && unitNs > 0)
-        {
-            double room = _drainedAt[_head];
-            if (room > t)
-                t = room;
-            _mediaFreeAt = (_mediaFreeAt > t ? _mediaFreeAt : t) + unitNs;
-            _drainedAt[_head] = _mediaFreeAt;
-            if (++_head == _drainedAt.Length)
-                _head = 0;
-        }
+            t = QueueUnit(t, _drainedAt, ref _head, ref _mediaFreeAt, unitNs);
         _ingestFreeAt = t + _ingestNs;
         double done = t - lag;
         ring[(int)issued & RingMask] = done;
@@ -292,17 +284,7 @@ internal sealed class DimmWriteState
             if (ingestFreeAt > t)
                 t = ingestFreeAt;
             if ((queues & 1) != 0)
-            {
-                // The unit waits for room (the unit queued a buffer's worth of units ago is on
-                // media) and is written after the units queued before it.
-                double room = drainedAt[head];
-                if (room > t)
-                    t = room;
-                mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
-                drainedAt[head] = mediaFreeAt;
-                if (++head == drainedAt.Length)
-                    head = 0;
-            }
+                t = QueueUnit(t, drainedAt, ref head, ref mediaFreeAt, unitNs);
             ingestFreeAt = t + ingestNs;
             double done = t;
             if (lag != 0)
@@ -350,15 +332,7 @@ internal sealed class DimmWriteState
                     if (ingestFreeAt > t)
                         t = ingestFreeAt;
                     if ((queues & 1) != 0)
-                    {
-                        double room = drainedAt[head];
-                        if (room > t)
-                            t = room;
-                        mediaFreeAt = (mediaFreeAt > t ? mediaFreeAt : t) + unitNs;
-                        drainedAt[head] = mediaFreeAt;
-                        if (++head == drainedAt.Length)
-                            head = 0;
-                    }
+                        t = QueueUnit(t, drainedAt, ref head, ref mediaFreeAt, unitNs);
                     ingestFreeAt = t + ingestNs;
                     Unsafe.Add(ref ring, write++ & RingMask) = t;
                     clock += issueNs;
@@ -477,7 +451,7 @@ internal sealed class DimmWriteState
 
     // A line that lands no earlier than 't' queues its unit: it waits for room (the unit queued
     // a buffer's worth of units ago is on media), and the media writes the unit after those
-    // queued before it. Returns the line's landing.
+    // queued before it. Returns the line's landing. The one media-queue step of every path.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static double QueueUnit(double t, double[] drainedAt, ref int head, ref double mediaFreeAt, double unitNs)
     {

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace DaxStack.Device.Cost;
 
@@ -54,7 +55,7 @@ internal static class ExactSum
     }
 
     // log2 of the lowest set bit of v (v finite, at least +0); int.MaxValue for 0, a multiple of everything.
-    public static int LowestBitExponent(double v)
+    private static int LowestBitExponent(double v)
     {
         long bits = BitConverter.DoubleToInt64Bits(v);
         int biased = (int)(bits >> 52) & 0x7FF;
@@ -83,7 +84,7 @@ internal static class ExactSum
     /// partial sum: x has y's exponent and y's raw bits are below <paramref name="limit"/> from
     /// <see cref="ExactBitsLimit"/>(c). A false answer only means it could not tell so cheaply.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsExactInBinade(double x, double y, long limit)
     {
         long yb = BitConverter.DoubleToInt64Bits(y);
