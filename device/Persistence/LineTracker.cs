@@ -101,7 +101,11 @@ internal sealed unsafe class LineTracker
 
     // ---------------------------------------------------------------- stores
 
-    /// <summary>Records a store of <paramref name="length"/> bytes at <paramref name="offset"/> and applies it to the media.</summary>
+    /// <summary>
+    /// Records a store of <paramref name="length"/> bytes at <paramref name="offset"/> and applies
+    /// it to the media. With a null <paramref name="src"/> it only records it: the caller writes the
+    /// new bytes to the media right after (before anyone else can look), the old ones being kept by then.
+    /// </summary>
     public void Store(long offset, byte* src, int length)
     {
         long end = offset + length;
@@ -110,7 +114,8 @@ internal sealed unsafe class LineTracker
         {
             // Within one line (the common small store): no page loop.
             StoreOneLine(line, (int)(offset - line), length);
-            Buffer.MemoryCopy(src, _media + offset, length, length);
+            if (src != null)
+                Buffer.MemoryCopy(src, _media + offset, length, length);
             if (DirtyLineCount > MaxInFlightLines || _entryCount > MaxHistoryEntries)
                 Evict();
             return;
@@ -122,7 +127,7 @@ internal sealed unsafe class LineTracker
         // end instead, after all the bookkeeping, so that no page reads bytes already replaced.
         // Lines get their sequence numbers in address order, as line-by-line stores would.
         byte* dst = _media + offset;
-        bool overlaps = src < dst + length && dst < src + length;
+        bool overlaps = src != null && src < dst + length && dst < src + length;
         long copied = offset;
         while (line < end)
         {
@@ -185,7 +190,7 @@ internal sealed unsafe class LineTracker
     private long CopyNewData(byte* src, long offset, long from, long to)
     {
         long n = to - from;
-        if (n > 0)
+        if (n > 0 && src != null)
             Buffer.MemoryCopy(src + (from - offset), _media + from, n, n);
         return to;
     }

@@ -148,15 +148,7 @@ public sealed unsafe class Cpu
                 if (r.IsAdr)
                 {
                     r.Tracker.Store(off, src, source.Length);
-                    long line = off & ~(long)(LineSize - 1);
-                    for (long left = (off + source.Length - line + LineSize - 1) / LineSize; left > 0;)
-                    {
-                        long n = r.Tracker.IssueWriteBackRun(line, left, out long covered);
-                        if (covered != 0)
-                            AddPending(r.Id, line, n, covered);
-                        line += n * LineSize;
-                        left -= n;
-                    }
+                    IssueNtWriteBacks(r, off, source.Length);
                 }
                 else
                     Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
@@ -170,6 +162,74 @@ public sealed unsafe class Cpu
         Stats.NtStores++;
         Stats.BytesNtStored += source.Length;
     }
+
+    /// <summary>
+    /// Non-temporal stores of <paramref name="length"/> bytes at <paramref name="physicalAddress"/>
+    /// whose data <paramref name="source"/> writes straight into the memory (no copy from a buffer):
+    /// the same persistence and modeled cost as <see cref="NtStore"/> of those bytes. The range is
+    /// handed to the source <see cref="StoreFromChunk"/> bytes at a time, each chunk recorded as
+    /// stored (its old content kept for a crash) just before the source writes it; the store ends
+    /// at the first chunk the source fills only in part. The unfilled rest of that chunk keeps its
+    /// old bytes and counts as stored with them (a store of the same bytes), so every byte of the
+    /// chunks handed out has been stored, whatever the source did.
+    /// </summary>
+    /// <returns>How many bytes the source produced, from <paramref name="physicalAddress"/> on.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
+    /// <exception cref="InvalidOperationException">The source reported more bytes than it was given room for.</exception>
+    /// <remarks>The kernel's <c>_copy_from_iter_flushcache</c> (memcpy_flushcache from an iov_iter).</remarks>
+    public int NtStoreFrom(long physicalAddress, int length, IStoreSource source)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentNullException.ThrowIfNull(source);
+        if (length == 0)
+            return 0;
+        var r = Region(physicalAddress, length);
+        long off = physicalAddress - r.BaseAddress;
+        int produced = 0, handed = 0;
+        bool owner = r.Lock.Enter(Id);
+        try
+        {
+            try
+            {
+                while (produced < length)
+                {
+                    int chunk = Math.Min(length - produced, StoreFromChunk);
+                    long at = off + produced;
+                    // Old content first (the tracker reads it before anything is overwritten), then the data.
+                    if (r.IsAdr)
+                        r.Tracker.Store(at, null, chunk);
+                    handed = produced + chunk;
+                    int n = source.CopyTo(new Span<byte>(r.MediaBase + at, chunk));
+                    if ((uint)n > (uint)chunk)
+                        throw new InvalidOperationException($"the store source reported {n} bytes written into room for {chunk}");
+                    produced += n;
+                    if (n < chunk)
+                        break;
+                }
+            }
+            finally
+            {
+                // Whatever the source did, the chunks handed out are recorded as stored: they get
+                // their write-backs issued and their cost charged as an NtStore of that range.
+                if (handed > 0)
+                {
+                    if (r.IsAdr)
+                        IssueNtWriteBacks(r, off, handed);
+                    r.Cost.NtStore(CostState, off, handed);
+                    Stats.NtStores++;
+                    Stats.BytesNtStored += handed;
+                }
+            }
+        }
+        finally
+        {
+            r.Lock.Exit(owner);
+        }
+        return produced;
+    }
+
+    /// <summary>The most bytes <see cref="NtStoreFrom"/> hands its source at a time (256 KiB: the old content it saves stays in the cache).</summary>
+    public const int StoreFromChunk = 256 << 10;
 
     /// <summary>
     /// Non-temporal copy followed by a fence, fused (libpmem's <c>pmem_memcpy_persist</c>):
@@ -329,6 +389,21 @@ public sealed unsafe class Cpu
     // ------------------------------------------------------------------ helpers
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // Non-temporal stores leave their lines on the way to the media: one write-back per line of
+    // [off, off + length), completed by this CPU's next fence. The caller holds the region's lock.
+    private void IssueNtWriteBacks(NvdimmRegion r, long off, long length)
+    {
+        long line = off & ~(long)(LineSize - 1);
+        for (long left = (off + length - line + LineSize - 1) / LineSize; left > 0;)
+        {
+            long n = r.Tracker.IssueWriteBackRun(line, left, out long covered);
+            if (covered != 0)
+                AddPending(r.Id, line, n, covered);
+            line += n * LineSize;
+            left -= n;
+        }
+    }
+
     private NvdimmRegion Region(long physicalAddress, long length)
     {
         var r = _lastRegion;

@@ -214,6 +214,46 @@ internal sealed class NbdConnection
         }
     }
 
+    /// <summary>How many received bytes the socket holds that nobody has read yet (0 once the client has closed its side).</summary>
+    public int Available => _socket.Available;
+
+    /// <summary>
+    /// Receives what the socket already holds, up to <paramref name="destination"/>.Length bytes,
+    /// straight into it, without waiting: only for when the input pipe holds nothing. Returns the
+    /// count; 0 when nothing was there (or the client has closed its side, which sets <see cref="InputEnded"/>).
+    /// </summary>
+    public int ReceiveNow(Span<byte> destination)
+    {
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int n = _socket.Receive(destination[total..], SocketFlags.None, out var error);
+            if (error == SocketError.Success && n > 0)
+            {
+                total += n;
+                continue;
+            }
+            if (error == SocketError.Success || error is SocketError.ConnectionReset or SocketError.Shutdown or SocketError.ConnectionAborted)
+                InputEnded = true;
+            else if (error != SocketError.WouldBlock)
+                throw new SocketException((int)error);
+            break;
+        }
+        return total;
+    }
+
+    /// <summary>
+    /// Waits until the socket has something to read (or the client has closed its side), sending
+    /// the replies held back first (<see cref="BeforeWait"/>). Not stoppable: for the middle of a payload.
+    /// </summary>
+    public void WaitReadable()
+    {
+        BeforeWait?.Invoke();
+        while (!_socket.Poll(PollMicroseconds, SelectMode.SelectRead))
+        {
+        }
+    }
+
     /// <summary>
     /// Sends all of <paramref name="data"/>, waiting for the socket as long as it takes (a client
     /// that does not read its replies holds only its own connection; the server's stop timeout

@@ -66,6 +66,8 @@ internal sealed class NbdTransmission
     private readonly PipeReader _reader;
     private readonly NbdExport _export;
     private readonly IBlockDeviceOperations _device;
+    private readonly IBlockDeviceWriteFrom? _writeFrom;
+    private readonly NbdSocketSource _socketSource;
     private readonly long _size;
     private readonly int _blockSize;
     private readonly int _maxPayload;
@@ -91,6 +93,8 @@ internal sealed class NbdTransmission
         _reader = connection.Reader;
         _export = export;
         _device = export.Device;
+        _writeFrom = _device as IBlockDeviceWriteFrom;
+        _socketSource = new NbdSocketSource(connection);
         _size = export.Size;
         _blockSize = _device.Limits.LogicalBlockSize;
         _maxPayload = connection.Server.Options.MaxPayload;
@@ -375,7 +379,10 @@ internal sealed class NbdTransmission
             return false;
         }
         var error = CheckWrite(request);
-        if (error == 0 && request.Length >= MinHandedWrite && request.Length <= MaxBatchedRead)
+        bool inPlace = error == 0 && _writeFrom != null && request.Length >= MinHandedWrite
+            && (long)request.Offset % _blockSize == 0 && request.Length % _blockSize == 0
+            && !_device.HasBadBlocks((long)request.Offset, request.Length);
+        if (!inPlace && error == 0 && request.Length >= MinHandedWrite && request.Length <= MaxBatchedRead)
             return HandWrite(request);
         if (error == 0 && _lastExecute >= 0)
         {
@@ -386,6 +393,13 @@ internal sealed class NbdTransmission
         }
         var flags = FuaOf(request);
         long position = (long)request.Offset, remaining = request.Length;
+        if (inPlace)
+        {
+            if (!ReceiveInPlace(ref position, ref remaining, flags, ref error))
+                return false;
+            if (remaining == 0)
+                return AnswerWrite(request, error, sendNow: _connection.Available < RequestSize);
+        }
         bool needMore = false, nextWaiting = true;
         while (remaining > 0)
         {
@@ -409,6 +423,69 @@ internal sealed class NbdTransmission
             needMore = true;
         }
         return AnswerWrite(request, error, sendNow: !nextWaiting);
+    }
+
+    /// <summary>
+    /// The payload of a large block-aligned write, received straight into the device
+    /// (<see cref="IBlockDeviceWriteFrom"/>), as many whole blocks at a time as the socket holds.
+    /// What the input pipe already holds of it goes in first, from the pipe's buffers. A block that
+    /// arrives in pieces (cut at the pipe's end, or sent in dribs) is completed in the bounce block,
+    /// waiting for the client as a receive does, and written from there. It stops early, leaving the
+    /// rest to the pipe path, when the device fails (the rest is then only consumed) or the socket
+    /// gives less than it held. False when the client closed its side in the middle.
+    /// </summary>
+    private bool ReceiveInPlace(ref long position, ref long remaining, BioFlags flags, ref Errno error)
+    {
+        int have = 0;    // bytes of the next block already in the bounce block
+        if (_reader.TryRead(out var result))
+        {
+            var buffer = result.Buffer;
+            long take = Math.Min(buffer.Length, remaining);
+            long whole = take - take % _blockSize;
+            if (whole > 0)
+                error = ToNbdError(_device.Write(position, buffer.Slice(0, whole), flags));
+            have = (int)(take - whole);
+            buffer.Slice(whole, have).CopyTo(_receiveBounce);
+            // The pipe is empty from here on: the payload's next bytes are the socket's.
+            _reader.AdvanceTo(buffer.GetPosition(take));
+            position += whole;
+            remaining -= whole;
+        }
+        while (remaining > 0)
+        {
+            int available = have > 0 || error != 0 ? 0 : _connection.Available;
+            if (available < _blockSize)
+            {
+                if (error != 0 && have == 0)
+                    return true;    // the pipe path consumes the rest
+                // Less than a block is there: wait for the whole block, in the bounce block.
+                while (have < _blockSize)
+                {
+                    int n = _connection.Receive(_receiveBounce.AsSpan(have), stoppable: false);
+                    if (n <= 0)
+                    {
+                        _connection.CloseReason = "client closed the connection in the middle of a write payload";
+                        return false;
+                    }
+                    have += n;
+                }
+                if (error == 0)
+                    error = ToNbdError(_device.Write(position, _receiveBounce, flags));
+                have = 0;
+                position += _blockSize;
+                remaining -= _blockSize;
+                continue;
+            }
+            long want = Math.Min(remaining, available - available % _blockSize);
+            var status = _writeFrom!.WriteFrom(position, want, _socketSource, flags, out long written);
+            position += written;
+            remaining -= written;
+            if (status != BlkStatus.Ok)
+                error = ToNbdError(status);
+            else if (written < want)
+                return true;    // the pipe path goes on from here, a block cut short included
+        }
+        return true;
     }
 
     /// <summary>

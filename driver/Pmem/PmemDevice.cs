@@ -30,7 +30,7 @@ namespace DaxStack.Driver.Pmem;
 /// <remarks>Models the kernel's <c>struct pmem_device</c> and <c>pmem_submit_bio</c>, <c>pmem_do_read</c>,
 /// <c>pmem_do_write</c>, <c>pmem_clear_poison</c>, <c>pmem_dax_direct_access</c>,
 /// <c>pmem_dax_zero_page_range</c>, <c>pmem_recovery_write</c> (drivers/nvdimm/pmem.c).</remarks>
-public sealed class PmemDevice : IBlockDeviceOperations, IDaxOperations
+public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, IDaxOperations
 {
     private const int PageShift = 12;
     private const int PageSize = 1 << PageShift;
@@ -148,6 +148,61 @@ public sealed class PmemDevice : IBlockDeviceOperations, IDaxOperations
                 q.Cpu.Sfence();
         }
         return BlkStatus.Ok;
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// The source writes into the namespace through the queue's CPU as non-temporal stores
+    /// (<see cref="Cpu.NtStoreFrom"/>), so the persistence and cost models see what a write bio of
+    /// the same bytes would do. Poison under the range is cleared for the sectors the source filled
+    /// (a sector it filled only in part keeps its poison: it still holds old bytes).
+    /// </remarks>
+    public BlkStatus WriteFrom(long offset, long length, IStoreSource source, BioFlags flags, out long written)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        written = 0;
+        using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_write_from");
+        int lbs = Limits.LogicalBlockSize;
+        var status = offset < 0 || length < 0 || offset % lbs != 0 || length % lbs != 0 ? BlkStatus.Invalid
+            : offset > Limits.Capacity - length || Limits.ReadOnly ? BlkStatus.IoError
+            : BlkStatus.Ok;
+        if (status == BlkStatus.Ok)
+        {
+            if ((flags & BioFlags.PreFlush) != 0)
+                Flush();
+            bool poisoned = HasBadBlocks(offset, length);
+            long pa = Namespace.PhysicalAddress + offset;
+            var q = Queue();
+            lock (q)
+            {
+                var cpu = q.Cpu;
+                while (written < length)
+                {
+                    int piece = (int)Math.Min(length - written, 1 << 30);
+                    int n = cpu.NtStoreFrom(pa + written, piece, source);
+                    written += n;
+                    if (n < piece)
+                        break;
+                }
+                if ((flags & BioFlags.Fua) != 0)
+                    cpu.Sfence();
+            }
+            long whole = written - written % Bio.SectorSize;
+            if (poisoned && whole > 0)
+                ClearPoison(offset, whole);
+        }
+        if (activity != null)
+        {
+            activity.SetTag("sector", offset / Bio.SectorSize);
+            activity.SetTag("size", length);
+            activity.SetTag("written", written);
+            activity.SetTag("status", status.ToString());
+        }
+        if (DriverDiagnostics.Bios.Enabled)
+            DriverDiagnostics.Bios.Add(1, new KeyValuePair<string, object?>("op", BioOp.Write), new KeyValuePair<string, object?>("status", status));
+        if (written > 0)
+            DriverDiagnostics.BytesWritten.Add(written);
+        return status;
     }
 
     private BlkStatus DoRead(in Bio bio)

@@ -1,0 +1,24 @@
+namespace DaxStack.Device.Platform;
+
+/// <summary>
+/// Bytes that are produced straight into the memory they are stored to, instead of being copied
+/// from a buffer of the caller's: the source of <see cref="Cpu.NtStoreFrom"/>. A network server,
+/// for one, receives a write's payload from its socket into the destination this way, so the
+/// payload is copied once (by the socket) rather than twice (into a buffer, then to pmem).
+/// </summary>
+/// <remarks>
+/// Called with the region's lock held: an implementation must neither block for long (it hands
+/// over only what it already has) nor touch the emulated device. Models the kernel's
+/// <c>iov_iter</c> as <c>_copy_from_iter_flushcache</c> consumes it (the copy a socket's
+/// <c>recvmsg</c> makes into a DAX mapping).
+/// </remarks>
+public interface IStoreSource
+{
+    /// <summary>
+    /// Writes the source's next bytes into <paramref name="destination"/>, from its start, and
+    /// returns how many (0 to <paramref name="destination"/>.Length). Fewer than asked means the
+    /// source has no more for now; the bytes of <paramref name="destination"/> past the count must
+    /// be left as they are.
+    /// </summary>
+    int CopyTo(Span<byte> destination);
+}
