@@ -17,12 +17,15 @@ namespace DaxStack.Driver.Nbd;
 /// takes requests in order, and a write waits until the worker has executed every request sent
 /// before it. Every operation is one or more bios on the device.
 /// <para>
-/// Data path: a write of <see cref="MinHandedWrite"/> to <see cref="MaxBatchedRead"/> bytes is
-/// received straight from the socket into one of the connection's payload buffers and applied by
-/// the worker while the next request is received; any other write is applied straight from the
-/// input pipe's buffers as it arrives, whole logical blocks at a time (a vectored bio over the
-/// pipe segments), by the thread that just received it, so a 32 MiB write never needs 32 MiB of
-/// memory. While the worker is idle, the connection's thread also answers the writes it applied
+/// Data path: a block-aligned write of at least <see cref="MinHandedWrite"/> bytes, when the
+/// device can take data straight from its source (<see cref="IBlockDeviceWriteFrom"/>), is received
+/// by the connection's thread from the socket directly into the device, as many whole blocks at a
+/// time as the socket holds, so its payload is copied once; an unaligned one of
+/// <see cref="MinHandedWrite"/> to <see cref="MaxBatchedRead"/> bytes is received into one of the
+/// connection's payload buffers and applied by the worker while the next request is received; any
+/// other write is applied straight from the input pipe's buffers as it arrives, whole logical
+/// blocks at a time (a vectored bio over the pipe segments), by the thread that just received it,
+/// so a 32 MiB write never needs 32 MiB of memory. While the worker is idle, the connection's thread also answers the writes it applied
 /// and executes flushes, trims and write-zeroes itself, so a stream of them costs no hand-off. A read is copied by the worker
 /// from the device into its reply buffer, right after the reply header, and sent from there with
 /// the replies batched before it; a read larger than <see cref="MaxBatchedRead"/> goes out a
@@ -50,7 +53,7 @@ internal sealed class NbdTransmission
     /// <summary>The size of the worker's reply buffer: a whole <see cref="MaxBatchedRead"/> read and room for small replies batched before it.</summary>
     internal const int ReplyBufferSize = MaxBatchedRead + (64 << 10);
 
-    /// <summary>Writes of at least this many bytes (and at most <see cref="MaxBatchedRead"/>) are received into a payload buffer and applied by the worker, overlapping the next receive.</summary>
+    /// <summary>Writes of at least this many bytes are received straight into the device when block-aligned; unaligned ones up to <see cref="MaxBatchedRead"/> are received into a payload buffer and applied by the worker, overlapping the next receive.</summary>
     internal const int MinHandedWrite = 128 << 10;
 
     /// <summary>Payload buffers of <see cref="MaxBatchedRead"/> bytes, used round-robin by handed-over writes.</summary>
