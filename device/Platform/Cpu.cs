@@ -89,6 +89,59 @@ public sealed unsafe class Cpu
         Stats.BytesLoaded += destination.Length;
     }
 
+    /// <summary>
+    /// Loads up to <paramref name="length"/> bytes at <paramref name="physicalAddress"/> straight
+    /// into <paramref name="sink"/> (no copy into a buffer): the bytes the sink takes are loaded,
+    /// with the modeled cost and counters of <see cref="Load"/> of them; the load ends where the
+    /// sink stops taking. Throws <see cref="MachineCheckException"/> on poison anywhere in the
+    /// range, before the sink sees any byte.
+    /// </summary>
+    /// <returns>How many bytes the sink took, from <paramref name="physicalAddress"/> on.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
+    /// <exception cref="InvalidOperationException">The sink reported taking more bytes than it was offered.</exception>
+    /// <remarks>The kernel's <c>copy_mc_to_iter</c> from a DAX mapping.</remarks>
+    public int LoadTo(long physicalAddress, int length, ILoadSink sink)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (length == 0)
+            return 0;
+        var r = Region(physicalAddress, length);
+        long off = physicalAddress - r.BaseAddress;
+        if (!r.Poison.IsEmpty && r.Poison.TryFindPoison(off, length, out long bad))
+        {
+            Stats.MachineChecks++;
+            throw new MachineCheckException(r.BaseAddress + bad, r.Name);
+        }
+        int taken = 0;
+        bool owner = r.Lock.Enter(Id);
+        try
+        {
+            try
+            {
+                taken = sink.CopyFrom(new ReadOnlySpan<byte>(r.MediaBase + off, length));
+                if ((uint)taken > (uint)length)
+                    throw new InvalidOperationException($"the load sink reported taking {taken} of {length} bytes");
+            }
+            finally
+            {
+                if (taken > 0)
+                {
+                    bool hit = r.Tracker.DirtyLineCount != 0 && ((off ^ (off + taken - 1)) & ~(long)(LineSize - 1)) == 0
+                               && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
+                    r.Cost.Load(CostState, off, taken, hit);
+                    Stats.Loads++;
+                    Stats.BytesLoaded += taken;
+                }
+            }
+        }
+        finally
+        {
+            r.Lock.Exit(owner);
+        }
+        return taken;
+    }
+
     /// <summary>Loads a little-endian 64-bit value.</summary>
     public ulong LoadUInt64(long physicalAddress)
     {

@@ -255,6 +255,53 @@ internal sealed class NbdConnection
     }
 
     /// <summary>
+    /// Sends what the socket takes of <paramref name="data"/> at once, without waiting. Returns the
+    /// count; once the client has gone away (or the connection was dropped) it marks the connection
+    /// closing and returns what went out before.
+    /// </summary>
+    public int SendNow(ReadOnlySpan<byte> data)
+    {
+        int total = 0;
+        try
+        {
+            while (total < data.Length)
+            {
+                int n = _socket.Send(data[total..], SocketFlags.None, out var error);
+                if (error == SocketError.Success)
+                {
+                    total += n;
+                    continue;
+                }
+                if (error != SocketError.WouldBlock)
+                    _closing = true;
+                break;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            _closing = true;
+        }
+        return total;
+    }
+
+    /// <summary>Waits until the socket can take more output; false when the connection has been dropped.</summary>
+    public bool WaitWritable()
+    {
+        try
+        {
+            while (!_socket.Poll(PollMicroseconds, SelectMode.SelectWrite))
+            {
+            }
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            _closing = true;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Sends all of <paramref name="data"/>, waiting for the socket as long as it takes (a client
     /// that does not read its replies holds only its own connection; the server's stop timeout
     /// ends it). False when the client has gone away or the connection was dropped.

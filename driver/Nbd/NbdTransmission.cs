@@ -71,6 +71,8 @@ internal sealed class NbdTransmission
     private readonly IBlockDeviceOperations _device;
     private readonly IBlockDeviceWriteFrom? _writeFrom;
     private readonly NbdSocketSource _socketSource;
+    private readonly IBlockDeviceReadTo? _readTo;
+    private readonly NbdSocketSink _socketSink;
     private readonly long _size;
     private readonly int _blockSize;
     private readonly int _maxPayload;
@@ -98,6 +100,8 @@ internal sealed class NbdTransmission
         _device = export.Device;
         _writeFrom = _device as IBlockDeviceWriteFrom;
         _socketSource = new NbdSocketSource(connection);
+        _readTo = _device as IBlockDeviceReadTo;
+        _socketSink = new NbdSocketSink(connection);
         _size = export.Size;
         _blockSize = _device.Limits.LogicalBlockSize;
         _maxPayload = connection.Server.Options.MaxPayload;
@@ -646,6 +650,12 @@ internal sealed class NbdTransmission
         var error = job.Error;
         if (job.Execute && (NbdCommand)request.Type == NbdCommand.Read)
         {
+            if (_readTo != null && request.Length >= MinHandedWrite
+                && (long)request.Offset % _blockSize == 0 && request.Length % _blockSize == 0)
+            {
+                SendReadDirect(request);
+                return;
+            }
             if (request.Length > MaxBatchedRead)
             {
                 StreamRead(request);
@@ -723,6 +733,49 @@ internal sealed class NbdTransmission
             _batched += n;
             position += n;
             SendReplies();
+        }
+    }
+
+    /// <summary>
+    /// A large block-aligned read, sent from the device straight to the socket
+    /// (<see cref="IBlockDeviceReadTo"/>): the header goes out with the replies batched before it,
+    /// then the data as fast as the socket takes it. Known bad blocks fail the read before its header
+    /// (poison injected since the request arrived included); a failure after the header has promised
+    /// data leaves only a hard disconnect, as for <see cref="StreamRead"/>.
+    /// </summary>
+    private void SendReadDirect(in NbdRequest request)
+    {
+        long position = (long)request.Offset, left = request.Length;
+        var error = _device.HasBadBlocks(position, left) ? Errno.EIO : 0;
+        Count(request.Type, error);
+        if (ReplyBufferSize - _batched < ReplySize)
+            SendReplies();
+        WriteReplyHeader(_replies.AsSpan(_batched), error, request.Handle);
+        _batched += ReplySize;
+        if (error != 0)
+            return;
+        SendReplies();
+        while (left > 0 && !_outputBroken)
+        {
+            var status = _readTo!.ReadTo(position, left, _socketSink, out long sent);
+            position += sent;
+            left -= sent;
+            if (_connection.IsClosing)
+            {
+                _outputBroken = true;
+                return;
+            }
+            if (status != BlkStatus.Ok)
+            {
+                _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
+                _severed = true;
+                _outputBroken = true;
+                _connection.Drop();
+                return;
+            }
+            // The socket took what it could: wait until it takes more.
+            if (left > 0 && !_connection.WaitWritable())
+                _outputBroken = true;
         }
     }
 
