@@ -38,7 +38,8 @@ namespace DaxStack.Device.Cost;
 /// by line (each line's landing depends on the line before), but a range is handed to the DIMMs a
 /// stripe at a time and each DIMM times the stripe's lines in one tight loop with its media units
 /// looked up once per unit, and, once the stripe settles into the ingest-bound regime, visits only
-/// the lines that queue a media unit (<see cref="DimmWriteState"/>); a range of clean lines, or any range
+/// the lines that queue a media unit; a long stripe whose every unit allocates is looked up in one
+/// step and, while the media sets the pace, timed in one step (<see cref="DimmWriteState"/>); a range of clean lines, or any range
 /// on eADR, is charged its issue costs in one step when that rounds the same as one line at a time
 /// (<see cref="ExactSum"/>). A range flushed with
 /// <see cref="Flush(CpuCostState, FlushKind, long, long, bool)"/> or stored with

@@ -44,6 +44,8 @@ internal sealed class DimmWriteState
     // each rounding there is at most 2^-13 ns.
     private const double FastMargin = 1.0 / 16;
     private const double FastTimeLimit = 1099511627776.0;
+    // The largest rounding of one addition below FastTimeLimit, and more: 2^-13 ns.
+    private const double RoundingStep = 1.0 / 8192;
     // The unit-by-unit path pays for itself only with lines to spare beyond the last 65, whose
     // ring entries it has to write anyway: a shorter rest is timed line by line.
     private const int UnitsMinLines = 4 * (RingMask + 2);
@@ -119,6 +121,13 @@ internal sealed class DimmWriteState
     /// on by at least G and the sum by I. The ring gets the landings of the last 65 lines (the
     /// most slots a profile has, plus the line whose slot the last one read), the DIMM's time the
     /// last arrival, ingest the last landing plus G: what the lines one by one leave.</item>
+    /// <item>A long run whose every lookup allocates (which the buffer tells, and does, in one step
+    /// for a run of at least its capacity: <see cref="WriteCombiningBuffer.TryAllocateAll"/>)
+    /// makes its lookups all before its timing, and queues a unit at each of them. Once it is
+    /// timed unit by unit with the media as the bottleneck, each unit waits for the room the unit
+    /// a queue's length before it leaves, and the media's free time grows by a unit's time per
+    /// unit, so the units up to the stripe's last 65 lines are timed in one step
+    /// (SkipMediaBound, whose comment gives the argument).</item>
     /// </list>
     /// </remarks>
     public long WriteBackRun(ref WriteBackStream stream, long offset, long lines)
@@ -128,10 +137,22 @@ internal sealed class DimmWriteState
         stream.Steady = false;
         stream.SteadyLines = 0;
         stream.Fast = false;
-        long allocated = 0;
         long start = offset >> LineShift;
         long end = start + lines;
         stream.StripeEnd = end;
+        long allocated = lines >= UnitsMinLines ? TryTimeAllAllocating(ref stream, start, end) : -1;
+        if (allocated < 0)
+            allocated = TimeBatches(ref stream, start, end);
+        _now = stream.Now;
+        _ingestFreeAt = stream.IngestFreeAt;
+        return allocated;
+    }
+
+    // The lines [start, end) of a stripe in batches of 64: each batch's lookups, then its timing.
+    // Returns the units allocated.
+    private long TimeBatches(ref WriteBackStream stream, long start, long end)
+    {
+        long allocated = 0;
         for (long line = start; line < end; line += BatchLines)
         {
             int n = (int)Math.Min(BatchLines, end - line);
@@ -149,9 +170,38 @@ internal sealed class DimmWriteState
                 queues = 0;
             Time(ref stream, line, line + n, queues);
         }
-        _now = stream.Now;
-        _ingestFreeAt = stream.IngestFreeAt;
         return allocated;
+    }
+
+    // The groups (units, or lines without a buffer) the lines [start, end) touch: their lookups.
+    private long Groups(long start, long end) => ((end - 1) >> _groupShift) - (start >> _groupShift) + 1;
+
+    // If every lookup of the lines [start, end) of a stripe allocates, as the buffer can tell
+    // (and do) at once for a run of at least its capacity, or there is no buffer: makes the
+    // lookups, times the lines and returns the units allocated. Otherwise returns -1, having
+    // changed nothing. The timing is the loop of WriteBackRun without the lookups, skipping a
+    // media-bound stretch once it is timed unit by unit (SkipMediaBound). Kept out of
+    // WriteBackRun so that the path of short runs stays as small as it was.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private long TryTimeAllAllocating(ref WriteBackStream stream, long start, long end)
+    {
+        long groups = Groups(start, end);
+        if (_buffer.Capacity != 0 && !_buffer.TryAllocateAll(start >> _unitShift, groups))
+            return -1;
+        for (long line = start; line < end;)
+        {
+            int n = (int)Math.Min(BatchLines, end - line);
+            ulong queues = GroupStarts(line, n);
+            if (line == start)
+                queues |= 1;
+            if (stream.UnitNs <= 0)
+                queues = 0;
+            Time(ref stream, line, line + n, queues);
+            line += n;
+            if (stream.Fast && line < end && stream.UnitNs > 0)
+                line = SkipMediaBound(ref stream, start, line);
+        }
+        return groups;
     }
 
     // Bit i set where line + i (i below n) is the first line of a group.
@@ -447,6 +497,69 @@ internal sealed class DimmWriteState
             run.DoneAt = lastT;
         run.Issued = lastIssued + 1;
         run.Fast = false;
+    }
+
+    // Lines [from, ...) of a stripe timed unit by unit (TimeUnits) in which every group start
+    // queues its unit (every lookup allocated, or there is no buffer): if the media is the
+    // bottleneck, times the units whose first line is at most the start of the stripe's last 65
+    // lines in one step and returns the line after the last of them; otherwise returns 'from'.
+    //
+    // Why it is exact. Write L for the entries of the media queue (the buffer's units, at least 1),
+    // D for the lines of a unit (1 without a buffer), G for ingest, U for a unit's media time,
+    // m(k) for when the media has written unit k (m(k) = max(m(k-1), t(k)) + U, rounded) and t(k)
+    // for unit k's landing: the larger of its landing without the wait, the D additions of G to
+    // t(k-1), and the room it waits for, m(k-L). A unit is media-bound when the room decides,
+    // t(k) = m(k-L); then m(k) = m(k-1) + U, since m never decreases. Every unit queued in the
+    // stripe leaves m(k) at least m(k-1) + U less half a rounding step. So if unit k-1 is
+    // media-bound and unit k-L was queued in this stripe, t(k) without the wait is m(k-1-L) plus
+    // D*G, give or take D rounding steps, which D*(G + 2^-13) + 1/16 <= U and times below 2^40 ns
+    // (steps at most 2^-13 ns) keep at most m(k-L): unit k is media-bound as well. The first
+    // unit is checked as TimeUnits would time it, after at least L units of the stripe; from
+    // there on, unit after unit waits for room, the media free time grows by U each
+    // (ExactSum.AddRepeated gives the sum bit for bit), each landing is the media time L units
+    // back, and the queue is left holding the last L.
+    private long SkipMediaBound(ref WriteBackStream run, long start, long from)
+    {
+        double[] drainedAt = _drainedAt;
+        int queue = drainedAt.Length;
+        int groupShift = _groupShift;
+        long groupLines = 1L << groupShift;
+        double unitNs = run.UnitNs, ingestNs = _ingestNs;
+        long first = (from + groupLines - 1) & -groupLines;
+        long last = (run.StripeEnd - (RingMask + 2)) & -groupLines;
+        long units = last >= first ? ((last - first) >> groupShift) + 1 : 0;
+        // Too short to pay for rewriting the queue, or the media does not set the pace.
+        if (units < queue || groupLines * (ingestNs + RoundingStep) + FastMargin > unitNs)
+            return from;
+        long anchorLine = run.AnchorLine;
+        double anchorT = run.AnchorT;
+        if ((anchorLine >> groupShift) - (start >> groupShift) + 1 < queue)
+            return from;
+        double mediaFreeAt = _mediaFreeAt;
+        if (!(mediaFreeAt + (units + 2) * unitNs < FastTimeLimit))
+            return from;
+        double t = anchorT + (first - anchorLine) * ingestNs;
+        if (!ExactSum.IsExactInBinade(anchorT, t, _ingestExactLimit))
+            t = AddOneByOne(anchorT, ingestNs, first - anchorLine);
+        int head = _head;
+        if (t > drainedAt[head])
+            return from;
+        // The media's free time after all but the last L units, which is the last one's landing.
+        double free = ExactSum.AddRepeated(mediaFreeAt, unitNs, units - queue);
+        int entry = (int)((head + (units - queue)) % queue);
+        double drained = free;
+        for (int i = 0; i < queue; i++)
+        {
+            drained += unitNs;
+            drainedAt[entry] = drained;
+            if (++entry == queue)
+                entry = 0;
+        }
+        _mediaFreeAt = drained;
+        _head = entry;
+        run.AnchorLine = last;
+        run.AnchorT = free;
+        return last + 1;
     }
 
     // A line that lands no earlier than 't' queues its unit: it waits for room (the unit queued

@@ -13,8 +13,8 @@ internal static class ExactSum
     /// <summary>
     /// <paramref name="x"/> after <paramref name="count"/> sequential <c>x += c</c> (for
     /// finite <paramref name="x"/> and <paramref name="c"/> of at least +0), in constant time
-    /// whenever that sum rounds nowhere, which <see cref="IsExactSum"/> checks, and by doing the
-    /// additions otherwise.
+    /// whenever that sum rounds nowhere, which <see cref="IsExactSum"/> checks, and otherwise a
+    /// binade at a time (<see cref="AddByBinades"/>).
     /// </summary>
     public static double AddRepeated(double x, double c, long count)
     {
@@ -25,8 +25,57 @@ internal static class ExactSum
         double y = x + count * c;
         if (IsExactSum(x, c, y))
             return y;
-        for (long i = 0; i < count; i++)
-            x += c;
+        return AddByBinades(x, c, count);
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> after <paramref name="count"/> sequential <c>x += c</c> (for finite
+    /// <paramref name="x"/> and <paramref name="c"/> of at least +0), bit for bit, in a few steps
+    /// per binade the sum passes through rather than one per addition.
+    /// </summary>
+    /// <remarks>
+    /// Why it is exact: the doubles of x's binade [2^e, 2^(e+1)) are the multiples of its spacing
+    /// s, so x + c rounds to x + cs, where cs is the multiple of s nearest c, whenever that stays
+    /// below 2^(e+1): every such x + c lies in the part of the binade where the doubles are evenly
+    /// spaced. The first addition is done as the chain does it, which gives cs (its result less x,
+    /// an exact difference of two multiples of s); the additions after it that stay below
+    /// 2^(e+1) are then x + k*cs, exact multiples of s. The addition that crosses into the next
+    /// binade is again done as the chain does it. When c lies exactly halfway between two
+    /// multiples of s the rounding goes to the even one, which depends on x, so such a binade's
+    /// additions are done one at a time, as are those from zero, subnormal or huge x.
+    /// </remarks>
+    public static double AddByBinades(double x, double c, long count)
+    {
+        while (count > 0)
+        {
+            double next = x + c;
+            count--;
+            int biased = (int)(BitConverter.DoubleToInt64Bits(x) >> 52) & 0x7FF;
+            // Spacing 2^(biased - 1075) and the binade's top 2^(biased - 1022) as normal doubles.
+            if (count == 0 || biased <= 53 || biased >= 2046)
+            {
+                x = next;
+                continue;
+            }
+            double s = BitConverter.Int64BitsToDouble((long)(biased - 52) << 52);
+            double top = BitConverter.Int64BitsToDouble((long)(biased + 1) << 52);
+            double cs = next - x;
+            if (next >= top || Math.Abs(c - cs) == 0.5 * s)
+            {
+                x = next;
+                continue;
+            }
+            if (cs == 0)
+                return next;    // c is below half the spacing: nothing moves x in this binade, nor ever after
+            // The further additions that stay below the top: next + k*cs < top. The quotient may
+            // round up by one; the check, exact for sums below the top, corrects that.
+            double room = Math.Floor((top - next) / cs);
+            long k = room >= count ? count : (long)room;
+            while (k > 0 && next + k * cs >= top)
+                k--;
+            x = next + k * cs;
+            count -= k;
+        }
         return x;
     }
 

@@ -50,6 +50,9 @@ internal sealed class TagSet
         slots[i] = tag;
     }
 
+    /// <summary>Removes every tag.</summary>
+    public void Clear() => Array.Clear(_slots);
+
     /// <summary>Removes <paramref name="tag"/>, which is in the set.</summary>
     public void Remove(long tag)
     {

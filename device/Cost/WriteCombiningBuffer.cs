@@ -54,6 +54,79 @@ internal sealed class WriteCombiningBuffer
     }
 
     /// <summary>
+    /// Writes to the <paramref name="count"/> consecutive media units from <paramref name="first"/>
+    /// (not negative), in order, when each of them allocates and they are at least a buffer's
+    /// worth: returns whether so, and changes nothing otherwise. The buffer then holds the last
+    /// <see cref="Capacity"/> of them, the earliest the oldest, as the writes one by one leave it.
+    /// </summary>
+    /// <remarks>
+    /// Which runs allocate every unit, in time proportional to the capacity, not the run: if the
+    /// units before run index i all allocate, they evict the i units held longest, so a unit held
+    /// at FIFO position p (0 the oldest) is gone by the time the run reaches it exactly when
+    /// p &lt; i. By induction on i every unit allocates if and only if that holds for every held
+    /// unit within the run. A run of at least the capacity then evicts every unit held before it,
+    /// whose index entries are dropped first, so that only the units it leaves are indexed.
+    /// </remarks>
+    public bool TryAllocateAll(long first, long count)
+    {
+        long[] units = _units;
+        int capacity = units.Length;
+        if (capacity == 0 || count < capacity)
+            return false;
+        int oldest = _oldest;
+        for (int e = 0; e < capacity; e++)
+        {
+            // The held unit's index in the run (empty entries, 0, fall below it).
+            long i = units[e] - 1 - first;
+            if ((ulong)i < (ulong)count)
+            {
+                int p = e - oldest;
+                if (p < 0)
+                    p += capacity;
+                if (p >= i)
+                    return false;
+            }
+        }
+        ref long direct = ref MemoryMarshal.GetArrayDataReference(_direct);
+        long mask = _directMask;
+        for (int e = 0; e < capacity; e++)
+        {
+            long held = units[e];
+            ref long slot = ref Unsafe.Add(ref direct, (nint)((held - 1) & mask));
+            // Units indexed in the overflow set go with it below.
+            if (held != 0 && slot == held)
+                slot = 0;
+        }
+        if (_overflowCount != 0)
+        {
+            _overflow.Clear();
+            _overflowCount = 0;
+        }
+        // Unit first + j of the run goes to entry (oldest + j) mod capacity; the last 'capacity' stay.
+        long skipped = count - capacity;
+        int entry = (int)((oldest + skipped % capacity) % capacity);
+        int overflowCount = 0;
+        for (long tag = first + skipped + 1, stop = first + count + 1; tag < stop; tag++)
+        {
+            ref long slot = ref Unsafe.Add(ref direct, (nint)((tag - 1) & mask));
+            // Consecutive units share a direct slot only when the buffer outgrows the table.
+            if (slot == 0)
+                slot = tag;
+            else
+            {
+                _overflow.Add(tag);
+                overflowCount++;
+            }
+            units[entry] = tag;
+            if (++entry == capacity)
+                entry = 0;
+        }
+        _overflowCount = overflowCount;
+        _oldest = entry;
+        return true;
+    }
+
+    /// <summary>
     /// Writes to the <paramref name="count"/> (0 to 64) consecutive media units from
     /// <paramref name="first"/> (not negative), in order: bit i of the result is set if unit
     /// first + i was not held and so allocates. Each allocated unit replaces the unit held longest.

@@ -147,6 +147,256 @@ public class RangeWriteBackEquivalenceTests
         }
     }
 
+    private static IEnumerable<int> LongRunSeeds() => Enumerable.Range(1, 30);
+
+    // Long runs on one or two DIMMs (stripes of 1 MiB), where a run usually allocates every unit
+    // it touches and the media usually sets the pace: runs that start mid-unit, repeat or overlap
+    // the one before (units still buffered), cross powers of two of the clock, or come near 2^40 ns.
+    [TestCaseSource(nameof(LongRunSeeds))]
+    public void RandomLongRunsWhereTheMediaSetsThePaceCostWhatTheirLinesCost(int seed)
+    {
+        var rng = new Random(seed);
+        int granularity = new[] { 64, 256, 1024 }[rng.Next(3)];
+        int lines = granularity / 64;
+        double unitNs = granularity / (0.5 + rng.NextDouble() * 4);
+        var profile = CostProfiles.OptaneAdr with
+        {
+            Name = "long-runs",
+            Dimms = rng.Next(3) == 0 ? 2 : 1,
+            InterleaveBytes = 1 << 20,
+            MediaGranularity = granularity,
+            WriteCombiningBytes = granularity * new[] { 0, 1, 2, 5, 64, 67 }[rng.Next(6)],
+            WriteBackSlots = rng.Next(2) == 0 ? 6 : 1 + rng.Next(64),
+            // Ingest mostly faster than the media per unit (up to 1.3 times the break-even), as a
+            // whole, binary-fraction or arbitrary number of nanoseconds.
+            DimmWriteIngestNs = rng.Next(3) switch
+            {
+                0 => Math.Floor(unitNs / lines),
+                1 => Math.Floor(unitNs / lines * 1.3 * rng.NextDouble() * 8) / 8,
+                _ => unitNs / lines * 1.3 * rng.NextDouble(),
+            },
+            NtWriteLatencyNs = rng.Next(2) == 0 ? 90 : rng.NextDouble() * 300,
+            ClwbWriteLatencyNs = rng.Next(2) == 0 ? 62 : rng.NextDouble() * 300,
+            StoreNs = rng.Next(2) == 0 ? 1 : rng.NextDouble() * 4,
+            FlushIssueNs = rng.Next(2) == 0 ? 1 : rng.NextDouble() * 8,
+            WriteBandwidthNtGBps = granularity / unitNs,
+            WriteBandwidthClwbGBps = 0.5 + rng.NextDouble() * 4,
+        };
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState() };
+        var b = new[] { new CpuCostState() };
+        double start = rng.Next(3) switch
+        {
+            0 => 0,
+            1 => Math.ScaleB(1, 16 + rng.Next(24)) - rng.Next(1, 400_000) - rng.NextDouble(),
+            _ => 1099511627776.0 - rng.Next(1, 3_000_000) - rng.NextDouble(),
+        };
+        a[0].Clock.Advance(start);
+        b[0].Clock.Advance(start);
+        long previous = 0;
+        int previousLines = 0;
+        for (int step = 0; step < 24; step++)
+        {
+            int n = 300 + rng.Next(12_000);
+            long first = rng.Next(4) switch
+            {
+                0 => previous,                                                  // the same lines again
+                1 => previous + (long)rng.Next(Math.Max(1, previousLines)) * 64,  // overlapping the end of the last run
+                2 => previous + previousLines * 64L,                            // right after it
+                _ => rng.Next(1 << 20) * 64L,
+            };
+            (previous, previousLines) = (first, n);
+            switch (rng.Next(5))
+            {
+                case 0:
+                    for (int l = 0; l < n; l++)
+                        perLine.Flush(a[0], FlushKind.Clwb, first + l * 64L, dirty: true);
+                    range.Flush(b[0], FlushKind.Clwb, first, n, dirty: true);
+                    break;
+                default:
+                    for (int l = 0; l < n; l++)
+                        perLine.NtStore(a[0], first + l * 64L, 64);
+                    range.NtStore(b[0], first, n * 64);
+                    break;
+            }
+            AssertSameState(perLine, a, range, b, $"seed {seed} step {step} ({profile})");
+            if (rng.Next(2) == 0)
+            {
+                perLine.Fence(a[0], FenceKind.Sfence);
+                range.Fence(b[0], FenceKind.Sfence);
+            }
+        }
+    }
+
+    private static IEnumerable<int> MixedPaceSeeds() => Enumerable.Range(1, 60);
+
+    // Long clwb and ntstore runs back to back without fences, whose media paces lie on either side
+    // of the DIMM's ingest per unit: each run starts on a media queue the other kind left behind.
+    [TestCaseSource(nameof(MixedPaceSeeds))]
+    public void LongRunsOfDifferentMediaPacesCostWhatTheirLinesCost(int seed)
+    {
+        var rng = new Random(seed);
+        int granularity = new[] { 64, 256 }[rng.Next(2)];
+        double ingest = 24 * 64.0 / granularity;
+        double perUnit = ingest * granularity / 64;
+        var profile = CostProfiles.OptaneAdr with
+        {
+            Name = "mixed-pace",
+            MediaGranularity = granularity,
+            WriteCombiningBytes = granularity * new[] { 0, 1, 3, 64 }[rng.Next(4)],
+            WriteBackSlots = 1 + rng.Next(64),
+            DimmWriteIngestNs = ingest,
+            NtWriteLatencyNs = rng.NextDouble() * 200,
+            ClwbWriteLatencyNs = rng.NextDouble() * 200,
+            WriteBandwidthNtGBps = granularity / (perUnit * (0.5 + rng.NextDouble())),
+            WriteBandwidthClwbGBps = granularity / (perUnit * (0.5 + 2 * rng.NextDouble())),
+        };
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState() };
+        var b = new[] { new CpuCostState() };
+        long first = 0;
+        for (int step = 0; step < 16; step++)
+        {
+            int n = 270 + rng.Next(rng.Next(2) == 0 ? 600 : 6000);
+            if (rng.Next(2) == 0)
+            {
+                for (int l = 0; l < n; l++)
+                    perLine.Flush(a[0], FlushKind.Clwb, first + l * 64L, dirty: true);
+                range.Flush(b[0], FlushKind.Clwb, first, n, dirty: true);
+            }
+            else
+            {
+                for (int l = 0; l < n; l++)
+                    perLine.NtStore(a[0], first + l * 64L, 64);
+                range.NtStore(b[0], first, n * 64);
+            }
+            AssertSameState(perLine, a, range, b, $"seed {seed} step {step} ({profile})");
+            first += n * 64L + rng.Next(3) * 64;
+            if (rng.Next(8) == 0)
+            {
+                double idle = rng.NextDouble() * 20_000;
+                a[0].Clock.Advance(idle);
+                b[0].Clock.Advance(idle);
+            }
+        }
+    }
+
+    // Back-to-back long persists with the media the bottleneck (2.3 GB/s against 24 ns of ingest
+    // per line: 27.8 ns of media per line), for buffers of no unit, one, a few and many, from a
+    // clock that crosses 2^30 ns within the first runs.
+    [TestCase(0, 256, 6)]
+    [TestCase(1, 256, 6)]
+    [TestCase(1, 64, 64)]
+    [TestCase(4, 64, 4)]
+    [TestCase(64, 256, 6)]
+    [TestCase(256, 64, 16)]
+    [TestCase(16, 1024, 6)]
+    [TestCase(4, 65536, 6)]     // 1024 lines a unit: each unit's landing sums 1024 ingest times
+    public void AMediaBoundStreamCostsWhatItsLinesCost(int bufferUnits, int granularity, int slots)
+    {
+        var profile = CostProfiles.OptaneAdr with
+        {
+            Name = "media-bound", MediaGranularity = granularity, WriteCombiningBytes = bufferUnits * granularity, WriteBackSlots = slots,
+            InterleaveBytes = Math.Max(4096, granularity),
+        };
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState() };
+        var b = new[] { new CpuCostState() };
+        a[0].Clock.Advance(1073741824.0 - 150_000.25);
+        b[0].Clock.Advance(1073741824.0 - 150_000.25);
+        for (int i = 0; i < 8; i++)
+        {
+            // Mid-unit starts on odd runs; each run lands just past the one before.
+            long first = i * 40_000 * 64L + (i % 2) * 64;
+            for (int l = 0; l < 40_000; l++)
+                perLine.NtStore(a[0], first + l * 64L, 64);
+            range.NtStore(b[0], first, 40_000 * 64);
+            AssertSameState(perLine, a, range, b, $"run {i}");
+            perLine.Fence(a[0], FenceKind.Sfence);
+            range.Fence(b[0], FenceKind.Sfence);
+            AssertSameState(perLine, a, range, b, $"fence {i}");
+        }
+    }
+
+    // The 64 units of a 16 KiB buffer written first one line each, oldest first: 'held' at FIFO
+    // position 'position' (the others far away, many sharing one slot of the buffer's direct
+    // table), then a long run from unit 1000. A held unit is still buffered when the run reaches
+    // it only if the run's writes before it have not evicted it (index in the run at most its
+    // position): then it merges, otherwise every unit of the run allocates.
+    [TestCase(1003, 3)]     // reached after 3 evictions: still held, merges
+    [TestCase(1003, 2)]     // evicted just before the run reaches it
+    [TestCase(1000, 0)]     // the run's first unit, held
+    [TestCase(1063, 5)]
+    [TestCase(1099, 63)]    // the run's last unit, the newest held
+    [TestCase(1100, 63)]    // just past the run
+    [TestCase(999, 0)]      // just before it
+    public void ALongRunOverUnitsStillBufferedCostsWhatItsLinesCost(int held, int position)
+    {
+        var profile = CostProfiles.OptaneAdr;
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState() };
+        var b = new[] { new CpuCostState() };
+        for (int p = 0; p < 64; p++)
+        {
+            long unit = p == position ? held : 5000 + 256L * p;
+            perLine.NtStore(a[0], unit * 256, 64);
+            range.NtStore(b[0], unit * 256, 64);
+        }
+        AssertSameState(perLine, a, range, b, "buffer filled");
+        for (int l = 0; l < 400; l++)
+            perLine.NtStore(a[0], 1000 * 256 + l * 64L, 64);
+        range.NtStore(b[0], 1000 * 256, 400 * 64);
+        AssertSameState(perLine, a, range, b, "run");
+        // What the buffer holds now: one line in every unit written so far, in the order they were first written.
+        for (int p = 0; p < 64; p++)
+        {
+            long unit = p == position ? held : 5000 + 256L * p;
+            perLine.NtStore(a[0], unit * 256 + 64, 64);
+            range.NtStore(b[0], unit * 256 + 64, 64);
+        }
+        for (long unit = 1000; unit < 1100; unit++)
+        {
+            perLine.NtStore(a[0], unit * 256 + 128, 64);
+            range.NtStore(b[0], unit * 256 + 128, 64);
+        }
+        AssertSameState(perLine, a, range, b, "after");
+    }
+
+    // A run of clean flushes is charged its issue costs in one step: across powers of two, with
+    // an issue cost that lies halfway between two doubles of the clock's spacing (rounded to
+    // even, which from a clock that is an odd multiple of the spacing goes another way the first
+    // time than after), below half the spacing (the clock never moves), or from 0.
+    [TestCase(20, -3000.5, 1, -34, false)]      // 1 + 2^-34: halfway at clocks in [2^19, 2^20)
+    [TestCase(20, -3000.5, 1, -34, true)]
+    [TestCase(20, -3000.5, 3, -34, true)]
+    [TestCase(20, -3000.5, 1, -33, true)]
+    [TestCase(20, -3000.5, 0.1, 0, false)]
+    [TestCase(10, -24, 0, -44, false)]          // 2^-44 at clocks in [2^9, 2^10): halfway
+    [TestCase(10, -24, 0, -44, true)]
+    [TestCase(10, -24, 0, -45, true)]           // below half the spacing
+    [TestCase(0, -1, 0.3, 0, false)]
+    [TestCase(4, -13, 7.25, 0, false)]
+    [TestCase(40, -100, 0.7, 0, false)]
+    public void ACleanFlushRunCostsItsIssueCostsOneByOneAcrossPowersOfTwo(int power, double belowPower, double issue, int extraBit, bool oddClock)
+    {
+        double issueNs = issue + (extraBit == 0 ? 0 : Math.ScaleB(1, extraBit));
+        var profile = CostProfiles.OptaneAdr with { Name = "clean", FlushIssueNs = issueNs };
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState() };
+        var b = new[] { new CpuCostState() };
+        // One spacing of the binade below 2^power more: an odd multiple of it.
+        double start = Math.ScaleB(1, power) + belowPower + (oddClock ? Math.ScaleB(1, power - 53) : 0);
+        a[0].Clock.Advance(start);
+        b[0].Clock.Advance(start);
+        for (int run = 0; run < 3; run++)
+        {
+            for (int l = 0; l < 100_000; l++)
+                perLine.Flush(a[0], FlushKind.Clwb, l * 64L, dirty: false);
+            range.Flush(b[0], FlushKind.Clwb, 0, 100_000, dirty: false);
+            AssertSameState(perLine, a, range, b, $"run {run}");
+        }
+    }
+
     private static CostProfile RandomProfile(Random rng)
     {
         int granularity = rng.Next(2) == 0 ? 64 : 256;
