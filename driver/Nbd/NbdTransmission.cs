@@ -26,10 +26,13 @@ namespace DaxStack.Driver.Nbd;
 /// other write is applied straight from the input pipe's buffers as it arrives, whole logical
 /// blocks at a time (a vectored bio over the pipe segments), by the thread that just received it,
 /// so a 32 MiB write never needs 32 MiB of memory. While the worker is idle, the connection's thread also answers the writes it applied
-/// and executes flushes, trims and write-zeroes itself, so a stream of them costs no hand-off. A read is copied by the worker
-/// from the device into its reply buffer, right after the reply header, and sent from there with
-/// the replies batched before it; a read larger than <see cref="MaxBatchedRead"/> goes out a
-/// buffer at a time. A partial block at either end of a request is read, patched and written back
+/// and executes flushes, trims and write-zeroes itself, so a stream of them costs no hand-off. A
+/// block-aligned read of at least <see cref="MinHandedWrite"/> bytes, when the device can hand its
+/// data straight to a sink (<see cref="IBlockDeviceReadTo"/>), goes out as its header (with the
+/// replies batched before it) and then the data from the device straight to the socket; any other
+/// read is copied by the worker from the device into its reply buffer, right after the reply
+/// header, and sent from there with the replies batched before it; one larger than
+/// <see cref="MaxBatchedRead"/> goes out a buffer at a time. A partial block at either end of a request is read, patched and written back
 /// through the thread's own bounce block under the export's read-modify-write lock. Nothing is
 /// allocated per request: the jobs, the reply buffer and the pipe's buffers are reused.
 /// </para>
