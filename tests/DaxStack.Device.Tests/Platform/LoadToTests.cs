@@ -1,5 +1,6 @@
 using DaxStack.Device.Platform;
 using DaxStack.Device.Poison;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Device.Tests.Platform;
 
@@ -29,7 +30,7 @@ public class LoadToTests
         var expected = new byte[takes];
         if (takes > 0)
             a.Cpu.Load(a.Pa(77), expected);
-        var sink = new BufferSink(takes);
+        var sink = new BufferLoadSink(takes);
 
         int taken = b.Cpu.LoadTo(b.Pa(77), length, sink);
 
@@ -45,7 +46,7 @@ public class LoadToTests
     {
         using var d = new DeviceFixture(size: 1 << 20);
         d.Region.Poison.Add(200_000, 64);
-        var sink = new BufferSink(int.MaxValue);
+        var sink = new BufferLoadSink(int.MaxValue);
 
         var e = Assert.Throws<MachineCheckException>(() => d.Cpu.LoadTo(d.Pa(4096), 300_000, sink));
 
@@ -69,24 +70,6 @@ public class LoadToTests
         var b = new byte[length];
         new Random(seed).NextBytes(b);
         return b;
-    }
-
-    /// <summary>Takes at most <c>limit</c> bytes in all, keeping a copy of them.</summary>
-    private sealed class BufferSink(int limit) : ILoadSink
-    {
-        private readonly List<byte> _taken = [];
-
-        public int Calls { get; private set; }
-
-        public byte[] Taken => [.. _taken];
-
-        public int CopyFrom(ReadOnlySpan<byte> source)
-        {
-            Calls++;
-            int n = Math.Min(source.Length, limit - _taken.Count);
-            _taken.AddRange(source[..n]);
-            return n;
-        }
     }
 
     private sealed class OverclaimingSink : ILoadSink

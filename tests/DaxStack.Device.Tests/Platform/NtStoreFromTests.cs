@@ -1,6 +1,7 @@
 using DaxStack.Device.Cost;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Platform;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Device.Tests.Platform;
 
@@ -21,7 +22,7 @@ public class NtStoreFromTests
         var old = Random(1, d.Region.Size);
         d.Cpu.Persist(d.Pa(0), old);
         var data = Random(2, length);
-        var source = new ChunkSource(data);
+        var source = new BufferStoreSource(data);
 
         int produced = d.Cpu.NtStoreFrom(d.Pa(333), length, source);
 
@@ -41,7 +42,7 @@ public class NtStoreFromTests
         d.Cpu.Persist(d.Pa(0), old);
         var data = Random(3, Cpu.StoreFromChunk * 2 + 512);
 
-        d.Cpu.NtStoreFrom(d.Pa(4096), data.Length, new ChunkSource(data));
+        d.Cpu.NtStoreFrom(d.Pa(4096), data.Length, new BufferStoreSource(data));
         d.Cpu.Sfence();
         d.Space.Crash(CrashPolicy.Strict);
 
@@ -59,7 +60,7 @@ public class NtStoreFromTests
         var old = Random(1, d.Region.Size);
         d.Cpu.Persist(d.Pa(0), old);
         var data = Random(4, Cpu.StoreFromChunk * 3);
-        var source = new ChunkSource(data, limit: available);
+        var source = new BufferStoreSource(data, limit: available);
 
         int produced = d.Cpu.NtStoreFrom(d.Pa(0), data.Length, source);
 
@@ -84,7 +85,7 @@ public class NtStoreFromTests
 
         a.Cpu.NtStore(a.Pa(100), data);
         a.Cpu.Sfence();
-        b.Cpu.NtStoreFrom(b.Pa(100), data.Length, new ChunkSource(data));
+        b.Cpu.NtStoreFrom(b.Pa(100), data.Length, new BufferStoreSource(data));
         b.Cpu.Sfence();
 
         Assert.That(b.Cpu.Clock.Nanoseconds, Is.EqualTo(a.Cpu.Clock.Nanoseconds));
@@ -99,7 +100,7 @@ public class NtStoreFromTests
     {
         using var d = new DeviceFixture(CostProfiles.OptaneEadr, size: 1 << 20);
         var data = Random(7, 10_000);
-        d.Cpu.NtStoreFrom(d.Pa(0), data.Length, new ChunkSource(data));
+        d.Cpu.NtStoreFrom(d.Pa(0), data.Length, new BufferStoreSource(data));
         d.Space.Crash(CrashPolicy.Strict);
         Assert.That(d.Load(0, data.Length), Is.EqualTo(data));
     }
@@ -111,7 +112,7 @@ public class NtStoreFromTests
         var old = Random(1, d.Region.Size);
         d.Cpu.Persist(d.Pa(0), old);
         var data = Random(8, Cpu.StoreFromChunk * 2);
-        var source = new ChunkSource(data, limit: Cpu.StoreFromChunk + 500, throwWhenShort: true);
+        var source = new BufferStoreSource(data, limit: Cpu.StoreFromChunk + 500, throwWhenShort: true);
 
         Assert.That(() => d.Cpu.NtStoreFrom(d.Pa(0), data.Length, source), Throws.InstanceOf<IOException>());
 
@@ -137,25 +138,6 @@ public class NtStoreFromTests
         var b = new byte[length];
         new Random(seed).NextBytes(b);
         return b;
-    }
-
-    /// <summary>Hands out <c>data</c> in order, at most <c>limit</c> bytes in all.</summary>
-    private sealed class ChunkSource(byte[] data, int limit = int.MaxValue, bool throwWhenShort = false) : IStoreSource
-    {
-        private int _position;
-
-        public int Calls { get; private set; }
-
-        public int CopyTo(Span<byte> destination)
-        {
-            Calls++;
-            int n = Math.Min(destination.Length, Math.Min(limit, data.Length) - _position);
-            data.AsSpan(_position, n).CopyTo(destination);
-            _position += n;
-            if (n < destination.Length && throwWhenShort)
-                throw new IOException("the source failed part-way");
-            return n;
-        }
     }
 
     private sealed class OverclaimingSource : IStoreSource

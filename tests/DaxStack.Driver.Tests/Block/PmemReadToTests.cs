@@ -1,5 +1,6 @@
 using DaxStack.Device.Platform;
 using DaxStack.Driver.Block;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Driver.Tests.Block;
 
@@ -21,7 +22,7 @@ public class PmemReadToTests
         t.Device.Write(8192, TestDevice.Pattern(4096, 2));   // not flushed: reads see it all the same
         var expected = new byte[length];
         t.Device.Read(4096, expected);
-        var sink = new BufferSink(limit);
+        var sink = new BufferLoadSink(limit);
 
         Assert.That(t.Device.ReadTo(4096, length, sink, out long read), Is.EqualTo(BlkStatus.Ok));
 
@@ -36,10 +37,10 @@ public class PmemReadToTests
         using var t = TestDevice.InMemory();
         var data = TestDevice.Pattern(1 << 20, 3);
         t.Device.Write(0, data, BioFlags.Fua);
-        var sink = new BufferSink(1001);
+        var sink = new BufferLoadSink(1001);
         Assert.That(t.Device.ReadTo(4096, 100_000, sink, out long first), Is.EqualTo(BlkStatus.Ok));
         Assert.That(first, Is.EqualTo(1001));
-        var rest = new BufferSink(int.MaxValue);
+        var rest = new BufferLoadSink(int.MaxValue);
         Assert.That(t.Device.ReadTo(4096 + first, 100_000 - first, rest, out long second), Is.EqualTo(BlkStatus.Ok));
         Assert.That(second, Is.EqualTo(100_000 - 1001));
         Assert.That(sink.Taken.Concat(rest.Taken).ToArray(), Is.EqualTo(data.AsSpan(4096, 100_000).ToArray()));
@@ -49,7 +50,7 @@ public class PmemReadToTests
     public void BadRangesAndPoisonFailAsAReadBioDoesBeforeTheSinkSeesAnything()
     {
         using var t = TestDevice.InMemory(size: 1 << 20);
-        var sink = new BufferSink(int.MaxValue);
+        var sink = new BufferLoadSink(int.MaxValue);
         Assert.That(t.Device.ReadTo(-512, 512, sink, out _), Is.EqualTo(BlkStatus.Invalid));
         Assert.That(t.Device.ReadTo(0, -1, sink, out _), Is.EqualTo(BlkStatus.Invalid));
         Assert.That(t.Device.ReadTo((1 << 20) - 512, 1024, sink, out _), Is.EqualTo(BlkStatus.IoError));
@@ -59,23 +60,5 @@ public class PmemReadToTests
         Assert.That(sink.Calls, Is.Zero);
         Assert.That(t.Device.ReadTo(64 << 10, 4096, sink, out read), Is.EqualTo(BlkStatus.Ok), "away from the poison it reads");
         Assert.That(read, Is.EqualTo(4096));
-    }
-
-    /// <summary>Takes at most <c>limit</c> bytes in all, keeping a copy of them.</summary>
-    private sealed class BufferSink(int limit) : ILoadSink
-    {
-        private readonly List<byte> _taken = [];
-
-        public int Calls { get; private set; }
-
-        public byte[] Taken => [.. _taken];
-
-        public int CopyFrom(ReadOnlySpan<byte> source)
-        {
-            Calls++;
-            int n = Math.Min(source.Length, limit - _taken.Count);
-            _taken.AddRange(source[..n]);
-            return n;
-        }
     }
 }

@@ -1,6 +1,7 @@
 using DaxStack.Device.Crash;
 using DaxStack.Device.Platform;
 using DaxStack.Driver.Block;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Driver.Tests.Block;
 
@@ -19,7 +20,7 @@ public class PmemWriteFromTests
         using var t = TestDevice.InMemory();
         var data = TestDevice.Pattern(length, 1);
 
-        Assert.That(t.Device.WriteFrom(8192, length, new SpanSource(data), BioFlags.None, out long written), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Device.WriteFrom(8192, length, new BufferStoreSource(data), BioFlags.None, out long written), Is.EqualTo(BlkStatus.Ok));
 
         Assert.That(written, Is.EqualTo(length));
         var back = new byte[length];
@@ -36,9 +37,9 @@ public class PmemWriteFromTests
         using var t = TestDevice.InMemory();
         var a = TestDevice.Pattern(64 << 10, 2);
         var b = TestDevice.Pattern(8192, 3);
-        t.Device.WriteFrom(0, a.Length, new SpanSource(a), BioFlags.None, out _);
+        t.Device.WriteFrom(0, a.Length, new BufferStoreSource(a), BioFlags.None, out _);
         Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
-        t.Device.WriteFrom(1 << 20, b.Length, new SpanSource(b), BioFlags.Fua, out _);
+        t.Device.WriteFrom(1 << 20, b.Length, new BufferStoreSource(b), BioFlags.Fua, out _);
         t.Bus.Space.Crash(CrashPolicy.Strict);
 
         Assert.That(t.Persisted(0, a.Length), Is.EqualTo(a));
@@ -53,7 +54,7 @@ public class PmemWriteFromTests
         t.Device.Write(0, old, BioFlags.Fua);
         var data = TestDevice.Pattern(64 << 10, 5);
 
-        Assert.That(t.Device.WriteFrom(0, data.Length, new SpanSource(data, limit: 10_000), BioFlags.Fua, out long written), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Device.WriteFrom(0, data.Length, new BufferStoreSource(data, limit: 10_000), BioFlags.Fua, out long written), Is.EqualTo(BlkStatus.Ok));
 
         Assert.That(written, Is.EqualTo(10_000));
         var expected = (byte[])old.Clone();
@@ -66,7 +67,7 @@ public class PmemWriteFromTests
     public void BadRangesFailAsAWriteBioDoesAndNothingIsAskedOfTheSource()
     {
         using var t = TestDevice.InMemory(size: 1 << 20);
-        var source = new SpanSource(new byte[8192]);
+        var source = new BufferStoreSource(new byte[8192]);
         Assert.That(t.Device.WriteFrom(100, 512, source, BioFlags.None, out long w1), Is.EqualTo(BlkStatus.Invalid));
         Assert.That(t.Device.WriteFrom(0, 100, source, BioFlags.None, out _), Is.EqualTo(BlkStatus.Invalid));
         Assert.That(t.Device.WriteFrom(-512, 512, source, BioFlags.None, out _), Is.EqualTo(BlkStatus.Invalid));
@@ -85,7 +86,7 @@ public class PmemWriteFromTests
             using (var f = File.Create(image))
                 f.SetLength(4 << 20);
             using var t = TestDevice.Image(image, readOnly: true);
-            var source = new SpanSource(new byte[4096]);
+            var source = new BufferStoreSource(new byte[4096]);
             Assert.That(t.Device.WriteFrom(0, 4096, source, BioFlags.None, out _), Is.EqualTo(BlkStatus.IoError));
             Assert.That(source.Calls, Is.Zero);
         }
@@ -104,28 +105,11 @@ public class PmemWriteFromTests
         var data = TestDevice.Pattern(8192, 6);
 
         // The source fills 4096 + 1000 bytes: poisoned sector 8 whole (4096-4607), sector 9 in part.
-        t.Device.WriteFrom(0, data.Length, new SpanSource(data, limit: 4096 + 1000), BioFlags.Fua, out long written);
+        t.Device.WriteFrom(0, data.Length, new BufferStoreSource(data, limit: 4096 + 1000), BioFlags.Fua, out long written);
 
         Assert.That(written, Is.EqualTo(5096));
         Assert.That(t.Region.BadBlocks(ns).Select(b => (b.Block, b.Count)), Is.EqualTo(new[] { (9L, 7L) }));
         Assert.That(t.Device.Read(4096, new byte[512]), Is.EqualTo(BlkStatus.Ok));
         Assert.That(t.Device.Read(4608, new byte[512]), Is.EqualTo(BlkStatus.IoError), "filled in part: still poisoned");
-    }
-
-    /// <summary>Hands out <c>data</c> in order, at most <c>limit</c> bytes in all.</summary>
-    private sealed class SpanSource(byte[] data, int limit = int.MaxValue) : IStoreSource
-    {
-        private int _position;
-
-        public int Calls { get; private set; }
-
-        public int CopyTo(Span<byte> destination)
-        {
-            Calls++;
-            int n = Math.Min(destination.Length, Math.Min(limit, data.Length) - _position);
-            data.AsSpan(_position, n).CopyTo(destination);
-            _position += n;
-            return n;
-        }
     }
 }

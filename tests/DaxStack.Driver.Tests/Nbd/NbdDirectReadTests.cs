@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using DaxStack.Driver.Diagnostics;
 using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
 
 namespace DaxStack.Driver.Tests.Nbd;
@@ -14,26 +11,15 @@ namespace DaxStack.Driver.Tests.Nbd;
 [NonParallelizable]   // counts the driver's activities, which every test in the process would add to
 public class NbdDirectReadTests
 {
-    private readonly ConcurrentQueue<string> _activities = new();
-    private ActivityListener _listener = null!;
+    private DriverActivityRecorder _activities = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        _activities.Clear();
-        _listener = new ActivityListener
-        {
-            ShouldListenTo = s => s.Name == DriverDiagnostics.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
-            ActivityStopped = a => _activities.Enqueue(a.OperationName),
-        };
-        ActivitySource.AddActivityListener(_listener);
-    }
+    public void SetUp() => _activities = new DriverActivityRecorder();
 
     [TearDown]
-    public void TearDown() => _listener.Dispose();
+    public void TearDown() => _activities.Dispose();
 
-    private int DirectReads => _activities.Count(a => a == "pmem_read_to");
+    private int DirectReads => _activities.Count("pmem_read_to");
 
     [TestCase(512, 128 << 10)]
     [TestCase(512, 1 << 20)]
