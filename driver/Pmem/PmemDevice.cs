@@ -191,17 +191,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             if (poisoned && whole > 0)
                 ClearPoison(offset, whole);
         }
-        if (activity != null)
-        {
-            activity.SetTag("sector", offset / Bio.SectorSize);
-            activity.SetTag("size", length);
-            activity.SetTag("written", written);
-            activity.SetTag("status", status.ToString());
-        }
-        if (DriverDiagnostics.Bios.Enabled)
-            DriverDiagnostics.Bios.Add(1, new KeyValuePair<string, object?>("op", BioOp.Write), new KeyValuePair<string, object?>("status", status));
-        if (written > 0)
-            DriverDiagnostics.BytesWritten.Add(written);
+        AccountCopy(activity, BioOp.Write, offset, length, written, status);
         return status;
     }
 
@@ -243,18 +233,24 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 }
             }
         }
+        AccountCopy(activity, BioOp.Read, offset, length, read, status);
+        return status;
+    }
+
+    // The trace tags and metrics of a WriteFrom or ReadTo: one bio of its op, the bytes it moved.
+    private static void AccountCopy(System.Diagnostics.Activity? activity, BioOp op, long offset, long length, long done, BlkStatus status)
+    {
         if (activity != null)
         {
             activity.SetTag("sector", offset / Bio.SectorSize);
             activity.SetTag("size", length);
-            activity.SetTag("read", read);
+            activity.SetTag("done", done);
             activity.SetTag("status", status.ToString());
         }
         if (DriverDiagnostics.Bios.Enabled)
-            DriverDiagnostics.Bios.Add(1, new KeyValuePair<string, object?>("op", BioOp.Read), new KeyValuePair<string, object?>("status", status));
-        if (read > 0)
-            DriverDiagnostics.BytesRead.Add(read);
-        return status;
+            DriverDiagnostics.Bios.Add(1, new KeyValuePair<string, object?>("op", op), new KeyValuePair<string, object?>("status", status));
+        if (done > 0)
+            (op == BioOp.Read ? DriverDiagnostics.BytesRead : DriverDiagnostics.BytesWritten).Add(done);
     }
 
     private BlkStatus DoRead(in Bio bio)
