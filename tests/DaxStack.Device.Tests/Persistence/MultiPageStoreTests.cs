@@ -48,4 +48,57 @@ public unsafe class MultiPageStoreTests
         d.Space.Crash(CrashPolicy.Strict);
         Assert.That(d.Load(0, old.Length), Is.EqualTo(old));
     }
+
+    // 6 pages: the persisted bytes go aside through the cache; 20 pages: past the 16 page slots
+    // the tracker starts with; 130 pages (520 KiB): past the length from which they are streamed
+    // around the cache.
+    [TestCase(6, false)]
+    [TestCase(6, true)]
+    [TestCase(20, false)]
+    [TestCase(130, false)]
+    [TestCase(130, true)]
+    public void AnNtStoreOfWholeCleanPagesKeepsEveryLinesPersistedBytesUntilTheFence(int pages, bool fromMedia)
+    {
+        using var d = new DeviceFixture(size: 4 << 20);
+        int length = pages * 4096;
+        const int destination = 4096;
+        var old = new byte[(2 * pages + 2) * 4096];
+        new Random(4).NextBytes(old);
+        d.Cpu.Persist(d.Pa(0), old);
+        var data = new byte[length];
+        new Random(5).NextBytes(data);
+        if (fromMedia)
+        {
+            // The source sits in the media right after the destination, touching it but not overlapping.
+            d.Cpu.Persist(d.Pa(destination + length), data);
+            old = d.Load(0, old.Length);
+            d.Cpu.NtStore(d.Pa(destination), new ReadOnlySpan<byte>(d.Region.Media.Pointer + destination + length, length));
+        }
+        else
+            d.Cpu.NtStore(d.Pa(destination), data);
+
+        var expected = (byte[])old.Clone();
+        data.CopyTo(expected, destination);
+        Assert.That(d.Load(0, old.Length), Is.EqualTo(expected));
+        Assert.That(d.Persisted(0, old.Length), Is.EqualTo(old));
+        var lines = d.Space.InFlightLines();
+        Assert.That(lines, Has.Count.EqualTo(pages * 64));
+        for (int i = 0; i < lines.Count; i++)
+        {
+            long at = destination + i * 64L;
+            Assert.Multiple(() =>
+            {
+                Assert.That(lines[i].PhysicalAddress, Is.EqualTo(d.Pa(at)));
+                Assert.That(lines[i].Persisted.ToArray(), Is.EqualTo(old.AsSpan((int)at, 64).ToArray()));
+                Assert.That(lines[i].Stores, Has.Count.EqualTo(1));
+                Assert.That(lines[i].CurrentContent(), Is.EqualTo(data.AsSpan(i * 64, 64).ToArray()));
+                Assert.That(lines[i].WriteBackIssued, Is.EqualTo(1));
+            });
+        }
+
+        d.Cpu.Sfence();
+        Assert.That(d.Space.InFlightLines(), Is.Empty);
+        d.Space.Crash(CrashPolicy.Strict);
+        Assert.That(d.Load(0, old.Length), Is.EqualTo(expected));
+    }
 }
