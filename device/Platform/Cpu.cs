@@ -67,17 +67,11 @@ public sealed unsafe class Cpu
     {
         var r = Region(physicalAddress, destination.Length);
         long off = physicalAddress - r.BaseAddress;
-        if (!r.Poison.IsEmpty && r.Poison.TryFindPoison(off, destination.Length, out long bad))
-        {
-            Stats.MachineChecks++;
-            throw new MachineCheckException(r.BaseAddress + bad, r.Name);
-        }
+        ThrowIfPoisoned(r, off, destination.Length);
         bool owner = r.Lock.Enter(Id);
         try
         {
-            // A load within one line that holds stores is served by the cache; anything larger is charged as memory reads.
-            bool hit = r.Tracker.DirtyLineCount != 0 && ((off ^ (off + destination.Length - 1)) & ~(long)(LineSize - 1)) == 0
-                       && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
+            bool hit = IsCacheHit(r, off, destination.Length);
             new ReadOnlySpan<byte>(r.MediaBase + off, destination.Length).CopyTo(destination);
             r.Cost.Load(CostState, off, destination.Length, hit);
         }
@@ -108,11 +102,7 @@ public sealed unsafe class Cpu
             return 0;
         var r = Region(physicalAddress, length);
         long off = physicalAddress - r.BaseAddress;
-        if (!r.Poison.IsEmpty && r.Poison.TryFindPoison(off, length, out long bad))
-        {
-            Stats.MachineChecks++;
-            throw new MachineCheckException(r.BaseAddress + bad, r.Name);
-        }
+        ThrowIfPoisoned(r, off, length);
         int taken = 0;
         bool owner = r.Lock.Enter(Id);
         try
@@ -127,9 +117,7 @@ public sealed unsafe class Cpu
             {
                 if (taken > 0)
                 {
-                    bool hit = r.Tracker.DirtyLineCount != 0 && ((off ^ (off + taken - 1)) & ~(long)(LineSize - 1)) == 0
-                               && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
-                    r.Cost.Load(CostState, off, taken, hit);
+                    r.Cost.Load(CostState, off, taken, IsCacheHit(r, off, taken));
                     Stats.Loads++;
                     Stats.BytesLoaded += taken;
                 }
@@ -441,7 +429,22 @@ public sealed unsafe class Cpu
 
     // ------------------------------------------------------------------ helpers
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    // A load of poisoned memory is a machine check, raised before any byte is read.
+    private void ThrowIfPoisoned(NvdimmRegion r, long off, int length)
+    {
+        if (!r.Poison.IsEmpty && r.Poison.TryFindPoison(off, length, out long bad))
+        {
+            Stats.MachineChecks++;
+            throw new MachineCheckException(r.BaseAddress + bad, r.Name);
+        }
+    }
+
+    // A load within one line that holds stores is served by the cache; anything larger is charged
+    // as memory reads. The caller holds the region's lock.
+    private static bool IsCacheHit(NvdimmRegion r, long off, int length) =>
+        r.Tracker.DirtyLineCount != 0 && ((off ^ (off + length - 1)) & ~(long)(LineSize - 1)) == 0
+        && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
+
     // Non-temporal stores leave their lines on the way to the media: one write-back per line of
     // [off, off + length), completed by this CPU's next fence. The caller holds the region's lock.
     private void IssueNtWriteBacks(NvdimmRegion r, long off, long length)
@@ -457,6 +460,7 @@ public sealed unsafe class Cpu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private NvdimmRegion Region(long physicalAddress, long length)
     {
         var r = _lastRegion;
