@@ -389,8 +389,7 @@ internal sealed class NbdTransmission
             return false;
         }
         var error = CheckWrite(request);
-        bool inPlace = error == 0 && _writeFrom != null && request.Length >= MinHandedWrite
-            && (long)request.Offset % _blockSize == 0 && request.Length % _blockSize == 0
+        bool inPlace = error == 0 && _writeFrom != null && IsLargeAndAligned(request)
             && !_device.HasBadBlocks((long)request.Offset, request.Length);
         if (!inPlace && error == 0 && request.Length >= MinHandedWrite && request.Length <= MaxBatchedRead)
             return HandWrite(request);
@@ -469,16 +468,8 @@ internal sealed class NbdTransmission
                 if (error != 0 && have == 0)
                     return true;    // the pipe path consumes the rest
                 // Less than a block is there: wait for the whole block, in the bounce block.
-                while (have < _blockSize)
-                {
-                    int n = _connection.Receive(_receiveBounce.AsSpan(have), stoppable: false);
-                    if (n <= 0)
-                    {
-                        _connection.CloseReason = "client closed the connection in the middle of a write payload";
-                        return false;
-                    }
-                    have += n;
-                }
+                if (!ReceivePayload(_receiveBounce.AsSpan(have)))
+                    return false;
                 if (error == 0)
                     error = ToNbdError(_device.Write(position, _receiveBounce, flags));
                 have = 0;
@@ -520,17 +511,9 @@ internal sealed class NbdTransmission
             buffer.Slice(0, filled).CopyTo(destination);
             _reader.AdvanceTo(buffer.GetPosition(filled));
         }
-        while (filled < destination.Length)
-        {
-            // The pipe is empty now, so the socket's next bytes are the payload's next bytes.
-            int n = _connection.Receive(destination[filled..], stoppable: false);
-            if (n <= 0)
-            {
-                _connection.CloseReason = "client closed the connection in the middle of a write payload";
-                return false;
-            }
-            filled += n;
-        }
+        // The pipe is empty now, so the socket's next bytes are the payload's next bytes.
+        if (!ReceivePayload(destination[filled..]))
+            return false;
         SendOwnReplies();
         var job = _queue.Reserve();
         job.Request = request;
@@ -539,6 +522,26 @@ internal sealed class NbdTransmission
         job.Payload = slot;
         _payloadJob[slot] = _lastExecute = _queue.Produced;
         _queue.Publish();
+        return true;
+    }
+
+    /// <summary>
+    /// Receives exactly <paramref name="destination"/>.Length payload bytes straight from the socket
+    /// (the input pipe must hold nothing), waiting for them as long as the client takes. False when
+    /// the client closed its side first.
+    /// </summary>
+    private bool ReceivePayload(Span<byte> destination)
+    {
+        for (int filled = 0; filled < destination.Length;)
+        {
+            int n = _connection.Receive(destination[filled..], stoppable: false);
+            if (n <= 0)
+            {
+                _connection.CloseReason = "client closed the connection in the middle of a write payload";
+                return false;
+            }
+            filled += n;
+        }
         return true;
     }
 
@@ -653,8 +656,7 @@ internal sealed class NbdTransmission
         var error = job.Error;
         if (job.Execute && (NbdCommand)request.Type == NbdCommand.Read)
         {
-            if (_readTo != null && request.Length >= MinHandedWrite
-                && (long)request.Offset % _blockSize == 0 && request.Length % _blockSize == 0)
+            if (_readTo != null && IsLargeAndAligned(request))
             {
                 SendReadDirect(request);
                 return;
@@ -721,10 +723,7 @@ internal sealed class NbdTransmission
                     _batched = ReplySize;
                     return;
                 }
-                _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
-                _severed = true;
-                _outputBroken = true;
-                _connection.Drop();
+                SeverAfterHeader(request);
                 return;
             }
             if (first)
@@ -770,16 +769,25 @@ internal sealed class NbdTransmission
             }
             if (status != BlkStatus.Ok)
             {
-                _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
-                _severed = true;
-                _outputBroken = true;
-                _connection.Drop();
+                SeverAfterHeader(request);
                 return;
             }
             // The socket took what it could: wait until it takes more.
             if (left > 0 && !_connection.WaitWritable())
                 _outputBroken = true;
         }
+    }
+
+    /// <summary>
+    /// A read failed after its header promised data: a simple reply cannot take that back, so the
+    /// protocol's only way out is a hard disconnect.
+    /// </summary>
+    private void SeverAfterHeader(in NbdRequest request)
+    {
+        _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
+        _severed = true;
+        _outputBroken = true;
+        _connection.Drop();
     }
 
     /// <summary>Sends the batched replies; once the client has gone away they are dropped.</summary>
@@ -889,6 +897,10 @@ internal sealed class NbdTransmission
     /// <summary>EINVAL for a flag this command does not take (FUA is valid on every command).</summary>
     private static Errno CheckFlags(NbdCommandFlags flags, NbdCommandFlags allowed) =>
         (flags & ~allowed) != 0 ? Errno.EINVAL : 0;
+
+    /// <summary>Whether a request moves its data straight between the socket and the device when the device can: at least <see cref="MinHandedWrite"/> bytes of whole blocks.</summary>
+    private bool IsLargeAndAligned(in NbdRequest request) =>
+        request.Length >= MinHandedWrite && (long)request.Offset % _blockSize == 0 && request.Length % _blockSize == 0;
 
     private bool InRange(ulong offset, uint length) => offset <= (ulong)_size && length <= (ulong)_size - offset;
 

@@ -120,21 +120,26 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         if (bio.Op == BioOp.Flush)
             return bio.Size == 0 ? BlkStatus.Ok : BlkStatus.Invalid;
-        if (bio.Sector < 0 || bio.Size < 0)
-            return BlkStatus.Invalid;
-        int lbs = Limits.LogicalBlockSize;
-        if (bio.Offset % lbs != 0 || bio.Size % lbs != 0)
-            return BlkStatus.Invalid;
         if (bio.Op is BioOp.Read or BioOp.Write)
         {
             long data = bio.IsVectored ? bio.Vectors.Length : bio.Buffer.Length;
             if (data != bio.Size)
                 return BlkStatus.Invalid;
         }
+        return ValidateRange(bio.Op, bio.Offset, bio.Size);
+    }
+
+    // The checks of any bio's range: whole logical blocks (EINVAL), within the device and writable
+    // when it writes (EIO).
+    private BlkStatus ValidateRange(BioOp op, long offset, long size)
+    {
+        int lbs = Limits.LogicalBlockSize;
+        if (offset < 0 || size < 0 || offset % lbs != 0 || size % lbs != 0)
+            return BlkStatus.Invalid;
         // The block layer's bio_check_eod: a request past the end is an I/O error.
-        if (bio.Offset > Limits.Capacity - bio.Size)
+        if (offset > Limits.Capacity - size)
             return BlkStatus.IoError;
-        if (bio.Op != BioOp.Read && Limits.ReadOnly)
+        if (op != BioOp.Read && Limits.ReadOnly)
             return BlkStatus.IoError;
         return BlkStatus.Ok;
     }
@@ -162,10 +167,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         ArgumentNullException.ThrowIfNull(source);
         written = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_write_from");
-        int lbs = Limits.LogicalBlockSize;
-        var status = offset < 0 || length < 0 || offset % lbs != 0 || length % lbs != 0 ? BlkStatus.Invalid
-            : offset > Limits.Capacity - length || Limits.ReadOnly ? BlkStatus.IoError
-            : BlkStatus.Ok;
+        var status = ValidateRange(BioOp.Write, offset, length);
         if (status == BlkStatus.Ok)
         {
             if ((flags & BioFlags.PreFlush) != 0)
