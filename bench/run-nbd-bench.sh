@@ -9,13 +9,16 @@
 #        nbdcopy out (the export -> null:)
 #        fio's nbd engine: 4k randread, 4k randwrite, 1M sequential read, 1M sequential write
 #          (writes flushed every 8 MiB)
-#   3. prints one Markdown table (median MB/s per server, ratio daxstack/nbdkit) and the exact
-#      commands. MB/s is 10^6 bytes per second.
+#   3. prints one Markdown table (median MB/s per server, ratio daxstack/nbdkit, and the CPU time
+#      each server and the client spent) and the exact commands. MB/s is 10^6 bytes per second.
+#      Server CPU is the server process's user + system time over the client's run (threads that
+#      ended included), per GB moved; client CPUs is the client's user + system time over its
+#      wall-clock time: near the machine's core count, the client is what limits the run.
 # Every write workload flushes (nbdcopy --flush, fio --fsync): daxstack models pmem, where
 # written data is in flight until a flush, and the emulator tracks what is in flight for crash
 # simulation; a client that never flushes is not what this measures. nbdkit memory's flush is
 # free, so the flushes cost only daxstack.
-# Installs libnbd-bin, nbdkit and fio with apt-get when missing.
+# Installs libnbd-bin, nbdkit, fio and time with apt-get when missing.
 #
 # Usage: bench/run-nbd-bench.sh [--out DIR] [--size SIZE] [--repeats N] [--fio-repeats N]
 #                               [--fio-runtime S] [--no-build] [--aa]
@@ -65,7 +68,7 @@ die() { printf 'run-nbd-bench: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- prerequisites
 missing=()
-for p in libnbd-bin nbdkit fio; do
+for p in libnbd-bin nbdkit fio time; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
@@ -137,6 +140,7 @@ start_nbdkit() {
     nbdkit -f -i 127.0.0.1 -p 0 -P "$pidfile" memory size="$size_bytes" >"$out/$tag.log" 2>&1 &
     server_pids+=($!)
     local pid=$!
+    started_pid=$pid
     for _ in $(seq 300); do
         kill -0 "$pid" 2>/dev/null || { cat "$out/$tag.log" >&2; die "nbdkit ($tag) exited at start"; }
         [ -f "$pidfile" ] && port=$(listen_port "$pid") && [ -n "$port" ] && break
@@ -153,6 +157,7 @@ start_daxstack() {
     dotnet "$daxstack_dll" serve --image "$image" --nbd 127.0.0.1:0 >"$out/daxstack.log" 2>&1 &
     server_pids+=($!)
     local pid=$!
+    started_pid=$pid
     for _ in $(seq 600); do
         line=$(grep -m1 "^daxstack serve: exporting " "$out/daxstack.log" || true)
         [ -n "$line" ] && break
@@ -164,8 +169,10 @@ start_daxstack() {
 }
 
 started_uri=""
+started_pid=""
 start_nbdkit nbdkit
 nbdkit_uri=$started_uri
+nbdkit_pid=$started_pid
 if [ "$aa" -eq 1 ]; then
     ours_label="nbdkit A"
     theirs_label="nbdkit B"
@@ -176,6 +183,7 @@ else
     start_daxstack
 fi
 ours_uri=$started_uri
+ours_pid=$started_pid
 log "$ours_label: $ours_uri"
 log "$theirs_label: $nbdkit_uri"
 
@@ -184,21 +192,41 @@ source_file="$shm_prefix.src"
 log "writing $size of random data to $source_file"
 head -c "$size_bytes" /dev/urandom >"$source_file"
 
-results="$out/results.tsv"   # workload <TAB> server <TAB> MB/s, one row per run
+# One row per run: workload, server, MB/s, server CPU ms, client CPU ms, client wall-clock ms.
+results="$out/results.tsv"
 : >"$results"
 
 now_ns() { date +%s%N; }
+clock_ticks=$(getconf CLK_TCK)
+
+# User + system CPU time of process PID so far, in ms (its ended threads included).
+cpu_ms() { awk -v hz="$clock_ticks" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat"; }
+
+# Runs a client command, timing it and the server PID over it: sets run_wall_ns, run_wall_ms,
+# run_client_ms and run_server_ms. Fails (die) if the client fails.
+timed_client() {
+    local server=$1 pid=$2 s0 t0 t1 user sys
+    shift 2
+    s0=$(cpu_ms "$pid")
+    t0=$(now_ns)
+    /usr/bin/time -f "%U %S" -o "$out/time.$$" "$@" >/dev/null || die "'$*' failed against $server"
+    t1=$(now_ns)
+    run_server_ms=$(( $(cpu_ms "$pid") - s0 ))
+    run_wall_ns=$((t1 - t0))
+    run_wall_ms=$((run_wall_ns / 1000000))
+    read -r user sys <"$out/time.$$"
+    run_client_ms=$(awk -v u="$user" -v s="$sys" 'BEGIN { print int((u + s) * 1000) }')
+}
 
 # nbdcopy of SIZE bytes in one direction; appends one row.
 run_nbdcopy() {
-    local workload=$1 server=$2 uri=$3 t0 t1
+    local workload=$1 server=$2 uri=$3 pid=$4
     local -a cmd
     if [ "$workload" = "nbdcopy in" ]; then cmd=(nbdcopy --flush "$source_file" "$uri"); else cmd=(nbdcopy "$uri" null:); fi
-    t0=$(now_ns)
-    "${cmd[@]}" || die "'${cmd[*]}' failed against $server"
-    t1=$(now_ns)
-    awk -v w="$workload" -v s="$server" -v b="$size_bytes" -v ns=$((t1 - t0)) \
-        'BEGIN { printf "%s\t%s\t%.1f\n", w, s, b / (ns / 1e9) / 1e6 }' >>"$results"
+    timed_client "$server" "$pid" "${cmd[@]}"
+    awk -v w="$workload" -v s="$server" -v b="$size_bytes" -v ns="$run_wall_ns" \
+        -v sc="$run_server_ms" -v cc="$run_client_ms" -v wall="$run_wall_ms" \
+        'BEGIN { printf "%s\t%s\t%.1f\t%d\t%d\t%d\n", w, s, b / (ns / 1e9) / 1e6, sc, cc, wall }' >>"$results"
 }
 
 # fio_args WORKLOAD: the job options for one fio workload.
@@ -213,21 +241,20 @@ fio_args() {
 fio_common="--ioengine=nbd --numjobs=1 --time_based --ramp_time=1 --runtime=$fio_runtime --output-format=json"
 
 run_fio() {
-    local workload=$1 server=$2 uri=$3 json
+    local workload=$1 server=$2 uri=$3 pid=$4 json
     json="$out/fio.$$.json"
     # shellcheck disable=SC2046 # the option lists are meant to split into words
     # --uri is an option of the nbd engine: fio accepts it only after --ioengine=nbd.
-    fio --name=bench $fio_common --uri="$uri" $(fio_args "$workload") --output="$json" >/dev/null \
-        || die "fio '$workload' failed against $server"
-    python3 - "$json" "$workload" "$server" >>"$results" <<'PY'
+    timed_client "$server" "$pid" fio --name=bench $fio_common --uri="$uri" $(fio_args "$workload") --output="$json"
+    python3 - "$json" "$workload" "$server" "$run_server_ms" "$run_client_ms" "$run_wall_ms" >>"$results" <<'PY'
 import json, sys
-path, workload, server = sys.argv[1:]
+path, workload, server, server_ms, client_ms, wall_ms = sys.argv[1:]
 text = open(path).read()
 job = json.loads(text[text.index("{"):])["jobs"][0]   # fio may print a line before the JSON
 if job["error"]:
     sys.exit(f"fio job error {job['error']}")
 bw = job["read"]["bw_bytes"] + job["write"]["bw_bytes"]
-print(f"{workload}\t{server}\t{bw / 1e6:.1f}")
+print(f"{workload}\t{server}\t{bw / 1e6:.1f}\t{server_ms}\t{client_ms}\t{wall_ms}")
 PY
 }
 
@@ -236,11 +263,11 @@ interleave() {
     local runner=$1 workload=$2 n=$3 i
     for i in $(seq "$n"); do
         if [ $((i % 2)) -eq 1 ]; then
-            "$runner" "$workload" "$ours_label" "$ours_uri"
-            "$runner" "$workload" "$theirs_label" "$nbdkit_uri"
+            "$runner" "$workload" "$ours_label" "$ours_uri" "$ours_pid"
+            "$runner" "$workload" "$theirs_label" "$nbdkit_uri" "$nbdkit_pid"
         else
-            "$runner" "$workload" "$theirs_label" "$nbdkit_uri"
-            "$runner" "$workload" "$ours_label" "$ours_uri"
+            "$runner" "$workload" "$theirs_label" "$nbdkit_uri" "$nbdkit_pid"
+            "$runner" "$workload" "$ours_label" "$ours_uri" "$ours_pid"
         fi
     done
     log "$workload: done"
@@ -257,7 +284,7 @@ interleave run_nbdcopy "nbdcopy out" "$repeats"
 for w in "fio 4k randread" "fio 4k randwrite" "fio 1M read" "fio 1M write"; do
     interleave run_fio "$w" "$fio_repeats"
 done
-rm -f "$out/fio.$$.json"
+rm -f "$out/fio.$$.json" "$out/time.$$"
 
 # ---------------------------------------------------------------- report
 report="$out/report.md"
@@ -269,20 +296,27 @@ report="$out/report.md"
     python3 - "$results" "$aa" "$ours_label" "$theirs_label" "${workloads[@]}" <<'PY'
 import statistics, sys
 path, aa, ours, theirs, *workloads = sys.argv[1:]
-runs = {}
+runs, server_cpu, client_busy = {}, {}, {}
 for line in open(path):
-    w, s, v = line.rstrip("\n").split("\t")
-    runs.setdefault((w, s), []).append(float(v))
-print(f"| workload | {ours} MB/s | {theirs} MB/s | ratio ({ours}/{theirs}) | {ours} runs | {theirs} runs |")
-print("|---|---:|---:|---:|---|---|")
+    w, s, v, server_ms, client_ms, wall_ms = line.rstrip("\n").split("\t")
+    mbps, wall = float(v), max(int(wall_ms), 1)
+    runs.setdefault((w, s), []).append(mbps)
+    # CPU ms per GB: the server's CPU per second of the client's run over the GB per second.
+    server_cpu.setdefault((w, s), []).append(int(server_ms) / (wall / 1000) / (mbps / 1000) if mbps else float("nan"))
+    client_busy.setdefault((w, s), []).append(int(client_ms) / wall)
+print(f"| workload | {ours} MB/s | {theirs} MB/s | ratio ({ours}/{theirs}) | server CPU ms/GB ({ours} / {theirs}) | client CPUs busy ({ours} / {theirs}) | {ours} runs | {theirs} runs |")
+print("|---|---:|---:|---:|---:|---:|---|---|")
 met = 0
+med = statistics.median
 for w in workloads:
     a, b = runs[(w, ours)], runs[(w, theirs)]
-    ma, mb = statistics.median(a), statistics.median(b)
+    ma, mb = med(a), med(b)
     ratio = ma / mb if mb else float("nan")
     met += ratio >= 1.0
     fmt = lambda xs: " ".join(f"{x:.0f}" for x in xs)
-    print(f"| {w} | {ma:.1f} | {mb:.1f} | {ratio:.2f} | {fmt(a)} | {fmt(b)} |")
+    cpu = f"{med(server_cpu[(w, ours)]):.0f} / {med(server_cpu[(w, theirs)]):.0f}"
+    busy = f"{med(client_busy[(w, ours)]):.2f} / {med(client_busy[(w, theirs)]):.2f}"
+    print(f"| {w} | {ma:.1f} | {mb:.1f} | {ratio:.2f} | {cpu} | {busy} | {fmt(a)} | {fmt(b)} |")
 print()
 if aa == "1":
     print("A/A run: both columns are the same server, so the ratios show only the measurement noise.")
