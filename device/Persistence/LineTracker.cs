@@ -44,6 +44,10 @@ internal sealed unsafe class LineTracker
     // stores (see SaveBaselineAndStorePage). Measured on the development machine: at 64 KiB they
     // were slower than cached stores, at 256 KiB even, from 512 KiB on faster.
     private const int StreamBaselineBytes = 512 << 10;
+    // A store that only records (its data arrives after, straight into the media: Cpu.NtStoreFrom)
+    // streams its saved content from this size on: the media it reads stays in the cache for the
+    // data that follows, and the saved content, which nothing reads soon, stays out of it.
+    private const int StreamRecordBytes = 64 << 10;
 
     private struct LineState
     {
@@ -142,7 +146,7 @@ internal sealed unsafe class LineTracker
         bool overlaps = src != null && src < dst + length && dst < src + length;
         long copied = offset;
         bool streamed = false;
-        bool stream = length >= StreamBaselineBytes;
+        bool stream = length >= StreamBaselineBytes || (src == null && length >= StreamRecordBytes);
         while (line < end)
         {
             long pageEnd = Math.Min((line | ((1 << PageShift) - 1)) + 1, end);
@@ -156,6 +160,8 @@ internal sealed unsafe class LineTracker
                     streamed |= SaveBaselineAndStorePage(slot, line, src + (line - offset), stream);
                     copied = pageEnd;
                 }
+                else if (src == null && stream)
+                    streamed |= SaveBaselinePageStreaming(slot, line);
                 else
                 {
                     SaveBaseline(slot, line, LinesPerPage);
@@ -347,6 +353,43 @@ internal sealed unsafe class LineTracker
         _slotDirty[slot] += LinesPerPage;
         DirtyLineCount += LinesPerPage;
         return stream;
+    }
+
+    // A clean page [lineOffset, +4 KiB) whose new data comes later (a record-only store): its
+    // persisted content is kept aside with non-temporal stores (see SaveBaselineAndStorePage for
+    // why). Returns whether such stores were made (the caller fences them).
+    private bool SaveBaselinePageStreaming(int slot, long lineOffset)
+    {
+        byte* media = _media + lineOffset;
+        bool streamed = true;
+        fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
+        {
+            // b is 64-byte aligned (see AllocateBaseline), as aligned non-temporal stores need.
+            if (Vector512.IsHardwareAccelerated && Sse.IsSupported)
+            {
+                for (int i = 0; i < 1 << PageShift; i += 2 * 64)
+                {
+                    Vector512.Load(media + i).StoreAlignedNonTemporal(b + i);
+                    Vector512.Load(media + i + 64).StoreAlignedNonTemporal(b + i + 64);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated && Sse.IsSupported)
+            {
+                for (int i = 0; i < 1 << PageShift; i += 2 * 32)
+                {
+                    Vector256.Load(media + i).StoreAlignedNonTemporal(b + i);
+                    Vector256.Load(media + i + 32).StoreAlignedNonTemporal(b + i + 32);
+                }
+            }
+            else
+            {
+                Buffer.MemoryCopy(media, b, 1 << PageShift, 1 << PageShift);
+                streamed = false;
+            }
+        }
+        _slotDirty[slot] += LinesPerPage;
+        DirtyLineCount += LinesPerPage;
+        return streamed;
     }
 
     private void AppendToDirty(ref LineState st, long lineOffset, int inLine, int length)
