@@ -174,8 +174,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 Flush();
             bool poisoned = HasBadBlocks(offset, length);
             long pa = Namespace.PhysicalAddress + offset;
-            var q = Queue();
-            lock (q)
+            var q = EnterQueue();
+            try
             {
                 var cpu = q.Cpu;
                 while (written < length)
@@ -188,6 +188,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 }
                 if ((flags & BioFlags.Fua) != 0)
                     cpu.Sfence();
+            }
+            finally
+            {
+                Monitor.Exit(q);
             }
             long whole = written - written % Bio.SectorSize;
             if (poisoned && whole > 0)
@@ -215,8 +219,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if (status == BlkStatus.Ok)
         {
             long pa = Namespace.PhysicalAddress + offset;
-            var q = Queue();
-            lock (q)
+            var q = EnterQueue();
+            try
             {
                 try
                 {
@@ -233,6 +237,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 {
                     status = BlkStatus.IoError;
                 }
+            }
+            finally
+            {
+                Monitor.Exit(q);
             }
         }
         AccountCopy(activity, BioOp.Read, offset, length, read, status);
@@ -263,8 +271,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if (HasBadBlocks(bio.Offset, bio.Size))
             return BlkStatus.IoError;
         long pa = Namespace.PhysicalAddress + bio.Offset;
-        var q = Queue();
-        lock (q)
+        var q = EnterQueue();
+        try
         {
             try
             {
@@ -286,6 +294,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 return BlkStatus.IoError;
             }
         }
+        finally
+        {
+            Monitor.Exit(q);
+        }
         return BlkStatus.Ok;
     }
 
@@ -294,8 +306,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if ((bio.Flags & BioFlags.PreFlush) != 0)
             Flush();
         long pa = Namespace.PhysicalAddress + bio.Offset;
-        var q = Queue();
-        lock (q)
+        var q = EnterQueue();
+        try
         {
             if (bio.Size > 0 && HasBadBlocks(bio.Offset, bio.Size))
                 ClearPoison(bio.Offset, bio.Size);
@@ -324,6 +336,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             }
             if (fua && bio.Size == 0)
                 cpu.Sfence();
+        }
+        finally
+        {
+            Monitor.Exit(q);
         }
         return BlkStatus.Ok;
     }
@@ -354,7 +370,25 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         DriverDiagnostics.PoisonCleared.Add(length);
     }
 
-    private SubmissionQueue Queue() => _queues[(uint)Environment.CurrentManagedThreadId % (uint)_queues.Length];
+    // The submission queue a bio runs on, entered (its monitor held; the caller exits it): the
+    // queue of the processor the thread runs on, as blk-mq maps CPUs to hardware contexts, or
+    // else the first that is free, so that bios submitted at the same time (say, by two NBD
+    // connections) do not wait for each other while a queue is idle. Only when every queue is
+    // busy does the bio wait, for its processor's.
+    private SubmissionQueue EnterQueue()
+    {
+        var queues = _queues;
+        int home = (int)((uint)Thread.GetCurrentProcessorId() % (uint)queues.Length);
+        for (int i = 0, k = home; i < queues.Length; i++)
+        {
+            if (Monitor.TryEnter(queues[k]))
+                return queues[k];
+            if (++k == queues.Length)
+                k = 0;
+        }
+        Monitor.Enter(queues[home]);
+        return queues[home];
+    }
 
     // ------------------------------------------------------------------ DAX
 
