@@ -294,7 +294,7 @@ report="$out/report.md"
     echo "$(nproc) CPUs, $(uname -r); export size $size ($size_bytes bytes); nbdcopy runs: $repeats per server, fio runs: $fio_repeats per server of ${fio_runtime} s."
     echo
     python3 - "$results" "$aa" "$ours_label" "$theirs_label" "${workloads[@]}" <<'PY'
-import statistics, sys
+import random, statistics, sys
 path, aa, ours, theirs, *workloads = sys.argv[1:]
 runs, server_cpu, client_busy = {}, {}, {}
 for line in open(path):
@@ -304,24 +304,33 @@ for line in open(path):
     # CPU ms per GB: the server's CPU per second of the client's run over the GB per second.
     server_cpu.setdefault((w, s), []).append(int(server_ms) / (wall / 1000) / (mbps / 1000) if mbps else float("nan"))
     client_busy.setdefault((w, s), []).append(int(client_ms) / wall)
-print(f"| workload | {ours} MB/s | {theirs} MB/s | ratio ({ours}/{theirs}) | server CPU ms/GB ({ours} / {theirs}) | client CPUs busy ({ours} / {theirs}) | {ours} runs | {theirs} runs |")
-print("|---|---:|---:|---:|---:|---:|---|---|")
-met = 0
+print(f"| workload | {ours} MB/s | {theirs} MB/s | ratio ({ours}/{theirs}) | 90% interval | server CPU ms/GB ({ours} / {theirs}) | client CPUs busy ({ours} / {theirs}) | {ours} runs | {theirs} runs |")
+print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+met = within = 0
 med = statistics.median
+# The ratio of medians' 90% interval: each server's runs resampled with replacement (a
+# bootstrap, seeded so that a report is reproducible from its results.tsv).
+rng = random.Random(1)
+def interval(a, b, n=2000):
+    ratios = sorted(med(rng.choices(a, k=len(a))) / med(rng.choices(b, k=len(b))) for _ in range(n))
+    return ratios[int(0.05 * n)], ratios[int(0.95 * n) - 1]
 for w in workloads:
     a, b = runs[(w, ours)], runs[(w, theirs)]
     ma, mb = med(a), med(b)
     ratio = ma / mb if mb else float("nan")
     met += ratio >= 1.0
+    low, high = interval(a, b)
+    within += high >= 1.0
     fmt = lambda xs: " ".join(f"{x:.0f}" for x in xs)
     cpu = f"{med(server_cpu[(w, ours)]):.0f} / {med(server_cpu[(w, theirs)]):.0f}"
     busy = f"{med(client_busy[(w, ours)]):.2f} / {med(client_busy[(w, theirs)]):.2f}"
-    print(f"| {w} | {ma:.1f} | {mb:.1f} | {ratio:.2f} | {cpu} | {busy} | {fmt(a)} | {fmt(b)} |")
+    print(f"| {w} | {ma:.1f} | {mb:.1f} | {ratio:.2f} | {low:.2f}-{high:.2f} | {cpu} | {busy} | {fmt(a)} | {fmt(b)} |")
 print()
 if aa == "1":
     print("A/A run: both columns are the same server, so the ratios show only the measurement noise.")
 else:
     print(f"Target (DESIGN.md section 7: at least as fast as nbdkit memory): ratio >= 1.00 in {met} of {len(workloads)} workloads.")
+    print(f"The ratio's 90% interval reaches 1.00 in {within} of {len(workloads)} workloads (where it does not, {ours} was slower in this run beyond its noise).")
 PY
     echo
     echo "Servers (each kept running for the whole run):"
