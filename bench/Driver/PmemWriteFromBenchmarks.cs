@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using DaxStack.Device.Platform;
 using DaxStack.Driver.Block;
 
 namespace DaxStack.Bench.Driver;
@@ -77,21 +76,5 @@ public class PmemWriteFromBenchmarks
         long off = _next;
         _next = off + RequestBytes >= Window ? 0 : off + RequestBytes;
         return off;
-    }
-
-    // A request's payload from memory, as the socket would hand it over: all of it, in order.
-    private sealed class ArraySource(byte[] data) : IStoreSource
-    {
-        private int _position;
-
-        public void Rewind() => _position = 0;
-
-        public int CopyTo(Span<byte> destination)
-        {
-            int n = Math.Min(destination.Length, data.Length - _position);
-            data.AsSpan(_position, n).CopyTo(destination);
-            _position += n;
-            return n;
-        }
     }
 }
