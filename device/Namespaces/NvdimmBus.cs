@@ -65,6 +65,8 @@ public sealed class NvdimmBus : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(imagePath);
         string labelPath = LabelStorageArea.PathFor(imagePath);
         var info = new FileInfo(imagePath);
+        if (!info.Exists && Directory.Exists(imagePath))
+            throw new NamespaceException(Errno.EISDIR, $"image '{imagePath}' is a directory");
         if (!info.Exists)
             throw new NamespaceException(Errno.ENOENT, File.Exists(labelPath)
                 ? $"image '{imagePath}' does not exist (but its label file '{labelPath}' does)"

@@ -49,6 +49,8 @@ internal sealed class NbdConnection
     private volatile bool _stopRequested;
     private volatile bool _closing;
     private volatile bool _aborted;
+    // Environment.TickCount64 at which a wait for the client's handshake bytes gives up; long.MaxValue for none.
+    private long _handshakeDeadline = long.MaxValue;
     private Task<NbdExport?>? _handshake;
 
     public NbdConnection(NbdServer server, Socket socket, long id, ILogger logger, Action<NbdConnection> onClosed)
@@ -182,7 +184,7 @@ internal sealed class NbdConnection
     /// Receives at most <paramref name="destination"/>.Length bytes straight from the socket,
     /// waiting for at least one. Only for when the input pipe holds nothing: the bytes bypass it.
     /// Returns the count, 0 when the client closed its side, or -1 when <paramref name="stoppable"/>
-    /// and a stop was requested while waiting.
+    /// and a stop was requested, or the handshake's time ran out, while waiting.
     /// </summary>
     public int Receive(Span<byte> destination, bool stoppable)
     {
@@ -204,11 +206,11 @@ internal sealed class NbdConnection
                 throw new SocketException((int)error);
             // About to wait for the client: what has been answered goes out first.
             BeforeWait?.Invoke();
-            if (stoppable && _stopRequested)
+            if (stoppable && (_stopRequested || Environment.TickCount64 >= _handshakeDeadline))
                 return -1;
             while (!_socket.Poll(PollMicroseconds, SelectMode.SelectRead))
             {
-                if (stoppable && _stopRequested)
+                if (stoppable && (_stopRequested || Environment.TickCount64 >= _handshakeDeadline))
                     return -1;
             }
         }
@@ -384,6 +386,9 @@ internal sealed class NbdConnection
     /// </summary>
     private NbdExport? Negotiate()
     {
+        var limit = Server.Options.HandshakeTimeout;
+        if (limit > TimeSpan.Zero)
+            _handshakeDeadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
         var handshake = _handshake = new NbdHandshake(this).NegotiateAsync();
         bool stopDelivered = false;
         while (!handshake.IsCompleted)
@@ -398,8 +403,15 @@ internal sealed class NbdConnection
                 Reader.CancelPendingRead();
                 continue;
             }
+            if (!stopDelivered && Environment.TickCount64 >= _handshakeDeadline)
+            {
+                // Closing resumes the suspended handshake with the end of the input; the reason stays.
+                CloseReason = $"the handshake did not finish within {limit.TotalSeconds:0.###} s (Nbd:HandshakeTimeout)";
+                return null;
+            }
             FillInput(stoppable: !stopDelivered);
         }
+        _handshakeDeadline = long.MaxValue;
         return handshake.GetAwaiter().GetResult();
     }
 

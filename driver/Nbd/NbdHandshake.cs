@@ -22,6 +22,12 @@ internal sealed class NbdHandshake(NbdConnection connection)
     private const int ReplyHeaderSize = 20;
     private const int ExportNameZeroPad = 124;
 
+    /// <summary>
+    /// The most characters of an unknown export name quoted in the error: with the message around
+    /// them they stay within the protocol's 4096-byte limit on strings, even as 3-byte UTF-8.
+    /// </summary>
+    private const int MaxQuotedName = 1024;
+
     private readonly PipeReader _reader = connection.Reader;
     private readonly PipeWriter _writer = connection.Writer;
     private readonly NbdServer _server = connection.Server;
@@ -183,11 +189,18 @@ internal sealed class NbdHandshake(NbdConnection connection)
                 case NbdInfoType.Description: wantDescription = true; break;
             }
         }
+        if (nameLength > NbdExport.MaxStringBytes)
+        {
+            // No export has such a name, and an error message quoting it would break the protocol's own limit.
+            await ErrorAsync(option, NbdOptionReply.ErrTooBig, $"an export name of {nameLength} bytes is too long (at most {NbdExport.MaxStringBytes})");
+            return null;
+        }
         string name = Encoding.UTF8.GetString(data, 4, (int)nameLength);
         var export = _server.FindExport(name);
         if (export == null)
         {
-            await ErrorAsync(option, NbdOptionReply.ErrUnknown, name.Length == 0 ? "there is no default export" : $"no export named '{name}'");
+            await ErrorAsync(option, NbdOptionReply.ErrUnknown, name.Length == 0 ? "there is no default export"
+                : name.Length <= MaxQuotedName ? $"no export named '{name}'" : $"no export named '{name[..MaxQuotedName]}...'");
             return null;
         }
 

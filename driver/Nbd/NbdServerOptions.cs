@@ -20,6 +20,12 @@ public sealed class NbdServerOptions
     /// <summary>The default <see cref="Listen"/>: loopback only, the IANA port.</summary>
     public const string DefaultListen = "127.0.0.1:10809";
 
+    /// <summary>The largest <see cref="StopTimeout"/>: 10 minutes.</summary>
+    public static readonly TimeSpan MaxStopTimeout = TimeSpan.FromMinutes(10);
+
+    /// <summary>The largest <see cref="HandshakeTimeout"/>: 1 hour.</summary>
+    public static readonly TimeSpan MaxHandshakeTimeout = TimeSpan.FromHours(1);
+
     /// <summary>The default <see cref="MaxPayload"/>: 32 MiB, the largest request every client is expected to send.</summary>
     public const int DefaultMaxPayload = 32 << 20;
 
@@ -50,6 +56,14 @@ public sealed class NbdServerOptions
     /// </summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a client may take from its connection to the end of the handshake (the option
+    /// that picks an export); past it the connection is closed, so that clients which connect and
+    /// send nothing cannot hold every one of <see cref="MaxConnections"/>. As qemu-nbd's
+    /// <c>--handshake-limit</c>: default 10 seconds, 0 for no limit, at most 1 hour.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>What is wrong with these options, one message per problem; empty when they are valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -60,8 +74,10 @@ public sealed class NbdServerOptions
             errors.Add($"{SectionName}:MaxConnections must be 1-4096 (got {MaxConnections})");
         if (MaxPayload is < 1 << 20 or > 1 << 30 || MaxPayload % 4096 != 0)
             errors.Add($"{SectionName}:MaxPayload must be a multiple of 4096 from 1 MiB to 1 GiB (got {MaxPayload})");
-        if (StopTimeout < TimeSpan.Zero || StopTimeout > TimeSpan.FromMinutes(10))
+        if (StopTimeout < TimeSpan.Zero || StopTimeout > MaxStopTimeout)
             errors.Add($"{SectionName}:StopTimeout must be 0 to 10 minutes (got {StopTimeout})");
+        if (HandshakeTimeout < TimeSpan.Zero || HandshakeTimeout > MaxHandshakeTimeout)
+            errors.Add($"{SectionName}:HandshakeTimeout must be 0 (no limit) to 1 hour (got {HandshakeTimeout})");
         return errors;
     }
 

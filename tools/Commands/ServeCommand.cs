@@ -137,9 +137,26 @@ public static class ServeCommand
         // Standard output carries only the two status lines scripts parse; every log line goes to standard error.
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        // The server bounds its own stop (Nbd:StopTimeout, up to its maximum): the host must not cut
+        // it short at its own shutdown timeout (30 seconds by default).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = NbdServerOptions.MaxStopTimeout + TimeSpan.FromMinutes(1));
         builder.Services.AddNbdExport(export);
 
         using var host = builder.Build();
+        try
+        {
+            // Bound and checked before the start, so that a value that does not even convert
+            // (--Nbd:MaxConnections=lots) is reported as a bad setting, not as an internal error.
+            _ = host.Services.GetRequiredService<IOptions<NbdServerOptions>>().Value;
+        }
+        catch (InvalidOperationException e)
+        {
+            return context.Fail(Command, e.Message);
+        }
+        catch (OptionsValidationException e)
+        {
+            return context.Fail(Command, string.Join("; ", e.Failures));
+        }
         try
         {
             await host.StartAsync();

@@ -182,6 +182,22 @@ public class NbdHandshakeTests
         Assert.That(client.InfoOrGo(OptGo, "pmem0").Final.Type, Is.EqualTo(RepAck));
     }
 
+    [TestCase('x', 4096, RepErrUnknown, TestName = "UnknownExportWithTheLongestNameIsReportedWithinTheStringLimit")]
+    [TestCase('\uFFFD', 1365, RepErrUnknown, TestName = "UnknownExportWithALongMultibyteNameIsReportedWithinTheStringLimit")]
+    [TestCase('x', 5000, RepErrTooBig, TestName = "ExportNameLongerThanTheStringLimitIsTooBig")]
+    public void ErrorForAnUnknownExportIsAProtocolString(char c, int count, uint expected)
+    {
+        // Error messages are strings: at most 4096 bytes of UTF-8, whatever name the client sent.
+        using var client = _server.Connect();
+        var go = client.InfoOrGo(OptGo, new string(c, count));
+        Assert.Multiple(() =>
+        {
+            Assert.That(go.Final.Type, Is.EqualTo(expected));
+            Assert.That(go.Final.Data, Has.Length.LessThanOrEqualTo(4096), "the error message is at most 4096 bytes");
+        });
+        Assert.That(client.InfoOrGo(OptGo, "pmem0").Final.Type, Is.EqualTo(RepAck));
+    }
+
     [Test]
     public void UnknownExportNameClosesTheConnectionSinceThatOptionCannotFail()
     {

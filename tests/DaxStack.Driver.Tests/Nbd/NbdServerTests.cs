@@ -88,6 +88,38 @@ public class NbdServerTests
         await server.DisposeAsync();
     }
 
+    [Test]
+    public async Task AClientThatDoesNotFinishItsHandshakeInTimeIsClosedAndFreesItsSlot()
+    {
+        await using var server = await NbdTestServer.StartAsync(
+            options: new NbdServerOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(300), MaxConnections = 2 });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var silent = RawNbdClient.Open(server.EndPoint);      // reads the greeting, says nothing
+        using var halfway = server.Connect();                        // sends its flags, then no option
+        Assert.Multiple(() =>
+        {
+            Assert.That(silent.ServerCloses(), Is.True, "a client that sends nothing");
+            Assert.That(halfway.ServerCloses(), Is.True, "a client that stops after its flags");
+        });
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "closed at the limit, not at the client's timeout");
+        using var client = server.Go();
+        await Task.Delay(600);
+        Assert.Multiple(() =>
+        {
+            Assert.That(client.Write(0, new byte[4096]), Is.Zero, "the limit is for the handshake only: an idle client in transmission stays");
+            Assert.That(server.Server.ConnectionCount, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task HandshakeTimeoutZeroMeansNoLimit()
+    {
+        await using var server = await NbdTestServer.StartAsync(options: new NbdServerOptions { HandshakeTimeout = TimeSpan.Zero });
+        using var client = server.Connect();
+        await Task.Delay(300);
+        Assert.That(client.InfoOrGo(OptGo, "pmem0").Final.Type, Is.EqualTo(RepAck));
+    }
+
     [TestCase("127.0.0.1:10809", "127.0.0.1:10809")]
     [TestCase("0.0.0.0:0", "0.0.0.0:0")]
     [TestCase("localhost:123", "127.0.0.1:123")]
@@ -122,6 +154,7 @@ public class NbdServerTests
             Assert.That(options.Listen, Is.EqualTo("127.0.0.1:10809"));
             Assert.That(options.MaxConnections, Is.EqualTo(64));
             Assert.That(options.MaxPayload, Is.EqualTo(32 << 20));
+            Assert.That(options.HandshakeTimeout, Is.EqualTo(TimeSpan.FromSeconds(10)));
         });
     }
 
@@ -130,6 +163,8 @@ public class NbdServerTests
     [TestCase("MaxPayload", "1000")]
     [TestCase("MaxPayload", "2147483647")]
     [TestCase("StopTimeout", "-00:00:01")]
+    [TestCase("HandshakeTimeout", "-00:00:01")]
+    [TestCase("HandshakeTimeout", "01:00:01")]
     public async Task InvalidConfigurationFailsTheHostAtStartNamingTheKey(string key, string value)
     {
         using var host = BuildHost(new() { [$"Nbd:{key}"] = value });

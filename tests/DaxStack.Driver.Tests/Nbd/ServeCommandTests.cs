@@ -91,6 +91,43 @@ public class ServeCommandTests
     }
 
     [Test]
+    public async Task StopWaitsForTheRequestInProgressAsLongAsTheStopTimeoutSays()
+    {
+        // The generic host gives its services 30 seconds to stop unless configured otherwise; the
+        // server's Nbd:StopTimeout (up to 10 minutes) must be what bounds the stop. A host shutdown
+        // timeout of 1 second (a configuration key like any other) shows it without a 30-second test.
+        string image = Path.Combine(_dir, "plain.img");
+        using (var f = File.Create(image))
+            f.SetLength(8 << 20);
+        var data = NbdTestServer.Pattern(64 << 10, 2);
+
+        using var serve = StartServe(new Dictionary<string, string> { ["DAXSTACK_shutdownTimeoutSeconds"] = "1" },
+            "--image", image, "--nbd", "127.0.0.1:0", "--Nbd:StopTimeout=00:01:00");
+        var (_, _, endpoint) = await ReadStatusLineAsync(serve);
+        using var client = RawNbdClient.ConnectAndGo(endpoint, "pmem0");
+        ulong handle = client.SendRequest(CmdWrite, 0, 8192, (uint)data.Length, data.AsSpan(0, 1000));
+        await Task.Delay(200);
+        var stop = StopAsync(serve);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.That(stop.IsCompleted, Is.False, "the stop waits for the write's payload");
+        client.Send(data.AsSpan(1000));
+        Assert.That(client.ReadSimpleReply(handle), Is.Zero, "the write in progress is answered");
+
+        var (exit, rest, err) = await stop;
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, err);
+            Assert.That(rest, Is.EqualTo("daxstack serve: stopped" + Environment.NewLine));
+            Assert.That(err, Does.Contain("0 connection(s) dropped"));
+        });
+        using var file = File.OpenRead(image);
+        file.Position = 8192;
+        var onDisk = new byte[data.Length];
+        file.ReadExactly(onDisk);
+        Assert.That(onDisk, Is.EqualTo(data), "the image holds the write answered during the stop");
+    }
+
+    [Test]
     public void MissingImageOptionIsAnError()
     {
         var (exit, _, err) = Run("serve");
@@ -108,6 +145,19 @@ public class ServeCommandTests
             Assert.That(exit, Is.EqualTo(1));
             Assert.That(output, Is.Empty);
             Assert.That(err, Does.StartWith($"serve: image '{image}' does not exist"));
+        });
+    }
+
+    [Test]
+    public void ImageThatIsADirectoryIsAnError()
+    {
+        string image = Directory.CreateDirectory(Path.Combine(_dir, "dir.img")).FullName;
+        var (exit, output, err) = Run("serve", "--image", image, "--nbd", "127.0.0.1:0");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(output, Is.Empty);
+            Assert.That(err, Does.StartWith($"serve: image '{image}' is a directory"), "not 'does not exist'");
         });
     }
 
@@ -143,6 +193,19 @@ public class ServeCommandTests
         var (exit, _, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--Nbd:MaxConnections=0");
         Assert.That(exit, Is.EqualTo(1));
         Assert.That(err, Does.StartWith("serve: Nbd:MaxConnections must be 1-4096"));
+    }
+
+    [TestCase("MaxConnections", "lots")]
+    [TestCase("StopTimeout", "soon")]
+    public void NbdSettingThatDoesNotConvertIsAConfigurationError(string key, string value)
+    {
+        var (exit, output, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", $"--Nbd:{key}={value}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), "a bad setting, not an internal error (70)");
+            Assert.That(output, Is.Empty);
+            Assert.That(err, Does.StartWith("serve: ").And.Contain($"'{value}' at 'Nbd:{key}'"));
+        });
     }
 
     [Test]
@@ -194,7 +257,9 @@ public class ServeCommandTests
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
-    private static Process StartServe(params string[] args)
+    private static Process StartServe(params string[] args) => StartServe(new Dictionary<string, string>(), args);
+
+    private static Process StartServe(Dictionary<string, string> environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -202,6 +267,8 @@ public class ServeCommandTests
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        foreach (var (key, value) in environment)
+            psi.Environment[key] = value;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "daxstack.dll"));
         psi.ArgumentList.Add("serve");
         foreach (var a in args)
