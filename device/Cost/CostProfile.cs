@@ -19,6 +19,9 @@ public sealed record CostProfile
     /// <summary>Largest <see cref="WriteBackSlots"/> a profile may ask for.</summary>
     public const int MaxWriteBackSlots = 64;
 
+    /// <summary>Largest <see cref="Dimms"/> a profile may ask for (the model keeps state for each DIMM).</summary>
+    public const int MaxDimms = 64;
+
     /// <summary>Profile name (optane-adr, optane-eadr, dram, or a configured one).</summary>
     public required string Name { get; init; }
 
@@ -31,7 +34,7 @@ public sealed record CostProfile
     /// <summary>Which persistence domain the platform has. Default ADR.</summary>
     public PersistenceDomain Domain { get; init; } = PersistenceDomain.Adr;
 
-    /// <summary>Number of interleaved DIMMs (or memory channels) the region spans. Bandwidth scales with it. Default 1.</summary>
+    /// <summary>Number of interleaved DIMMs (or memory channels) the region spans, 1 to <see cref="MaxDimms"/>. Bandwidth scales with it. Default 1.</summary>
     public int Dimms { get; init; } = 1;
 
     /// <summary>Interleave granularity across <see cref="Dimms"/> (bytes, a power of two of at least 256). Default 4096.</summary>
@@ -96,16 +99,17 @@ public sealed record CostProfile
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that the model cannot use.</summary>
     public void Validate()
     {
-        Require(Dimms >= 1, nameof(Dimms), "must be at least 1");
+        Require(Enum.IsDefined(Domain), nameof(Domain), "must be Adr or Eadr");
+        Require(Dimms is >= 1 and <= MaxDimms, nameof(Dimms), $"must be from 1 to {MaxDimms}");
         Require(InterleaveBytes >= 256 && IsPowerOfTwo(InterleaveBytes), nameof(InterleaveBytes), "must be a power of two of at least 256");
         Require(MediaGranularity >= 64 && IsPowerOfTwo(MediaGranularity) && MediaGranularity <= InterleaveBytes,
             nameof(MediaGranularity), "must be a power of two from 64 to InterleaveBytes");
         Require(WriteCombiningBytes >= 0 && WriteCombiningBytes % MediaGranularity == 0,
             nameof(WriteCombiningBytes), "must be a non-negative multiple of MediaGranularity");
         Require(WriteBackSlots is >= 1 and <= MaxWriteBackSlots, nameof(WriteBackSlots), $"must be from 1 to {MaxWriteBackSlots}");
-        Require(ReadBandwidthGBps > 0, nameof(ReadBandwidthGBps), "must be positive");
-        Require(WriteBandwidthNtGBps > 0, nameof(WriteBandwidthNtGBps), "must be positive");
-        Require(WriteBandwidthClwbGBps > 0, nameof(WriteBandwidthClwbGBps), "must be positive");
+        Require(ReadBandwidthGBps > 0 && double.IsFinite(ReadBandwidthGBps), nameof(ReadBandwidthGBps), "must be a finite positive number");
+        Require(WriteBandwidthNtGBps > 0 && double.IsFinite(WriteBandwidthNtGBps), nameof(WriteBandwidthNtGBps), "must be a finite positive number");
+        Require(WriteBandwidthClwbGBps > 0 && double.IsFinite(WriteBandwidthClwbGBps), nameof(WriteBandwidthClwbGBps), "must be a finite positive number");
         foreach (var (value, name) in new[]
         {
             (ReadLatencySequentialNs, nameof(ReadLatencySequentialNs)), (ReadLatencyRandomNs, nameof(ReadLatencyRandomNs)),

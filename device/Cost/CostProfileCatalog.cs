@@ -14,8 +14,11 @@ public sealed class CostProfileCatalog
     {
         foreach (var p in CostProfiles.BuiltIn)
             _profiles[p.Name] = p;
-        foreach (var (name, custom) in options.Profiles)
-            _profiles[name] = Build(name, custom);
+        // A custom profile may start from another one: build each after its base, whatever the order.
+        var building = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var built = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in options.Profiles.Keys)
+            BuildWithBase(name, options.Profiles, building, built);
         Default = Get(options.Profile);
     }
 
@@ -31,9 +34,24 @@ public sealed class CostProfileCatalog
             ? p
             : throw new KeyNotFoundException($"unknown cost profile '{name}' (known: {string.Join(", ", _profiles.Keys.Order())})");
 
+    private void BuildWithBase(string name, Dictionary<string, CustomProfileOptions> customs, HashSet<string> building, HashSet<string> built)
+    {
+        if (built.Contains(name))
+            return;
+        if (!building.Add(name))
+            throw new InvalidOperationException($"cost profile '{name}': its Base profiles form a cycle ({string.Join(" -> ", building)} -> {name})");
+        var custom = customs[name];
+        // A profile may redefine a built-in one from itself; any other base that is configured is built first.
+        if (custom.Base is { } b && !string.Equals(b, name, StringComparison.OrdinalIgnoreCase) && customs.ContainsKey(b))
+            BuildWithBase(customs.Keys.First(k => string.Equals(k, b, StringComparison.OrdinalIgnoreCase)), customs, building, built);
+        _profiles[name] = Build(name, custom);
+        building.Remove(name);
+        built.Add(name);
+    }
+
     private CostProfile Build(string name, CustomProfileOptions custom)
     {
-        if (!_profiles.TryGetValue(custom.Base, out var baseProfile))
+        if (custom.Base is not { } baseName || !_profiles.TryGetValue(baseName, out var baseProfile))
             throw new InvalidOperationException($"cost profile '{name}': unknown base profile '{custom.Base}'");
         var profile = baseProfile with { Name = name };
         foreach (var (key, value) in custom.Set)
@@ -45,7 +63,7 @@ public sealed class CostProfileCatalog
             try
             {
                 parsed = prop.PropertyType == typeof(PersistenceDomain)
-                    ? Enum.Parse<PersistenceDomain>(value, ignoreCase: true)
+                    ? ParseDomain(value)
                     : Convert.ChangeType(value, prop.PropertyType, CultureInfo.InvariantCulture);
             }
             catch (Exception e) when (e is FormatException or ArgumentException or InvalidCastException or OverflowException)
@@ -60,8 +78,15 @@ public sealed class CostProfileCatalog
         }
         catch (ArgumentException e)
         {
-            throw new InvalidOperationException($"cost profile '{name}': {e.Message}", e);
+            // The message already names the profile: "cost profile 'NAME': SETTING ...".
+            throw new InvalidOperationException(e.Message, e);
         }
         return profile;
     }
+
+    // Only the names (any case): Enum.Parse would also take numbers ("3") and lists ("Adr, Eadr").
+    private static PersistenceDomain ParseDomain(string? value) =>
+        Enum.GetValues<PersistenceDomain>().Cast<PersistenceDomain?>()
+            .FirstOrDefault(d => string.Equals(d.ToString(), value?.Trim(), StringComparison.OrdinalIgnoreCase))
+        ?? throw new FormatException($"'{value}' is not Adr or Eadr");
 }

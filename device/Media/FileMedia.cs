@@ -46,14 +46,30 @@ public sealed unsafe class FileMedia : IMedia
         return Map(path, FileMode.Open, length, readOnly);
     }
 
-    /// <summary>Creates a new sparse image of <paramref name="length"/> zero bytes; fails if the file exists.</summary>
+    /// <summary>
+    /// Creates a new sparse image of <paramref name="length"/> zero bytes; fails if the file exists.
+    /// If the file cannot be made that long (EFBIG: <see cref="ArgumentOutOfRangeException"/>) or
+    /// mapped, it is removed again before the exception propagates.
+    /// </summary>
     public static FileMedia Create(string path, long length)
     {
         if (length <= 0 || length % 4096 != 0)
             throw new ArgumentOutOfRangeException(nameof(length), length, "image size must be a positive multiple of 4096 bytes");
-        using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite))
-            fs.SetLength(length);
-        return Map(path, FileMode.Open, length, readOnly: false);
+        bool created = false;
+        try
+        {
+            using (var fs = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite))
+            {
+                created = true;
+                fs.SetLength(length);
+            }
+            return Map(path, FileMode.Open, length, readOnly: false);
+        }
+        catch when (created)
+        {
+            File.Delete(path);
+            throw;
+        }
     }
 
     private static FileMedia Map(string path, FileMode mode, long length, bool readOnly)

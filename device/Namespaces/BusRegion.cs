@@ -96,8 +96,8 @@ public sealed class BusRegion
     /// <summary>
     /// Creates a namespace as <paramref name="spec"/> says, at the lowest aligned offset where it
     /// fits (or in the largest free extent when no size is given), and writes the labels.
-    /// Fails with EINVAL (bad options), EEXIST (name or uuid taken), ENOSPC (does not fit) or
-    /// EROFS, changing nothing.
+    /// Fails with EINVAL (bad options), EEXIST (name or uuid taken), ENOSPC (does not fit, or the
+    /// label file is full) or EROFS, changing nothing.
     /// </summary>
     public NvdimmNamespace CreateNamespace(NamespaceSpec spec)
     {
@@ -110,6 +110,9 @@ public sealed class BusRegion
                 throw new NamespaceException(Errno.ENOSPC,
                     $"{Name} has no free space: {_namespaces[0].Name} is a label-less raw namespace covering the whole region " +
                     $"(destroy it, or reconfigure it with create-namespace -e {_namespaces[0].Name})");
+            if (_labels.Count >= LabelStorageArea.MaxLabels)
+                throw new NamespaceException(Errno.ENOSPC,
+                    $"{Name} has {_labels.Count} namespaces and its label file holds at most {LabelStorageArea.MaxLabels} labels");
             var label = Plan(spec, align, sector, map, _labels, index: null, uuid: null, preferredOffset: null);
             Commit([.. _labels, label]);
             return _namespaces.First(n => n.Index == label.Index);
@@ -327,7 +330,16 @@ public sealed class BusRegion
                 ImageName = Path.GetFileName(Path.GetFullPath(ImagePath!)),
                 Profile = profile,
             };
-            new LabelStorageArea(index, labels).Save(LabelPath);
+            // Another process may have written the labels since this region read them: replacing
+            // them now would silently drop its change, so check the generation under the image lock.
+            using (SideFile.LockImage(ImagePath!))
+            {
+                long onDisk = LabelStorageArea.Load(LabelPath)?.Index.Sequence ?? 0;
+                if (onDisk != _sequence)
+                    throw new NamespaceException(Errno.EAGAIN,
+                        $"label file '{LabelPath}' was changed by another process after {Name} was opened (generation {_sequence}, now {onDisk}); nothing was changed, run the command again");
+                new LabelStorageArea(index, labels).Save(LabelPath);
+            }
             _sequence++;
         }
         Volatile.Write(ref _labels, labels);

@@ -65,7 +65,7 @@ public sealed class NvdimmBus : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(imagePath);
         string labelPath = LabelStorageArea.PathFor(imagePath);
         var info = new FileInfo(imagePath);
-        if (!info.Exists && Directory.Exists(imagePath))
+        if (Directory.Exists(imagePath))
             throw new NamespaceException(Errno.EISDIR, $"image '{imagePath}' is a directory");
         if (!info.Exists)
             throw new NamespaceException(Errno.ENOENT, File.Exists(labelPath)
@@ -117,7 +117,9 @@ public sealed class NvdimmBus : IDisposable
             throw new NamespaceException(Errno.EINVAL, $"image size {size} is not a positive multiple of {PhysicalAddressSpace.PageSize}");
         string labelPath = LabelStorageArea.PathFor(imagePath);
         string badblocksPath = BadblocksFile.PathFor(imagePath);
-        if (File.Exists(imagePath) || Directory.Exists(imagePath))
+        if (Directory.Exists(imagePath))
+            throw new NamespaceException(Errno.EISDIR, $"image '{imagePath}' is a directory");
+        if (File.Exists(imagePath))
             throw new NamespaceException(Errno.EEXIST, $"image '{imagePath}' already exists");
         foreach (var side in new[] { labelPath, badblocksPath })
             if (File.Exists(side))
@@ -131,6 +133,10 @@ public sealed class NvdimmBus : IDisposable
         try
         {
             media = FileMedia.Create(imagePath, size);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new NamespaceException(Errno.EFBIG, $"cannot create image '{imagePath}': {size} bytes is more than its file system allows in one file", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

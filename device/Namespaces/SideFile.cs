@@ -33,6 +33,45 @@ internal static class SideFile
         }
     }
 
+    /// <summary>
+    /// Takes an exclusive advisory lock (a POSIX record lock on the first byte) on the image
+    /// <paramref name="imagePath"/> for one check-and-replace of its side files, so that processes
+    /// changing them take turns; waits up to <paramref name="timeoutMs"/> for another holder, then
+    /// fails with EAGAIN. Disposing the result releases the lock.
+    /// </summary>
+    public static IDisposable LockImage(string imagePath, int timeoutMs = 5000)
+    {
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(imagePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Failure(e, $"cannot lock image '{imagePath}'");
+        }
+        if (OperatingSystem.IsMacOS())
+            return fs; // .NET has no FileStream.Lock there
+        long deadline = Environment.TickCount64 + timeoutMs;
+        while (true)
+        {
+            try
+            {
+                fs.Lock(0, 1);
+                return fs;
+            }
+            catch (IOException) when (Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(10);
+            }
+            catch (IOException e)
+            {
+                fs.Dispose();
+                throw new NamespaceException(Errno.EAGAIN, $"image '{imagePath}' is locked by another process changing its labels", e);
+            }
+        }
+    }
+
     /// <summary>Removes <paramref name="path"/> if it exists.</summary>
     public static void Delete(string path, string what)
     {
@@ -68,9 +107,14 @@ internal static class SideFile
         }
     }
 
-    /// <summary>The exception for a failed file-system call: EACCES for permissions, EIO otherwise.</summary>
+    /// <summary>The exception for a failed file-system call: EACCES for permissions, ENOENT for a missing file or directory, EIO otherwise.</summary>
     public static NamespaceException Failure(Exception e, string detail) =>
-        new(e is UnauthorizedAccessException ? Errno.EACCES : Errno.EIO, $"{detail}: {e.Message}", e);
+        new(e switch
+        {
+            UnauthorizedAccessException => Errno.EACCES,
+            FileNotFoundException or DirectoryNotFoundException => Errno.ENOENT,
+            _ => Errno.EIO,
+        }, $"{detail}: {e.Message}", e);
 
     private static void TryDelete(string path)
     {

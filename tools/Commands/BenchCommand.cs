@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using DaxStack.Device.Cost;
 using DaxStack.Tools.Bench;
 using DaxStack.Tools.Cli;
@@ -25,7 +26,15 @@ public static class BenchCommand
         };
         var dimmsOption = new Option<int?>("--dimms")
         {
-            Description = "Interleaved DIMMs for the bandwidth rows. Default: the profile's own count and 6.",
+            Description = $"Interleaved DIMMs for the bandwidth rows, 1 to {CostProfile.MaxDimms}. Default: the profile's own count and 6.",
+            CustomParser = r =>
+            {
+                string text = string.Join(' ', r.Tokens.Select(t => t.Value));
+                if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n))
+                    return n;
+                r.AddError($"invalid --dimms '{text}': expected a whole number of DIMMs");
+                return null;
+            },
         };
         var cmd = new Command("cost-model",
             "Run, in modeled time, the microbenchmarks behind the published Optane and DRAM figures (DESIGN.md section 9) " +
@@ -46,8 +55,8 @@ public static class BenchCommand
                 return context.Fail(name, e.Message);
             }
             int? dimms = pr.GetValue(dimmsOption);
-            if (dimms is < 1)
-                return context.Fail(name, $"--dimms must be at least 1 (got {dimms})");
+            if (dimms is < 1 or > CostProfile.MaxDimms)
+                return context.Fail(name, $"--dimms must be from 1 to {CostProfile.MaxDimms} (got {dimms})");
             IReadOnlyList<int> counts = dimms is { } n ? [n] : CostModelValidation.DefaultDimmCounts(profile);
             IReadOnlyList<CostModelValidation.Row> rows;
             try

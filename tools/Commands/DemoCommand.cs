@@ -29,6 +29,12 @@ namespace DaxStack.Tools.Commands;
 /// </summary>
 public static class DemoCommand
 {
+    // The tour stores at 0x1000 and poisons the sector at 0x8000 of its device.
+    private const long PoisonOffset = 0x8000;
+
+    /// <summary>The smallest in-memory device (Nvdimm:InMemorySize) the tour runs on.</summary>
+    public const long MinimumSize = PoisonOffset + 4096;
+
     public static Command Create(CliContext context)
     {
         var profileOption = new Option<string?>("--profile", "-p")
@@ -50,24 +56,37 @@ public static class DemoCommand
             {
                 return context.Fail("demo", e.Message);
             }
-            Run(context.Out, profile, options.InMemorySize, context.Services.GetRequiredService<DeviceMetrics>(),
+            long size = options.InMemorySize;
+            if (size < MinimumSize)
+                return context.Fail("demo", $"Nvdimm:InMemorySize {size} is too small for the tour: it needs at least {MinimumSize} bytes");
+            NativeMedia media;
+            try
+            {
+                media = new NativeMedia(size);
+            }
+            catch (OutOfMemoryException)
+            {
+                return context.Fail("demo", $"cannot allocate the {size}-byte in-memory device (Nvdimm:InMemorySize): {ErrnoText.StrError(Errno.ENOMEM)}");
+            }
+            Run(context.Out, profile, media, context.Services.GetRequiredService<DeviceMetrics>(),
                 context.Services.GetRequiredService<PmemDriver>(), catalog);
             return 0;
         });
         return cmd;
     }
 
-    /// <summary>Runs the tour on a fresh in-memory platform of <paramref name="size"/> bytes.</summary>
-    public static void Run(TextWriter o, CostProfile profile, long size, DeviceMetrics? metrics = null,
+    /// <summary>Runs the tour on a fresh platform whose region is <paramref name="media"/> (at least <see cref="MinimumSize"/> bytes; the region takes it over).</summary>
+    public static void Run(TextWriter o, CostProfile profile, IMedia media, DeviceMetrics? metrics = null,
         PmemDriver? driver = null, CostProfileCatalog? catalog = null)
     {
+        long size = media.Length;
         var adrProfile = profile.Domain == Device.Persistence.PersistenceDomain.Adr ? profile : CostProfiles.OptaneAdr;
         o.WriteLine("DaxStack device tour: an emulated NVDIMM in native memory, no pmem hardware needed.");
         o.WriteLine();
 
         using var space = new PhysicalAddressSpace();
         metrics?.Attach(space);
-        var region = new NvdimmRegion("region0", new NativeMedia(size), adrProfile);
+        var region = new NvdimmRegion("region0", media, adrProfile);
         space.AddRegion(region);
         var cpu = space.CurrentCpu;
         long pa = region.BaseAddress + 0x1000;
@@ -133,7 +152,7 @@ public static class DemoCommand
         o.WriteLine();
 
         Step(o, "5. A media error: loads from a poisoned sector raise a machine check:");
-        long poisonOffset = 0x8000;
+        long poisonOffset = PoisonOffset;
         region.Poison.Add(poisonOffset, 512);
         o.WriteLine($"   inject-error: sector {poisonOffset / 512} (bytes 0x{poisonOffset:x}-0x{poisonOffset + 511:x} of region0)");
         try

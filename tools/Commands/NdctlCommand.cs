@@ -54,6 +54,14 @@ public static class NdctlCommand
     internal static string NamespaceName(string argument) =>
         Regex.IsMatch(argument, @"^\d+\.\d+$") ? "namespace" + argument : argument;
 
+    /// <summary>
+    /// True if the subcommands read <paramref name="argument"/> as a namespace device name
+    /// (namespaceR.N or R.N) or as <c>all</c> before trying friendly names, so that a namespace
+    /// with that friendly name could not be named by it.
+    /// </summary>
+    internal static bool IsNamespaceReference(string argument) =>
+        argument == "all" || Regex.IsMatch(argument, @"^(namespace)?\d+\.\d+$");
+
     /// <summary>A bus using the host's cost profiles, reported by the device meter.</summary>
     internal static NvdimmBus OpenBus(CliContext context)
     {

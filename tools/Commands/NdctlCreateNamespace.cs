@@ -46,7 +46,7 @@ public static class NdctlCreateNamespace
         };
         var name = new Option<string?>("--name", "-n")
         {
-            Description = "Optional friendly name (at most 63 bytes), unique in the region; other commands accept it in place of namespaceR.N.",
+            Description = "Optional friendly name (at most 63 bytes), unique in the region; other commands accept it in place of namespaceR.N. It may not be 'all', R.N or namespaceR.N.",
             HelpName = "NAME",
         };
         var uuid = new Option<string?>("--uuid", "-u")
@@ -92,6 +92,9 @@ public static class NdctlCreateNamespace
             };
             if (memmap == MemmapLocation.None)
                 return context.Fail($"ndctl {Command}", $"invalid --map '{parse.GetValue(map)}': use dev or mem");
+            if (parse.GetValue(name) is { } friendly && NdctlCommand.IsNamespaceReference(friendly))
+                return context.Fail($"ndctl {Command}",
+                    $"invalid --name '{friendly}': other commands would read it as {(friendly == "all" ? "every namespace" : "namespace " + NdctlCommand.NamespaceName(friendly))}");
             Guid? id = null;
             if (parse.GetValue(uuid) is { } uuidText)
             {
@@ -114,7 +117,7 @@ public static class NdctlCreateNamespace
             using var bus = NdctlCommand.OpenBus(context);
             NvdimmNamespace ns;
             BusRegion region;
-            if (!File.Exists(path) && reconfigure == null)
+            if (!File.Exists(path) && !Directory.Exists(path) && reconfigure == null)
             {
                 if (bytes == null)
                     return context.Fail($"ndctl {Command}", $"image '{path}' does not exist: give --size to create it");

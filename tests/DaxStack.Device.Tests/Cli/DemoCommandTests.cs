@@ -61,6 +61,31 @@ public class DemoCommandTests
         });
     }
 
+    [TestCase("4096")]
+    [TestCase("32768")]
+    public void AnInMemoryDeviceTooSmallForTheTourIsAClearError(string size)
+    {
+        var (exit, output, error) = CliRunner.Run("demo", $"--Nvdimm:InMemorySize={size}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), output);
+            Assert.That(error, Does.StartWith($"demo: Nvdimm:InMemorySize {size} is too small for the tour"));
+            Assert.That(error, Does.Not.Contain("internal error"));
+        });
+    }
+
+    [Test]
+    public void AnInMemoryDeviceThatCannotBeAllocatedIsAClearError()
+    {
+        var (exit, _, error) = CliRunner.Run("demo", $"--Nvdimm:InMemorySize={1L << 56}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("demo: cannot allocate").And.Contain("Cannot allocate memory"));
+            Assert.That(error, Does.Not.Contain("internal error"));
+        });
+    }
+
     [Test]
     public void AConfiguredDefaultProfileThatDoesNotExistIsReported()
     {

@@ -75,6 +75,30 @@ public class CostModelValidationTests
         });
     }
 
+    [TestCase("1000000")]
+    [TestCase("2147483647")]
+    public void ADimmCountBeyondTheModelsLimitIsRefusedAtOnce(string dimms)
+    {
+        var (exit, _, error) = CliRunner.Run("bench", "cost-model", "--dimms", dimms);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith($"bench cost-model: --dimms must be from 1 to {CostProfile.MaxDimms} (got {dimms})"));
+        });
+    }
+
+    [Test]
+    public void ADimmCountThatIsNotANumberIsReportedWithoutDotNetTypeNames()
+    {
+        var (exit, _, error) = CliRunner.Run("bench", "cost-model", "--dimms", "six");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("bench cost-model: invalid --dimms 'six'"));
+            Assert.That(error, Does.Not.Contain("System."));
+        });
+    }
+
     [Test]
     public void AnUnknownProfileIsAClearError()
     {

@@ -75,6 +75,65 @@ public class AddNvdimmTests
     }
 
     [Test]
+    public void ANullBaseInACustomProfileIsNamedNotThrownAsANullKey()
+    {
+        // appsettings.json: "Profiles": { "bad": { "Base": null } }
+        using var host = Build(new() { ["Nvdimm:Profiles:bad:Base"] = null });
+        var e = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredService<CostProfileCatalog>());
+        Assert.That(e!.Message, Does.StartWith("cost profile 'bad': unknown base profile"));
+    }
+
+    [TestCase("a-derived", "b-base")]
+    [TestCase("z-derived", "b-base")]
+    public void ACustomProfileMayStartFromAnotherCustomProfileWhateverTheirOrder(string derived, string @base)
+    {
+        using var host = Build(new()
+        {
+            [$"Nvdimm:Profiles:{@base}:Base"] = "dram",
+            [$"Nvdimm:Profiles:{@base}:Set:FenceNs"] = "7",
+            [$"Nvdimm:Profiles:{derived}:Base"] = @base,
+            [$"Nvdimm:Profiles:{derived}:Set:StoreNs"] = "3",
+        });
+        var p = host.Services.GetRequiredService<CostProfileCatalog>().Get(derived);
+        Assert.Multiple(() =>
+        {
+            Assert.That(p.Name, Is.EqualTo(derived));
+            Assert.That(p.FenceNs, Is.EqualTo(7));
+            Assert.That(p.StoreNs, Is.EqualTo(3));
+            Assert.That(p.Technology, Is.EqualTo("dram"));
+        });
+    }
+
+    [Test]
+    public void CustomProfilesBasedOnEachOtherAreACycleNotAnOverflow()
+    {
+        using var host = Build(new()
+        {
+            ["Nvdimm:Profiles:a:Base"] = "b",
+            ["Nvdimm:Profiles:b:Base"] = "a",
+        });
+        var e = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredService<CostProfileCatalog>());
+        Assert.That(e!.Message, Does.Contain("cycle"));
+    }
+
+    [TestCase("Domain", "3")]
+    [TestCase("Domain", "Adr, Eadr")]
+    [TestCase("ReadBandwidthGBps", "Infinity")]
+    [TestCase("WriteBandwidthNtGBps", "NaN")]
+    [TestCase("Dimms", "100000")]
+    [TestCase("NtWriteLatencyNs", "-5")]
+    public void AnOutOfRangeValueInACustomProfileIsRefusedOnceNamed(string setting, string value)
+    {
+        using var host = Build(new() { [$"Nvdimm:Profiles:bad:Set:{setting}"] = value });
+        var e = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredService<CostProfileCatalog>());
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Message, Does.StartWith("cost profile 'bad': ").And.Contain(setting));
+            Assert.That(e.Message.Split("cost profile 'bad'").Length - 1, Is.EqualTo(1), "the profile is named once");
+        });
+    }
+
+    [Test]
     public void InvalidOptionsFailValidation()
     {
         using var host = Build(new() { ["Nvdimm:InMemorySize"] = "-1" });

@@ -49,6 +49,33 @@ public class NamespaceErrorTests
     }
 
     [Test]
+    public void LabelsChangedByAnotherOpenerSinceThisOneReadThemAreNotOverwritten()
+    {
+        // Two daxstack processes open the image at once (two concurrent `ndctl create-namespace`):
+        // the second to write must not silently replace the labels the first wrote.
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        using var first = ImageDirectory.NewBus();
+        using var second = ImageDirectory.NewBus();
+        var a = first.OpenImage(image);
+        var b = second.OpenImage(image);
+        a.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB, Name = "first" });
+        var labelsAfterFirst = File.ReadAllBytes(image + ".labels");
+
+        var e = Assert.Throws<NamespaceException>(() => b.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB, Name = "second" }));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EAGAIN));
+            Assert.That(e.Message, Does.Contain("changed by another process"));
+            Assert.That(File.ReadAllBytes(image + ".labels"), Is.EqualTo(labelsAfterFirst), "the first opener's namespace is kept");
+            Assert.That(b.Namespaces.Select(n => n.FriendlyName), Does.Not.Contain("second"));
+        });
+        using var third = ImageDirectory.NewBus();
+        Assert.That(third.OpenImage(image).Namespaces.Select(n => n.FriendlyName), Does.Contain("first"));
+    }
+
+    [Test]
     public void ANamespaceThatDoesNotFitIsRejectedWithEnospc()
     {
         using var dir = new ImageDirectory();

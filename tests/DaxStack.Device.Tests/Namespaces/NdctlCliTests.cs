@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using DaxStack.Device.Namespaces;
 using DaxStack.Device.Poison;
 using DaxStack.Tools.Cli;
 
@@ -297,6 +298,109 @@ public class NdctlCliTests
             Assert.That(r.Exit, Is.EqualTo(1));
             Assert.That(r.Err, Does.Contain("not a multiple"));
             Assert.That(dir.Snapshot(), Is.Empty);
+        });
+    }
+
+    [Test]
+    public void AnImageTooLargeForTheFileSystemOrTheAddressSpaceIsRefusedAndLeavesNothingBehind()
+    {
+        using var dir = new ImageDirectory();
+        // Larger than ext4 allows (EFBIG) and than any 64-bit process can map: either way it fails.
+        var r = Ndctl("create-namespace", "--image", dir.PathOf("huge.img"), "-s", "0x7ffffffffffff000", "-m", "raw");
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Exit, Is.EqualTo(1), r.Err);
+            Assert.That(r.Err, Does.StartWith("ndctl create-namespace: cannot create image"));
+            Assert.That(r.Err, Does.Not.Contain("internal error"));
+            Assert.That(dir.Snapshot(), Is.Empty, "no half-made image is left behind");
+        });
+    }
+
+    [TestCase("all")]
+    [TestCase("namespace0.1")]
+    [TestCase("0.1")]
+    [TestCase("namespace1.0")]
+    public void AFriendlyNameThatOtherCommandsWouldReadAsANamespaceOrAllIsRefused(string name)
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        Assert.That(Ndctl("create-namespace", "--image", image, "-s", "8M", "-m", "fsdax", "-a", "4K", "-n", "keep").Exit, Is.EqualTo(0));
+        var before = dir.Snapshot();
+
+        var r = Ndctl("create-namespace", "--image", image, "-s", "2M", "-n", name);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Exit, Is.EqualTo(1), r.Out);
+            Assert.That(r.Err, Does.StartWith($"ndctl create-namespace: invalid --name '{name}'"));
+            Assert.That(dir.Snapshot(), Is.EqualTo(before));
+        });
+    }
+
+    [Test]
+    public void ADirectoryGivenAsTheImageIsReportedAsADirectory()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        Directory.CreateDirectory(image);
+
+        foreach (var args in new[]
+        {
+            new[] { "list", "--image", image },
+            ["create-namespace", "--image", image],
+            ["create-namespace", "--image", image, "-s", "2M"],
+            ["destroy-namespace", "0.0", "-f", "--image", image],
+            ["inject-error", "0.0", "-B", "1", "--image", image],
+            ["clear-errors", "0.0", "--image", image],
+        })
+        {
+            var r = Ndctl(args);
+            Assert.Multiple(() =>
+            {
+                Assert.That(r.Exit, Is.EqualTo(1), string.Join(' ', args));
+                Assert.That(r.Err, Does.StartWith($"ndctl {args[0]}: image '{image}' is a directory"), string.Join(' ', args));
+                Assert.That(r.Err.TrimEnd(), Does.EndWith("Is a directory"), string.Join(' ', args));
+            });
+        }
+    }
+
+    [Test]
+    public void CreatingAnImageInADirectoryThatDoesNotExistSaysSo()
+    {
+        using var dir = new ImageDirectory();
+        var r = Ndctl("create-namespace", "--image", dir.PathOf("missing/pmem.img"), "-s", "4M");
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Exit, Is.EqualTo(1));
+            Assert.That(r.Err, Does.StartWith("ndctl create-namespace: cannot create image"));
+            Assert.That(r.Err.TrimEnd(), Does.EndWith("No such file or directory"));
+        });
+    }
+
+    [Test]
+    public void ALabelFileWithNoRoomForAnotherLabelIsOutOfSpaceNotAnInternalError()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        long size = (LabelStorageArea.MaxLabels + 1) * 4096L;
+        using (var fs = new FileStream(image, FileMode.CreateNew))
+            fs.SetLength(size);
+        var full = Enumerable.Range(0, LabelStorageArea.MaxLabels).Select(i => new NamespaceLabel
+        {
+            Uuid = Guid.NewGuid(), Index = i, Offset = i * 4096L, Size = 4096, Align = 4096, SectorSize = 512, Mode = NamespaceMode.Raw,
+        }).ToList();
+        new LabelStorageArea(new NamespaceIndex { LabelCount = full.Count, Sequence = 1, ImageSize = size, ImageName = "pmem.img" }, full)
+            .Save(image + ".labels");
+        var before = dir.Snapshot();
+
+        var r = Ndctl("create-namespace", "--image", image, "-s", "4K", "-m", "raw");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Exit, Is.EqualTo(1), r.Out);
+            Assert.That(r.Err, Does.StartWith("ndctl create-namespace: "));
+            Assert.That(r.Err, Does.Contain($"{LabelStorageArea.MaxLabels} labels").And.Contain("No space left on device"));
+            Assert.That(dir.Snapshot(), Is.EqualTo(before));
         });
     }
 
