@@ -21,12 +21,15 @@
 # Installs libnbd-bin, nbdkit, fio and time with apt-get when missing.
 #
 # Usage: bench/run-nbd-bench.sh [--out DIR] [--size SIZE] [--repeats N] [--fio-repeats N]
-#                               [--fio-runtime S] [--no-build] [--aa]
+#                               [--fio-runtime S] [--warmups N] [--no-build] [--aa]
 #   --out DIR          where logs and results go (default: a new /tmp/daxstack-nbd-bench.XXXXXX)
 #   --size SIZE        export size and nbdcopy volume, a truncate(1) size (default 256M)
 #   --repeats N        nbdcopy repetitions per server (default 5)
 #   --fio-repeats N    fio repetitions per workload and server (default 3)
 #   --fio-runtime S    seconds each fio run measures, after a 1 s ramp (default 3)
+#   --warmups N        untimed rounds per server before anything is measured, each an nbdcopy
+#                      in and out (default 30; the first fills the exports), then one short
+#                      untimed run of each fio workload
 #   --no-build         use the daxstack already built in the artifacts path
 #   --aa               A/A run: a second nbdkit memory takes daxstack's place (columns say so),
 #                      to see the measurement noise; daxstack is neither built nor run
@@ -40,6 +43,7 @@ size=256M
 repeats=5
 fio_repeats=3
 fio_runtime=3
+warmups=30
 aa=0
 build=1
 
@@ -50,13 +54,14 @@ while [ $# -gt 0 ]; do
         --repeats) repeats=${2:?--repeats needs a number}; shift 2 ;;
         --fio-repeats) fio_repeats=${2:?--fio-repeats needs a number}; shift 2 ;;
         --fio-runtime) fio_runtime=${2:?--fio-runtime needs seconds}; shift 2 ;;
+        --warmups) warmups=${2:?--warmups needs a number}; shift 2 ;;
         --aa) aa=1; shift ;;
         --no-build) build=0; shift ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "run-nbd-bench: unknown argument '$1' (see --help)" >&2; exit 64 ;;
     esac
 done
-for n in "$repeats" "$fio_repeats" "$fio_runtime"; do
+for n in "$repeats" "$fio_repeats" "$fio_runtime" "$warmups"; do
     [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "run-nbd-bench: '$n' is not a positive whole number" >&2; exit 64; }
 done
 [ -n "$out" ] || out=$(mktemp -d /tmp/daxstack-nbd-bench.XXXXXX)
@@ -274,10 +279,28 @@ interleave() {
 }
 
 workloads=("nbdcopy in" "nbdcopy out" "fio 4k randread" "fio 4k randwrite" "fio 1M read" "fio 1M write")
-# One untimed pass per server first: fills both exports (so reads read data, not holes) and
-# lets the .NET server's JIT and tiering settle before anything is measured.
+# Untimed passes per server first. The first copy fills both exports (so reads read data, not
+# holes). The rest let the .NET server reach the steady state a long-running server is in: its
+# tiered JIT recompiles a method after 30 calls and again after 30 more, and code that runs once
+# per connection (handshake, logging, thread start) needs dozens of connections for that. In
+# alternated runs on this machine, nbdcopy in cost the server 596 ms of CPU per GB after one
+# warm-up copy with tiering on, 525 with it off (DOTNET_TieredCompilation=0), and 458 either way
+# after 30 rounds. nbdkit, which needs no warm-up, gets the same rounds.
+log "warm-up: $warmups untimed rounds of nbdcopy in and out per server, then one short run of each fio workload"
 nbdcopy --flush "$source_file" "$ours_uri" && nbdcopy --flush "$source_file" "$nbdkit_uri" || die "warm-up copy failed"
 nbdcopy "$ours_uri" null: && nbdcopy "$nbdkit_uri" null: || die "warm-up copy failed"
+for i in $(seq 2 "$warmups"); do
+    for uri in "$ours_uri" "$nbdkit_uri"; do
+        nbdcopy --flush "$source_file" "$uri" && nbdcopy "$uri" null: || die "warm-up copy failed"
+    done
+done
+for w in "fio 4k randread" "fio 4k randwrite" "fio 1M read" "fio 1M write"; do
+    for uri in "$ours_uri" "$nbdkit_uri"; do
+        # shellcheck disable=SC2046
+        fio --name=warmup --ioengine=nbd --numjobs=1 --time_based --runtime=1 --output-format=json \
+            --uri="$uri" $(fio_args "$w") >/dev/null || die "warm-up fio ($w) failed"
+    done
+done
 
 interleave run_nbdcopy "nbdcopy in" "$repeats"
 interleave run_nbdcopy "nbdcopy out" "$repeats"
@@ -355,7 +378,7 @@ PY
     done
     echo '```'
     echo
-    echo "Order: each repetition runs both servers back to back, the first one alternating; an untimed copy in and out of each server precedes the measurements."
+    echo "Order: each repetition runs both servers back to back, the first one alternating. Before any measurement each server gets $warmups untimed rounds of nbdcopy in and out and one 1 s run of each fio workload, so that the .NET server's tiered JIT has settled (the same for nbdkit)."
 } >"$report"
 cat "$report"
 log "results: $out (report.md, results.tsv, server logs)"
