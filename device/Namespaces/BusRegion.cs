@@ -26,6 +26,9 @@ public sealed class BusRegion
     private readonly PhysicalAddressSpace _space;
     private List<NamespaceLabel>? _labels;   // null: label-less
     private long _sequence;
+    // The poison list as this region last loaded or saved it: what it changed since is the
+    // difference from it, which is what a save applies to the file (see SaveBadblocks).
+    private IReadOnlyList<PoisonList.BadRange> _badblocksSynced;
     private volatile NvdimmNamespace[] _namespaces = [];
 
     internal BusRegion(PhysicalAddressSpace space, NvdimmRegion region, string? imagePath, LabelStorageArea? labels, bool readOnly)
@@ -45,6 +48,7 @@ public sealed class BusRegion
             _sequence = labels.Index.Sequence;
         }
         _namespaces = Build(_labels);
+        _badblocksSynced = region.Poison.Ranges;
         if (BadblocksPath != null && !readOnly)
             region.Poison.Changed += SaveBadblocks;
     }
@@ -368,10 +372,46 @@ public sealed class BusRegion
     private List<NamespaceLayout.Extent> FreeExtents() =>
         NamespaceLayout.FreeExtents(_namespaces.Select(n => (n.Offset, n.Offset + n.Size)), Region.Size);
 
+    // Another process may have changed the badblocks file since this region read it (two
+    // `ndctl inject-error` runs at once): under the image lock, this region's own changes since
+    // its last load or save (ranges poisoned, ranges cleared) are applied to what the file holds
+    // now, so neither process's ranges are lost. The region's own list stays as it is: another
+    // process's poison reaches it when the image is next opened, as each process is its own machine.
     private void SaveBadblocks()
     {
         lock (_badblocksGate)
-            BadblocksFile.Save(BadblocksPath!, Region.Poison.Ranges);
+        {
+            var current = Region.Poison.Ranges;
+            using (SideFile.LockImage(ImagePath!))
+            {
+                var onDisk = BadblocksFile.Load(BadblocksPath!, Region.Size);
+                var merged = onDisk.SequenceEqual(_badblocksSynced) ? current : Rebase(onDisk, _badblocksSynced, current);
+                BadblocksFile.Save(BadblocksPath!, merged);
+            }
+            _badblocksSynced = current;
+        }
+    }
+
+    // 'onDisk' with the ranges poisoned from 'synced' to 'current' added and those cleared removed.
+    private static IReadOnlyList<PoisonList.BadRange> Rebase(IReadOnlyList<PoisonList.BadRange> onDisk,
+        IReadOnlyList<PoisonList.BadRange> synced, IReadOnlyList<PoisonList.BadRange> current)
+    {
+        var merged = new PoisonList();
+        merged.Load(onDisk);
+        foreach (var r in Subtract(current, synced))
+            merged.Add(r.Offset, r.Length);
+        foreach (var r in Subtract(synced, current))
+            merged.Clear(r.Offset, r.Length);
+        return merged.Ranges;
+    }
+
+    private static IReadOnlyList<PoisonList.BadRange> Subtract(IReadOnlyList<PoisonList.BadRange> from, IReadOnlyList<PoisonList.BadRange> what)
+    {
+        var rest = new PoisonList();
+        rest.Load(from);
+        foreach (var r in what)
+            rest.Clear(r.Offset, r.Length);
+        return rest.Ranges;
     }
 
     private void ThrowIfReadOnly()

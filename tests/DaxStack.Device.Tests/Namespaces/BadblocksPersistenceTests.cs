@@ -35,6 +35,37 @@ public class BadblocksPersistenceTests
     }
 
     [Test]
+    public void TwoOpenersThatChangeThePoisonAtOnceKeepEachOthersRanges()
+    {
+        // Two daxstack processes have the image open at once (two `ndctl inject-error` runs, or
+        // one beside `serve`): each writes the badblocks file, and neither may drop the other's.
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using var first = ImageDirectory.NewBus();
+        using var second = ImageDirectory.NewBus();
+        var a = first.OpenImage(image);
+        var b = second.OpenImage(image);
+        var ns = "namespace0.1";
+
+        a.InjectError(a.GetNamespace(ns), 8, 2);
+        b.InjectError(b.GetNamespace(ns), 100, 1);
+        Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo("4104 2\n4196 1\n"), "both injections are kept");
+
+        Assert.That(a.ClearErrors(a.GetNamespace(ns)), Is.EqualTo(2), "the first clears the blocks it knows of");
+        Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo("4196 1\n"), "the second's block stays bad");
+
+        b.UninjectError(b.GetNamespace(ns), 100, 1);
+        Assert.Multiple(() =>
+        {
+            Assert.That(File.Exists(image + ".badblocks"), Is.False, "nothing is left poisoned: the file goes");
+            Assert.That(b.BadBlocks(b.GetNamespace(ns)), Is.Empty);
+        });
+        using var third = ImageDirectory.NewBus();
+        var reopened = third.OpenImage(image);
+        Assert.That(reopened.BadBlocks(reopened.GetNamespace(ns)), Is.Empty);
+    }
+
+    [Test]
     public void APoisonedBlockRaisesAMachineCheckInANewBusAfterReopening()
     {
         using var dir = new ImageDirectory();
