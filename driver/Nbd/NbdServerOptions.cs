@@ -82,8 +82,8 @@ public sealed class NbdServerOptions
     }
 
     /// <summary>
-    /// Parses <c>HOST:PORT</c>: an IPv4 address, a bracketed IPv6 address or <c>localhost</c>
-    /// (the IPv4 loopback), a colon, and a port 0-65535. Host names other than localhost are not
+    /// Parses <c>HOST:PORT</c>: an IPv4 address, a bracketed IPv6 address (an IPv4-mapped one
+    /// stands for its IPv4 address) or <c>localhost</c> (the IPv4 loopback), a colon, and a port 0-65535. Host names other than localhost are not
     /// resolved: a server binds addresses.
     /// </summary>
     public static bool TryParseEndpoint(string? text, out IPEndPoint? endpoint)
@@ -103,6 +103,10 @@ public sealed class NbdServerOptions
         {
             if (!IPAddress.TryParse(host[1..^1], out address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
                 return false;
+            // An IPv4-mapped address ([::ffff:127.0.0.1]) names the IPv4 address: an IPv6-only
+            // socket cannot bind it, an IPv4 one can.
+            if (address.IsIPv4MappedToIPv6)
+                address = address.MapToIPv4();
         }
         else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
             address = IPAddress.Loopback;

@@ -111,7 +111,9 @@ public static class ServeCommand
         }
         catch (ArgumentException e)
         {
-            return context.Fail(Command, $"invalid --export '{name}': {e.Message}");
+            // The message without .NET's " (Parameter 'name')" suffix: the option is named already.
+            string reason = e.ParamName == null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            return context.Fail(Command, $"invalid --export '{name}': {reason}");
         }
         return ServeAsync(context, export, listen).GetAwaiter().GetResult();
     }

@@ -124,6 +124,7 @@ public class NbdServerTests
     [TestCase("0.0.0.0:0", "0.0.0.0:0")]
     [TestCase("localhost:123", "127.0.0.1:123")]
     [TestCase("[::1]:10809", "[::1]:10809")]
+    [TestCase("[::ffff:127.0.0.1]:10809", "127.0.0.1:10809")]
     public void EndpointsParse(string text, string expected)
     {
         Assert.That(NbdServerOptions.TryParseEndpoint(text, out var endpoint), Is.True);

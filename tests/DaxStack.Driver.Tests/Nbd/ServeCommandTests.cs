@@ -136,6 +136,18 @@ public class ServeCommandTests
     }
 
     [Test]
+    public void AnEmptyExportNameIsAnErrorInTheCommandsOwnWords()
+    {
+        var (exit, output, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--export", "");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(output, Is.Empty);
+            Assert.That(err.TrimEnd(), Is.EqualTo("serve: invalid --export '': an NBD export name must not be empty (the empty name selects the default export)"));
+        });
+    }
+
+    [Test]
     public void MissingImageFileIsAnError()
     {
         string image = Path.Combine(_dir, "absent.img");
