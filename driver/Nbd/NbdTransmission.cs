@@ -406,8 +406,12 @@ internal sealed class NbdTransmission
         {
             if (!ReceiveInPlace(ref position, ref remaining, flags, ref error))
                 return false;
+            // A large write's reply goes out at once, even when the next request is already in:
+            // it frees a slot in the client's window of requests in flight (nbdcopy keeps 64 per
+            // connection), and held back while a fast client keeps sending, it would reach the client
+            // only when the socket runs dry. One 16-byte send per 128 KiB or more costs little.
             if (remaining == 0)
-                return AnswerWrite(request, error, sendNow: _connection.Available < RequestSize);
+                return AnswerWrite(request, error, sendNow: true);
         }
         bool needMore = false, nextWaiting = true;
         while (remaining > 0)
