@@ -65,8 +65,7 @@ public sealed class NvdimmBus : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(imagePath);
         string labelPath = LabelStorageArea.PathFor(imagePath);
         var info = new FileInfo(imagePath);
-        if (Directory.Exists(imagePath))
-            throw new NamespaceException(Errno.EISDIR, $"image '{imagePath}' is a directory");
+        ThrowIfDirectory(imagePath);
         if (!info.Exists)
             throw new NamespaceException(Errno.ENOENT, File.Exists(labelPath)
                 ? $"image '{imagePath}' does not exist (but its label file '{labelPath}' does)"
@@ -117,8 +116,7 @@ public sealed class NvdimmBus : IDisposable
             throw new NamespaceException(Errno.EINVAL, $"image size {size} is not a positive multiple of {PhysicalAddressSpace.PageSize}");
         string labelPath = LabelStorageArea.PathFor(imagePath);
         string badblocksPath = BadblocksFile.PathFor(imagePath);
-        if (Directory.Exists(imagePath))
-            throw new NamespaceException(Errno.EISDIR, $"image '{imagePath}' is a directory");
+        ThrowIfDirectory(imagePath);
         if (File.Exists(imagePath))
             throw new NamespaceException(Errno.EEXIST, $"image '{imagePath}' already exists");
         foreach (var side in new[] { labelPath, badblocksPath })
@@ -238,5 +236,11 @@ public sealed class NvdimmBus : IDisposable
             throw new NamespaceException(Errno.EINVAL,
                 labelPath != null && File.Exists(labelPath) ? $"{e.Message}, named by '{labelPath}' or the command line" : e.Message, e);
         }
+    }
+
+    private static void ThrowIfDirectory(string imagePath)
+    {
+        if (Directory.Exists(imagePath))
+            throw new NamespaceException(Errno.EISDIR, $"image '{imagePath}' is a directory");
     }
 }

@@ -206,15 +206,18 @@ internal sealed class NbdConnection
                 throw new SocketException((int)error);
             // About to wait for the client: what has been answered goes out first.
             BeforeWait?.Invoke();
-            if (stoppable && (_stopRequested || Environment.TickCount64 >= _handshakeDeadline))
+            if (stoppable && StopWaiting)
                 return -1;
             while (!_socket.Poll(PollMicroseconds, SelectMode.SelectRead))
             {
-                if (stoppable && (_stopRequested || Environment.TickCount64 >= _handshakeDeadline))
+                if (stoppable && StopWaiting)
                     return -1;
             }
         }
     }
+
+    // Whether a stoppable wait for the client gives up: a stop was requested, or the handshake's time ran out.
+    private bool StopWaiting => _stopRequested || Environment.TickCount64 >= _handshakeDeadline;
 
     /// <summary>How many received bytes the socket holds that nobody has read yet (0 once the client has closed its side).</summary>
     public int Available => _socket.Available;
