@@ -210,6 +210,8 @@ public sealed class BusRegion
     /// Clears every bad block of <paramref name="ns"/> the way the driver's recovery write does
     /// (ndctl clear-errors): each bad range is overwritten with zeros, persistently, then its
     /// poison is removed. The data that was there is lost. Returns the number of blocks cleared.
+    /// Fails before anything is written if the badblocks file beside the image could not be
+    /// updated (EACCES for a directory this process may not write).
     /// </summary>
     public long ClearErrors(NvdimmNamespace ns)
     {
@@ -218,6 +220,10 @@ public sealed class BusRegion
         var bad = BadBlocks(ns);
         if (bad.Count == 0)
             return 0;
+        // The zeros cannot be taken back: if the badblocks file could not record the clearing
+        // (a directory this process may not write), fail before writing them.
+        if (BadblocksPath != null)
+            SideFile.CheckReplaceable(BadblocksPath, "badblocks file");
         var cpu = _space.CurrentCpu;
         var zeros = new byte[ZeroChunk];
         long cleared = 0;

@@ -15,8 +15,7 @@ internal static class SideFile
     public static void WriteAtomically(string path, ReadOnlySpan<byte> contents, string what)
     {
         string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        string tmp = TemporaryFor(full);
         try
         {
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -31,6 +30,32 @@ internal static class SideFile
             TryDelete(tmp);
             throw Failure(e, $"cannot write {what} '{path}'");
         }
+    }
+
+    /// <summary>
+    /// Fails with the reason, changing nothing, if <paramref name="path"/> could not be replaced or
+    /// removed now because its directory takes no new file (permissions, a read-only file system):
+    /// the check a caller makes before work that cannot be undone and has to be recorded there.
+    /// </summary>
+    public static void CheckReplaceable(string path, string what)
+    {
+        string tmp = TemporaryFor(path);
+        try
+        {
+            using var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(tmp);
+            throw Failure(e, $"cannot update {what} '{path}'");
+        }
+    }
+
+    // A hidden name beside 'path', unique to this process and call.
+    private static string TemporaryFor(string path)
+    {
+        string full = Path.GetFullPath(path);
+        return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
     }
 
     /// <summary>
@@ -107,14 +132,18 @@ internal static class SideFile
         }
     }
 
-    /// <summary>The exception for a failed file-system call: EACCES for permissions, ENOENT for a missing file or directory, EIO otherwise.</summary>
+    /// <summary>
+    /// The exception for a failed file-system call: EACCES for permissions, ENOENT for a missing
+    /// file or directory (whose errno text says all .NET's message would), EIO otherwise, with
+    /// .NET's message.
+    /// </summary>
     public static NamespaceException Failure(Exception e, string detail) =>
-        new(e switch
+        e switch
         {
-            UnauthorizedAccessException => Errno.EACCES,
-            FileNotFoundException or DirectoryNotFoundException => Errno.ENOENT,
-            _ => Errno.EIO,
-        }, $"{detail}: {e.Message}", e);
+            UnauthorizedAccessException => new(Errno.EACCES, detail, e),
+            FileNotFoundException or DirectoryNotFoundException => new(Errno.ENOENT, detail, e),
+            _ => new(Errno.EIO, $"{detail}: {e.Message.TrimEnd('.')}", e),
+        };
 
     private static void TryDelete(string path)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Versioning;
 using DaxStack.Device.Cost;
 using DaxStack.Device.Hosting;
 using DaxStack.Device.Namespaces;
@@ -18,12 +19,27 @@ public class CrossProcessTests
     public void SetUp() => _dir = Directory.CreateTempSubdirectory("daxstack-xproc-").FullName;
 
     [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
+    public void TearDown()
+    {
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.Delete(_dir, recursive: true);
+    }
 
-    private static (int Exit, string Out, string Err) Daxstack(params string[] args)
+    private static (int Exit, string Out, string Err) Daxstack(params string[] args) => Run([], args);
+
+    // The user nobody on Linux: what root runs a child as when the child must meet file permissions.
+    private const string Nobody = "65534";
+
+    // daxstack in a child process; as root, run through 'prefix' (setpriv to another user) when given.
+    private static (int Exit, string Out, string Err) Run(string[] prefix, string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "daxstack.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in prefix.Skip(1))
+            psi.ArgumentList.Add(a);
+        if (prefix.Length > 0)
+            psi.ArgumentList.Add("dotnet");
         psi.ArgumentList.Add(dll);
         foreach (var a in args)
             psi.ArgumentList.Add(a);
@@ -77,5 +93,42 @@ public class CrossProcessTests
         });
         // The child opened and closed the image (an orderly exit): the data is still there.
         Assert.That(File.ReadAllBytes(image).AsSpan(0, 21).ToArray(), Is.EqualTo("written by the parent"u8.ToArray()));
+    }
+
+    [Test]
+    [UnsupportedOSPlatform("windows")]
+    public void ClearErrorsWhereTheBadblocksFileCannotBeUpdatedFailsBeforeZeroingAnything()
+    {
+        string image = Path.Combine(_dir, "pmem.img");
+        var (exit, _, err) = Daxstack("ndctl", "create-namespace", "--image", image, "--size", "16M", "--mode", "fsdax");
+        Assert.That(exit, Is.Zero, err);
+        var pattern = new byte[16 << 20];
+        Array.Fill(pattern, (byte)0xab);
+        File.WriteAllBytes(image, pattern);
+        (exit, _, err) = Daxstack("ndctl", "inject-error", "namespace0.0", "--image", image, "-B", "16", "-n", "1");
+        Assert.That(exit, Is.Zero, err);
+        string badblocks = File.ReadAllText(image + ".badblocks");
+
+        // A directory the command may read but not write. Root ignores permissions, so as root
+        // the command runs as nobody, for whom the image itself stays writable.
+        string[] prefix = [];
+        if (Environment.UserName == "root")
+        {
+            prefix = ["setpriv", $"--reuid={Nobody}", $"--regid={Nobody}", "--clear-groups", "--"];
+            File.SetUnixFileMode(image, File.GetUnixFileMode(image) | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite);
+        }
+        File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+            | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        if (prefix.Length > 0 && Run(prefix, ["--version"]).Exit != 0)
+            Assert.Ignore("cannot run daxstack as nobody here (setpriv missing, or the build output is not readable by nobody)");
+
+        (exit, _, err) = Run(prefix, ["ndctl", "clear-errors", "namespace0.0", "--image", image]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), err);
+            Assert.That(err, Does.Contain($"cannot update badblocks file '{image}.badblocks'").And.Contain("Permission denied"));
+            Assert.That(File.ReadAllBytes(image), Is.EqualTo(pattern), "no block was zeroed");
+            Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo(badblocks), "the bad block is still listed");
+        });
     }
 }
