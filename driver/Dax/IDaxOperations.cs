@@ -33,9 +33,9 @@ public interface IDaxOperations
 
     /// <summary>
     /// Writes <paramref name="source"/> at byte <paramref name="offset"/> of the device with
-    /// non-temporal stores (durable after the caller's next fence). Where the range is poisoned the
-    /// write must cover whole pages: the poison is cleared and the data written; a poisoned range
-    /// that is not page aligned is left alone and 0 is returned. Returns the bytes written.
+    /// non-temporal stores (durable after the caller's next fence). Where a page the range touches
+    /// holds poison the write must cover whole pages: the poison is cleared and the data written; a
+    /// write that only partly covers a poisoned page is left alone and 0 is returned. Returns the bytes written.
     /// </summary>
     /// <remarks>Models <c>pmem_recovery_write</c>.</remarks>
     long RecoveryWrite(long offset, ReadOnlySpan<byte> source);

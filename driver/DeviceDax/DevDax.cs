@@ -41,20 +41,24 @@ public sealed class DevDax
     /// <summary>
     /// Checks and creates a mapping of <paramref name="length"/> bytes at virtual address
     /// <paramref name="address"/>, starting at page <paramref name="pgoff"/> of the device.
-    /// EINVAL for a private mapping, a zero length, or an address, length or offset not aligned to
-    /// <see cref="Align"/>; EACCES for a writable mapping of a read-only device.
+    /// EINVAL for a zero length, a private mapping, or an address, length or offset not aligned to
+    /// <see cref="Align"/>; ENOMEM for a range that runs past the end of the address space; EACCES
+    /// for a writable shared mapping of a read-only device (checked, as do_mmap does, before the range).
     /// </summary>
     public Errno Mmap(long address, long length, long pgoff, DevDaxMapFlags flags, out DevDaxMapping? mapping)
     {
         mapping = null;
+        if (length <= 0 || address < 0 || pgoff < 0)
+            return Errno.EINVAL;
+        if (address > long.MaxValue - length)
+            return Errno.ENOMEM;    // past the end of the address space (get_unmapped_area)
         if ((flags & DevDaxMapFlags.Shared) == 0)
             return Errno.EINVAL;    // "cannot mmap private mapping"
-        long mask = Align - 1;
-        if (length <= 0 || address < 0 || pgoff < 0 || (address & mask) != 0 || ((address + length) & mask) != 0
-            || ((pgoff << 12) & mask) != 0)
-            return Errno.EINVAL;    // "vm_start/vm_end misaligned"
         if ((flags & DevDaxMapFlags.Write) != 0 && ReadOnly)
-            return Errno.EACCES;
+            return Errno.EACCES;    // do_mmap, before the driver's mmap sees the range
+        long mask = Align - 1;
+        if ((address & mask) != 0 || ((address + length) & mask) != 0 || ((pgoff << 12) & mask) != 0)
+            return Errno.EINVAL;    // "vm_start/vm_end misaligned"
         mapping = new DevDaxMapping(this, address, length, pgoff, (flags & DevDaxMapFlags.Write) != 0);
         return 0;
     }

@@ -66,9 +66,12 @@ public sealed class DevDaxMapping
         long va = address & ~(fault - 1);
         if (va < Start || va + fault > End)
             return DaxFaultStatus.SigBus;
-        long offset = (Pgoff << 12) + (va - Start);
-        if (offset + fault > _device.Size)
+        // dax_pgoff_to_phys: the entry must lie inside the device. Compared in pages, as
+        // Pgoff << 12 overflows for a page offset far past any device.
+        long into = va - Start;
+        if (Pgoff > (_device.Size - into - fault) >> 12)
             return DaxFaultStatus.SigBus;
+        long offset = (Pgoff << 12) + into;
         lock (_entries)
         {
             if (!_entries.TryGetValue(va, out entry))

@@ -120,11 +120,23 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         if (bio.Op == BioOp.Flush)
             return bio.Size == 0 ? BlkStatus.Ok : BlkStatus.Invalid;
+        // submit_bio_noacct: an operation the device does not know is not supported (it must
+        // not fall through to one it does).
+        if (bio.Op is not (BioOp.Read or BioOp.Write or BioOp.Discard or BioOp.WriteZeroes))
+            return BlkStatus.NotSupported;
         if (bio.Op is BioOp.Read or BioOp.Write)
         {
             long data = bio.IsVectored ? bio.Vectors.Length : bio.Buffer.Length;
             if (data != bio.Size)
                 return BlkStatus.Invalid;
+        }
+        // bio_check_eod compares sectors: a start sector whose byte offset does not fit in 64 bits
+        // is past the end of any device, and Bio.Offset would wrap (possibly into the device).
+        if (bio.Sector > long.MaxValue / Bio.SectorSize)
+        {
+            int lbs = Limits.LogicalBlockSize;
+            bool whole = bio.Sector % (lbs / Bio.SectorSize) == 0 && bio.Size >= 0 && bio.Size % lbs == 0;
+            return whole ? BlkStatus.IoError : BlkStatus.Invalid;
         }
         return ValidateRange(bio.Op, bio.Offset, bio.Size);
     }
@@ -318,7 +330,11 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             if (bio.Op != BioOp.Write)
                 WriteZeroes(cpu, pa, bio.Size, fua);
             else if (!bio.IsVectored)
-                Store(cpu, pa, bio.Buffer, fua);
+            {
+                // An empty bio has no address (it may start just past the device end).
+                if (!bio.Buffer.IsEmpty)
+                    Store(cpu, pa, bio.Buffer, fua);
+            }
             else
             {
                 var segments = bio.Vectors;
@@ -466,7 +482,11 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if (Limits.ReadOnly || source.IsEmpty)
             return 0;
         var cpu = _space.CurrentCpu;
-        if (HasBadBlocks(offset, source.Length))
+        // As pmem_recovery_write, look at the whole pages the write touches: a page with poison
+        // anywhere in it stays unreadable through DirectAccess until it is rewritten whole.
+        long first = offset & ~(long)(PageSize - 1);
+        long end = Math.Min((offset + source.Length + PageSize - 1) & ~(long)(PageSize - 1), Namespace.Size);
+        if (HasBadBlocks(first, end - first))
         {
             // Poison can only be cleared a whole page at a time.
             if (offset % PageSize != 0 || source.Length % PageSize != 0)

@@ -58,12 +58,14 @@ public sealed class PmemDriver(PmemOptions options)
             throw new ArgumentException($"{ns.Name} does not belong to {region.Name}", nameof(ns));
     }
 
-    private static PmemOptions Validate(PmemOptions o)
+    // The constructor's checks: the exceptions name its parameter, the messages the configuration key.
+    private static PmemOptions Validate(PmemOptions options)
     {
-        if (o.QueueCount is < 0 or > 64)
-            throw new ArgumentOutOfRangeException(nameof(o), o.QueueCount, "Pmem:QueueCount must be 0 (one per processor) to 64");
-        if (o.LogicalBlockSize is not (0 or 512 or 4096))
-            throw new ArgumentOutOfRangeException(nameof(o), o.LogicalBlockSize, "Pmem:LogicalBlockSize must be 0 (the namespace's), 512 or 4096");
-        return o;
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.QueueCount is < 0 or > 64)
+            throw new ArgumentOutOfRangeException(nameof(options), options.QueueCount, "Pmem:QueueCount must be 0 (one per processor) to 64");
+        if (options.LogicalBlockSize is not (0 or 512 or 4096))
+            throw new ArgumentOutOfRangeException(nameof(options), options.LogicalBlockSize, "Pmem:LogicalBlockSize must be 0 (the namespace's), 512 or 4096");
+        return options;
     }
 }

@@ -148,6 +148,24 @@ public class PmemBlockDeviceTests
         Assert.That(t.Persisted((1 << 20) - 4096, 4096), Is.EqualTo(data));
     }
 
+    [TestCase(BioFlags.None)]
+    [TestCase(BioFlags.Fua)]
+    [TestCase(BioFlags.PreFlush | BioFlags.Fua)]
+    public void AnEmptyWriteAtTheDeviceEndCompletes(BioFlags flags)
+    {
+        // bio_check_eod lets a bio of no sectors through wherever it starts; it touches no memory.
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var data = TestDevice.Pattern(4096, 17);
+        t.Device.Write(0, data);
+        Assert.That(t.Device.Write(1 << 20, ReadOnlySpan<byte>.Empty, flags), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Device.Write((1 << 20) + 512, ReadOnlySpan<byte>.Empty, flags), Is.EqualTo(BlkStatus.IoError));
+        if ((flags & BioFlags.PreFlush) != 0)
+        {
+            t.Bus.Space.Crash(CrashPolicy.Strict);
+            Assert.That(t.Persisted(0, 4096), Is.EqualTo(data), "the empty bio's preflush still flushed");
+        }
+    }
+
     [TestCase(100, 512, BlkStatus.Invalid, TestName = "AnOffsetThatIsNotAWholeSectorIsEinval")]
     [TestCase(512, 100, BlkStatus.Invalid, TestName = "ALengthThatIsNotAWholeBlockIsEinval")]
     [TestCase(16L << 20, 512, BlkStatus.IoError, TestName = "ARequestStartingAtTheEndIsEio")]
@@ -159,6 +177,36 @@ public class PmemBlockDeviceTests
         Assert.That(t.Device.Read(offset, new byte[length]), Is.EqualTo(expected));
         Assert.That(t.Device.Discard(offset, length), Is.EqualTo(expected));
         Assert.That(expected.ToErrno(), Is.EqualTo(expected == BlkStatus.Invalid ? Errno.EINVAL : Errno.EIO));
+    }
+
+    [TestCase(1L << 54, TestName = "ASectorWhoseByteOffsetIsTwoToTheSixtyThreeIsEioNotEinval")]
+    [TestCase(1L << 55, TestName = "ASectorWhoseByteOffsetWrapsToZeroIsEioAndWritesNothing")]
+    [TestCase((1L << 55) + 8, TestName = "ASectorWhoseByteOffsetWrapsIntoTheDeviceIsEioAndWritesNothing")]
+    public void ASectorTooLargeForAByteOffsetIsPastTheEnd(long sector)
+    {
+        // bio_check_eod compares sectors: no start sector past the end may land inside the device.
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var data = TestDevice.Pattern(512, 15);
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.Write, Sector = sector, Size = 512, Buffer = data }), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.Read, Sector = sector, Size = 512, Buffer = new byte[512] }), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.WriteZeroes, Sector = sector, Size = 512 }), Is.EqualTo(BlkStatus.IoError));
+        var back = new byte[8192];
+        Assert.That(t.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.All.Zero, "nothing was written at the start of the device");
+    }
+
+    [Test]
+    public void AnOperationTheDriverDoesNotKnowIsNotSupportedAndLeavesTheDataAlone()
+    {
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var data = TestDevice.Pattern(4096, 16);
+        t.Device.Write(0, data, BioFlags.Fua);
+        var status = t.Device.SubmitBio(new Bio { Op = (BioOp)99, Sector = 0, Size = 4096 });
+        Assert.That(status, Is.EqualTo(BlkStatus.NotSupported));
+        Assert.That(status.ToErrno(), Is.EqualTo(Errno.EOPNOTSUPP));
+        var back = new byte[4096];
+        t.Device.Read(0, back);
+        Assert.That(back, Is.EqualTo(data));
     }
 
     [Test]

@@ -152,4 +152,22 @@ public class PmemDaxOperationsTests
         Assert.That(t.Device.RecoveryWrite(100, page.AsSpan(0, 10)), Is.EqualTo(10), "a clean range is written at any alignment");
         Assert.Throws<ArgumentOutOfRangeException>(() => t.Device.RecoveryWrite((1 << 20) - 10, page.AsSpan(0, 20)));
     }
+
+    [Test]
+    public void ARecoveryWriteOfPartOfAPoisonedPageIsRefusedEvenWhereItsOwnSectorsAreClean()
+    {
+        // pmem_recovery_write checks the whole pages the write touches: a page with poison
+        // anywhere in it stays refused to DirectAccess until it is rewritten whole, so a partial
+        // write into it cannot succeed (its bytes could not be read back through DAX).
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var ns = t.Device.Namespace;
+        t.Region.InjectError(ns, block: 8, count: 1);       // the first sector of page 1
+        var data = TestDevice.Pattern(1024, 26);
+
+        Assert.That(t.Device.RecoveryWrite(Page + 1024, data), Is.Zero);
+        Assert.That(t.Device.RecoveryWrite(Page - 512, data), Is.Zero, "a write reaching into the poisoned page from the one before");
+        Assert.That(t.Region.BadBlocks(ns), Has.Count.EqualTo(1));
+        Assert.That(t.Device.DirectAccess(1, 1, DaxAccessMode.Access, out _), Is.EqualTo(Errno.EIO));
+        Assert.That(t.Device.RecoveryWrite(2 * Page + 1024, data), Is.EqualTo(1024), "a partial write into a clean page is fine");
+    }
 }

@@ -95,6 +95,66 @@ public class DevDaxTests
         }
     }
 
+    [TestCase(1L << 51, TestName = "AFaultAtAPageOffsetOfTwoToTheFiftyOneIsSigbus")]
+    [TestCase(1L << 52, TestName = "AFaultAtAPageOffsetThatWrapsToTheDeviceStartIsSigbus")]
+    public void AFaultAtAPageOffsetFarPastTheDeviceIsSigbus(long pgoff)
+    {
+        // mmap accepts any aligned offset; the fault finds no device page there (dax_pgoff_to_phys).
+        var (bus, _, dax) = Create(Mib2);
+        using (bus)
+        {
+            Assert.That(dax.Mmap(0, Mib2, pgoff, DevDaxMapFlags.Shared | DevDaxMapFlags.Write, out var map), Is.EqualTo((Errno)0));
+            Assert.That(map!.Fault(0, PageEntrySize.Pmd, write: true, out _), Is.EqualTo(DaxFaultStatus.SigBus));
+            Assert.That(map.Entries, Is.Empty);
+        }
+    }
+
+    [Test]
+    public void AMappingRunningPastTheEndOfTheAddressSpaceIsEnomem()
+    {
+        var (bus, _, dax) = Create(Mib2);
+        using (bus)
+        {
+            Assert.That(dax.Mmap(1L << 62, 1L << 62, 0, DevDaxMapFlags.Shared, out var mapping), Is.EqualTo(Errno.ENOMEM));
+            Assert.That(mapping, Is.Null);
+        }
+    }
+
+    [Test]
+    public void AWritableSharedMappingOfAReadOnlyDeviceIsEaccesBeforeTheAlignmentIsChecked()
+    {
+        // do_mmap refuses PROT_WRITE on a shared mapping of a file opened read-only before the
+        // driver's mmap (check_vma) sees the range.
+        string dir = Directory.CreateTempSubdirectory("daxstack-drv-").FullName;
+        try
+        {
+            string image = Path.Combine(dir, "pmem.img");
+            using (var f = File.Create(image))
+                f.SetLength(20L << 20);
+            using (var bus = new NvdimmBus(TestDevice.Catalog()))
+            {
+                var region = bus.OpenImage(image);
+                region.ReconfigureNamespace(region.Namespaces[0].Name,
+                    new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = 16L << 20, Align = Mib2 }, force: true);
+            }
+            using (var bus = new NvdimmBus(TestDevice.Catalog()))
+            {
+                var region = bus.OpenImage(image, readOnly: true);
+                var dax = new PmemDriver().AttachDeviceDax(region, region.Namespaces[0]);
+                Assert.That(dax.ReadOnly, Is.True);
+                Assert.That(dax.Mmap(4096, Mib2, 0, DevDaxMapFlags.Shared | DevDaxMapFlags.Write, out _), Is.EqualTo(Errno.EACCES));
+                Assert.That(dax.Mmap(4096, Mib2, 0, DevDaxMapFlags.Write, out _), Is.EqualTo(Errno.EINVAL), "a private mapping needs no write access");
+                Assert.That(dax.Mmap(4096, Mib2, 0, DevDaxMapFlags.Shared, out _), Is.EqualTo(Errno.EINVAL));
+                Assert.That(dax.Mmap(0, Mib2, 0, DevDaxMapFlags.Shared, out var map), Is.EqualTo((Errno)0));
+                Assert.That(map, Is.Not.Null);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test]
     public void APageAlignedDeviceTakesPteFaultsAndFallsBackFromPmd()
     {

@@ -59,4 +59,14 @@ public class AddPmemDriverTests
         var e = Assert.Throws<OptionsValidationException>(() => _ = host.Services.GetRequiredService<IOptions<PmemOptions>>().Value);
         Assert.That(e!.Message, Does.Contain(message));
     }
+
+    [TestCase(65, 0, "Pmem:QueueCount must be 0 (one per processor) to 64")]
+    [TestCase(0, 1024, "Pmem:LogicalBlockSize must be 0 (the namespace's), 512 or 4096")]
+    public void ADriverMadeWithBadOptionsNamesItsParameterAndTheKey(int queues, int logicalBlockSize, string message)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _ = new PmemDriver(new PmemOptions { QueueCount = queues, LogicalBlockSize = logicalBlockSize }));
+        Assert.That(e!.ParamName, Is.EqualTo("options"));
+        Assert.That(e.Message, Does.Contain(message));
+        Assert.Throws<ArgumentNullException>(() => _ = new PmemDriver(null!));
+    }
 }
