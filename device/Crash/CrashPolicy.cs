@@ -26,6 +26,7 @@ public abstract class CrashPolicy
     /// <summary>Parses "strict", "all" or "random:SEED" (the CLI's -p values).</summary>
     public static CrashPolicy Parse(string text)
     {
+        ArgumentNullException.ThrowIfNull(text);
         if (string.Equals(text, "strict", StringComparison.OrdinalIgnoreCase))
             return Strict;
         if (string.Equals(text, "all", StringComparison.OrdinalIgnoreCase))

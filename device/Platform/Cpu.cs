@@ -109,9 +109,11 @@ public sealed unsafe class Cpu
         {
             try
             {
-                taken = sink.CopyFrom(new ReadOnlySpan<byte>(r.MediaBase + off, length));
-                if ((uint)taken > (uint)length)
-                    throw new InvalidOperationException($"the load sink reported taking {taken} of {length} bytes");
+                // A count out of range is refused, and charged as nothing, like a sink that throws.
+                int n = sink.CopyFrom(new ReadOnlySpan<byte>(r.MediaBase + off, length));
+                if ((uint)n > (uint)length)
+                    throw new InvalidOperationException($"the load sink reported taking {n} of {length} bytes");
+                taken = n;
             }
             finally
             {
@@ -150,7 +152,8 @@ public sealed unsafe class Cpu
         {
             fixed (byte* src = source)
             {
-                if (r.IsAdr)
+                // An empty store touches no line: nothing for the tracker to record.
+                if (r.IsAdr && source.Length != 0)
                     r.Tracker.Store(off, src, source.Length);
                 else
                     Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
@@ -186,8 +189,9 @@ public sealed unsafe class Cpu
         {
             fixed (byte* src = source)
             {
-                if (r.IsAdr)
+                if (r.IsAdr && source.Length != 0)
                 {
+                    // Only lines the store touches are written back: an empty one names none.
                     r.Tracker.Store(off, src, source.Length);
                     IssueNtWriteBacks(r, off, source.Length);
                 }
@@ -285,7 +289,7 @@ public sealed unsafe class Cpu
         bool owner = r.Lock.Enter(Id);
         try
         {
-            if (r.IsAdr)
+            if (r.IsAdr && source.Length != 0)
                 r.Tracker.PersistRange(off, source.Length);
             fixed (byte* src = source)
                 Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
@@ -312,10 +316,16 @@ public sealed unsafe class Cpu
     public void Clflush(long physicalAddress) => FlushLines(FlushKind.Clflush, physicalAddress, 1);
 
     /// <summary>Executes <paramref name="kind"/> on every line touched by [<paramref name="physicalAddress"/>, +<paramref name="length"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative length, or a range not inside one region.</exception>
     public void Flush(FlushKind kind, long physicalAddress, long length)
     {
-        if (length <= 0)
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (length == 0)
             return;
+        // A range whose end overflows is past every region; FlushLines rejects any other that is
+        // not inside one.
+        if (physicalAddress < 0 || length > long.MaxValue - LineSize - physicalAddress)
+            throw new ArgumentOutOfRangeException(nameof(length), $"[0x{physicalAddress:x}, +{length}) is not backed by any NVDIMM region");
         long first = physicalAddress & ~(long)(LineSize - 1);
         long lines = (physicalAddress + length - first + LineSize - 1) / LineSize;
         FlushLines(kind, first, lines);

@@ -29,10 +29,11 @@ public sealed class PoisonList
     public bool IsEmpty => _ranges.Length == 0;
 
     /// <summary>Poisons every sector touched by [offset, offset+length).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An empty or negative range, or one whose sector-rounded end overflows.</exception>
     public void Add(long offset, long length)
     {
-        if (offset < 0 || length <= 0)
-            throw new ArgumentOutOfRangeException(nameof(length), "poison range must be non-empty and non-negative");
+        if (offset < 0 || length <= 0 || EndOverflows(offset, length))
+            throw new ArgumentOutOfRangeException(nameof(length), $"poison range [{offset}, +{length}) must be non-empty, non-negative and end below 2^63");
         long start = offset / SectorSize * SectorSize;
         long end = (offset + length + SectorSize - 1) / SectorSize * SectorSize;
         lock (_writeLock)
@@ -43,11 +44,14 @@ public sealed class PoisonList
         Changed?.Invoke();
     }
 
-    /// <summary>Clears poison from every whole or partial sector in [offset, offset+length).</summary>
+    /// <summary>Clears poison from every whole or partial sector in [offset, offset+length); an empty range clears nothing.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative offset, or a range whose sector-rounded end overflows.</exception>
     public void Clear(long offset, long length)
     {
         if (length <= 0)
             return;
+        if (offset < 0 || EndOverflows(offset, length))
+            throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, +{length}) is not a range of byte offsets");
         long start = offset / SectorSize * SectorSize;
         long end = (offset + length + SectorSize - 1) / SectorSize * SectorSize;
         bool changed = false;
@@ -81,10 +85,10 @@ public sealed class PoisonList
             _ranges = Merge([.. ranges]);
     }
 
-    /// <summary>Finds the first poisoned byte in [offset, offset+length); false if none.</summary>
+    /// <summary>Finds the first poisoned byte in [offset, offset+length); false if none (always for an empty range).</summary>
     public bool TryFindPoison(long offset, long length, out long firstPoisoned)
     {
-        var ranges = _ranges;
+        var ranges = length > 0 ? _ranges : [];
         foreach (var r in ranges)
         {
             if (r.End > offset && r.Offset < offset + length)
@@ -96,6 +100,9 @@ public sealed class PoisonList
         firstPoisoned = -1;
         return false;
     }
+
+    // offset + length rounded up to a whole sector would not fit in a long (offset and length non-negative).
+    private static bool EndOverflows(long offset, long length) => length > long.MaxValue - (SectorSize - 1) - offset;
 
     private static BadRange[] Merge(List<BadRange> list)
     {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Platform;
 
@@ -223,6 +224,33 @@ public class AdrPersistenceTests
         var expected = (byte[])A.Clone();
         Assert.That(d.Persisted(0, 64), Is.EqualTo(expected));
         Assert.That(d.Load(16, 4), Is.EqualTo(B.AsSpan(0, 4).ToArray()));
+    }
+
+    [Test]
+    public void AnEmptyStorePutsNoLineInFlight()
+    {
+        using var d = new DeviceFixture();
+        d.Cpu.Store(d.Pa(3), ReadOnlySpan<byte>.Empty);
+        Assert.That(d.Region.InFlightLineCount, Is.Zero);
+        Assert.That(new CrashStateSpace(d.Space.InFlightLines()).CountPrefixes(), Is.EqualTo(BigInteger.One));
+    }
+
+    [TestCase(false)] // NtStore then sfence
+    [TestCase(true)]  // Persist (fused)
+    public void AnEmptyNonTemporalStoreDoesNotWriteBackTheLineItNames(bool fused)
+    {
+        using var d = new DeviceFixture();
+        d.Cpu.Store(d.Pa(0), A.AsSpan(0, 8));       // cached, never flushed
+        if (fused)
+            d.Cpu.Persist(d.Pa(3), ReadOnlySpan<byte>.Empty);
+        else
+        {
+            d.Cpu.NtStore(d.Pa(3), ReadOnlySpan<byte>.Empty);
+            d.Cpu.Sfence();
+        }
+        Assert.That(d.Persisted(0, 64), Is.EqualTo(Zero), "no byte was stored non-temporally, so nothing was written back");
+        d.Space.Crash(CrashPolicy.Strict);
+        Assert.That(d.Load(0, 64), Is.EqualTo(Zero));
     }
 
     [Test]

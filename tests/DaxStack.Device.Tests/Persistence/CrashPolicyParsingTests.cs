@@ -19,4 +19,8 @@ public class CrashPolicyParsingTests
         var e = Assert.Throws<FormatException>(() => CrashPolicy.Parse(text));
         Assert.That(e!.Message, Does.Contain($"'{text}'"));
     }
+
+    [Test]
+    public void RejectsNullAsAnArgumentError() =>
+        Assert.Throws<ArgumentNullException>(() => CrashPolicy.Parse(null!));
 }

@@ -65,6 +65,19 @@ public class LoadToTests
         d.Cpu.Store(d.Pa(0), new byte[8]);
     }
 
+    [Test]
+    public void ARefusedSinkIsChargedNothing()
+    {
+        using var d = new DeviceFixture();
+        Assert.That(() => d.Cpu.LoadTo(d.Pa(d.Region.Size - 64), 64, new OverclaimingSink()), Throws.InvalidOperationException);
+        Assert.Multiple(() =>
+        {
+            Assert.That(d.Cpu.Stats.Loads, Is.Zero);
+            Assert.That(d.Cpu.Stats.BytesLoaded, Is.Zero, "no more than the 64 bytes offered can have been loaded");
+            Assert.That(d.Cpu.Clock.Nanoseconds, Is.Zero);
+        });
+    }
+
     private static byte[] Random(int seed, int length)
     {
         var b = new byte[length];

@@ -37,6 +37,16 @@ public class PhysicalAddressSpaceTests
         Assert.Throws<ArgumentOutOfRangeException>(() => d.Cpu.Load(d.Pa((1 << 20) - 4), new byte[8]));
     }
 
+    [TestCase(long.MaxValue)]           // address + length overflows
+    [TestCase(-64L)]
+    public void AFlushOfARangeThatIsNotInsideARegionIsRejected(long length)
+    {
+        using var d = new DeviceFixture();
+        d.Cpu.Store(d.Pa(0), new byte[8]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Cpu.Flush(FlushKind.Clwb, d.Pa(0), length));
+        Assert.That(d.Cpu.Stats.Clwb, Is.Zero);
+    }
+
     [Test]
     public void EachThreadGetsItsOwnCpu()
     {

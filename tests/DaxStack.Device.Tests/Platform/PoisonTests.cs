@@ -52,6 +52,35 @@ public class PoisonTests
     }
 
     [Test]
+    public void AnEmptyLoadFromPoisonedMemoryConsumesNoPoison()
+    {
+        using var d = new DeviceFixture();
+        d.Region.Poison.Add(0, 512);
+        Assert.DoesNotThrow(() => d.Cpu.Load(d.Pa(64), Span<byte>.Empty));
+        Assert.That(d.Region.Poison.TryFindPoison(64, 0, out _), Is.False, "an empty range holds no poisoned byte");
+        Assert.That(d.Cpu.Stats.MachineChecks, Is.Zero);
+    }
+
+    [TestCase(0L, long.MaxValue)]
+    [TestCase(long.MaxValue - 10, 5L)]
+    public void PoisoningARangeWhoseEndOverflowsIsRejected(long offset, long length)
+    {
+        var list = new PoisonList();
+        Assert.Throws<ArgumentOutOfRangeException>(() => list.Add(offset, length));
+        Assert.That(list.IsEmpty, Is.True);
+    }
+
+    [Test]
+    public void ClearingARangeWhoseEndOverflowsIsRejectedNotIgnored()
+    {
+        var list = new PoisonList();
+        list.Add(0, 4096);
+        Assert.Throws<ArgumentOutOfRangeException>(() => list.Clear(512, long.MaxValue));
+        Assert.Throws<ArgumentOutOfRangeException>(() => list.Clear(-512, 1024));
+        Assert.That(list.Ranges, Is.EqualTo(new[] { new PoisonList.BadRange(0, 4096) }));
+    }
+
+    [Test]
     public void AdjacentRangesMerge()
     {
         var list = new PoisonList();
