@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 
 namespace DaxStack.Device.Media;
 
@@ -8,21 +9,28 @@ namespace DaxStack.Device.Media;
 /// </summary>
 public sealed unsafe class FileMedia : IMedia
 {
-    private readonly MemoryMappedFile _file;
-    private readonly MemoryMappedViewAccessor _view;
+    private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapNoReserve = 0x4000; // Linux mman.h
+    private static readonly nint MapFailed = -1;
+
+    private readonly MemoryMappedFile? _file;
+    private readonly MemoryMappedViewAccessor? _view;
     private byte* _pointer;
     private readonly bool _readOnly;
 
-    private FileMedia(MemoryMappedFile file, MemoryMappedViewAccessor view, long length, string path, bool readOnly)
+    private FileMedia(MemoryMappedFile? file, MemoryMappedViewAccessor? view, byte* pointer, long length, string path, bool readOnly)
     {
         _readOnly = readOnly;
         _file = file;
         _view = view;
         Length = length;
         Path = path;
-        byte* p = null;
-        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-        _pointer = p + _view.PointerOffset;
+        if (view != null)
+        {
+            byte* p = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            pointer = p + view.PointerOffset;
+        }
+        _pointer = pointer;
     }
 
     /// <summary>The image file.</summary>
@@ -37,13 +45,24 @@ public sealed unsafe class FileMedia : IMedia
     /// <summary>Opens an existing image. Its size must be a positive multiple of 4096 bytes.</summary>
     public static FileMedia Open(string path, bool readOnly = false)
     {
-        var info = new FileInfo(path);
+        var info = Describe(path);
         if (!info.Exists)
             throw new FileNotFoundException($"image '{path}' does not exist", path);
         long length = info.Length;
         if (length == 0 || length % 4096 != 0)
             throw new InvalidDataException($"image '{path}' is {length} bytes: an image must be a positive multiple of 4096 bytes (truncated or not an image?)");
         return Map(path, FileMode.Open, length, readOnly);
+    }
+
+    /// <summary>
+    /// The file an image path names: for a symbolic link, the file it finally points to (a
+    /// <see cref="FileInfo"/> of the link itself has the link's length, and exists even when its
+    /// target does not). A link loop fails with an <see cref="IOException"/>.
+    /// </summary>
+    internal static FileInfo Describe(string path)
+    {
+        var info = new FileInfo(path);
+        return info.LinkTarget != null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target ? target : info;
     }
 
     /// <summary>
@@ -76,17 +95,52 @@ public sealed unsafe class FileMedia : IMedia
     {
         // Read-only images are mapped copy-on-write: a stray store changes this process's view
         // only, never the file, and cannot fault the process.
+        if (readOnly && OperatingSystem.IsLinux())
+            return MapPrivateNoReserve(path, length);
         var access = readOnly ? MemoryMappedFileAccess.CopyOnWrite : MemoryMappedFileAccess.ReadWrite;
         var fs = new FileStream(path, mode, readOnly ? FileAccess.Read : FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         var mmf = MemoryMappedFile.CreateFromFile(fs, null, 0, access, HandleInheritability.None, leaveOpen: false);
         var view = mmf.CreateViewAccessor(0, length, access);
-        return new FileMedia(mmf, view, length, path, readOnly);
+        return new FileMedia(mmf, view, null, length, path, readOnly);
     }
+
+    // A private writable mapping is charged against the commit limit in full, as if every page
+    // were to be copied, so MemoryMappedFileAccess.CopyOnWrite fails with ENOMEM for a sparse image
+    // larger than memory and swap. Only the pages this process stores to are ever copied:
+    // MAP_NORESERVE maps it without that charge, as a read-write image's shared mapping is.
+    private static FileMedia MapPrivateNoReserve(string path, long length)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        bool added = false;
+        try
+        {
+            fs.SafeFileHandle.DangerousAddRef(ref added);
+            nint p = Mmap(0, (nuint)length, ProtRead | ProtWrite, MapPrivate | MapNoReserve, (int)fs.SafeFileHandle.DangerousGetHandle(), 0);
+            if (p == MapFailed)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"cannot map image '{path}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+            }
+            // The mapping keeps the file; the descriptor is closed on return.
+            return new FileMedia(null, null, (byte*)p, length, path, readOnly: true);
+        }
+        finally
+        {
+            if (added)
+                fs.SafeFileHandle.DangerousRelease();
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static extern nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset);
+
+    [DllImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static extern int Munmap(nint address, nuint length);
 
     public void Flush()
     {
         if (_pointer != null && !_readOnly)
-            _view.Flush();
+            _view!.Flush();
     }
 
     public void Dispose()
@@ -94,9 +148,12 @@ public sealed unsafe class FileMedia : IMedia
         if (_pointer == null)
             return;
         Flush();
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        if (_view == null)
+            Munmap((nint)_pointer, (nuint)Length);
+        else
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _pointer = null;
-        _view.Dispose();
-        _file.Dispose();
+        _view?.Dispose();
+        _file?.Dispose();
     }
 }

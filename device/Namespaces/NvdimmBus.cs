@@ -64,8 +64,16 @@ public sealed class NvdimmBus : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(imagePath);
         string labelPath = LabelStorageArea.PathFor(imagePath);
-        var info = new FileInfo(imagePath);
         ThrowIfDirectory(imagePath);
+        FileInfo info;
+        try
+        {
+            info = FileMedia.Describe(imagePath);
+        }
+        catch (IOException e)
+        {
+            throw SideFile.Failure(e, $"cannot open image '{imagePath}'");
+        }
         if (!info.Exists)
             throw new NamespaceException(Errno.ENOENT, File.Exists(labelPath)
                 ? $"image '{imagePath}' does not exist (but its label file '{labelPath}' does)"

@@ -22,6 +22,31 @@ public static class DaxstackProgram
     /// <summary>Runs the command line writing to the given streams (tests use this).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        var output = new CheckedWriter(stdout, "standard output");
+        var error = new CheckedWriter(stderr, "standard error");
+        try
+        {
+            return RunCommand(args, output, error);
+        }
+        catch (OutputWriteException e)
+        {
+            // As coreutils do: "write error", exit 1. If standard error failed, nothing can be said.
+            if (e.StreamName != error.StreamName)
+            {
+                try
+                {
+                    error.WriteLine($"daxstack: {e.Message}");
+                }
+                catch (OutputWriteException)
+                {
+                }
+            }
+            return 1;
+        }
+    }
+
+    private static int RunCommand(string[] args, TextWriter stdout, TextWriter stderr)
+    {
         var (configArgs, commandArgs) = SplitConfigurationArguments(args);
         IHost host;
         try
@@ -53,13 +78,19 @@ public static class DaxstackProgram
             {
                 return parsed.Invoke(config);
             }
-            catch (Exception e)
+            catch (Exception e) when (e is not OutputWriteException)
             {
                 // A command let an exception escape: that is a bug in daxstack, reported as one line
                 // (the stack trace only when DAXSTACK_DEBUG is set), never an unhandled crash.
-                stderr.WriteLine($"daxstack: internal error: {e.GetType().Name}: {e.Message}");
-                if (Environment.GetEnvironmentVariable("DAXSTACK_DEBUG") is { Length: > 0 })
-                    stderr.WriteLine(e);
+                try
+                {
+                    stderr.WriteLine($"daxstack: internal error: {e.GetType().Name}: {e.Message}");
+                    if (Environment.GetEnvironmentVariable("DAXSTACK_DEBUG") is { Length: > 0 })
+                        stderr.WriteLine(e);
+                }
+                catch (OutputWriteException)
+                {
+                }
                 return 70; // EX_SOFTWARE
             }
         }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using DaxStack.Device.Cost;
+using DaxStack.Device.Errors;
 using DaxStack.Tools.Bench;
 using DaxStack.Tools.Cli;
 using Microsoft.Extensions.DependencyInjection;
@@ -66,6 +67,11 @@ public static class BenchCommand
             catch (ArgumentException e)
             {
                 return context.Fail(name, e.Message);
+            }
+            catch (OutOfMemoryException)
+            {
+                // The benchmarks' in-memory devices grow with the profile's InterleaveBytes.
+                return context.Fail(name, $"cannot allocate the in-memory devices the benchmarks of profile '{profile.Name}' need: {ErrnoText.StrError(Errno.ENOMEM)}");
             }
             CostModelValidation.Print(context.Out, profile, rows);
             return rows.All(r => r.Passes) ? 0 : context.Fail(name, "the cost model misses a published figure by more than 10%");

@@ -56,6 +56,11 @@ public static class DemoCommand
             {
                 return context.Fail("demo", e.Message);
             }
+            var driver = context.Services.GetRequiredService<PmemDriver>();
+            // Steps 6 and 7 address 512-byte sectors and put a filesystem with 512-byte sectors on
+            // the block device: a driver configured for 4096-byte blocks would make them fail.
+            if (driver.Options.LogicalBlockSize is not (0 or 512))
+                return context.Fail("demo", $"Pmem:LogicalBlockSize {driver.Options.LogicalBlockSize} does not suit the tour: its block device and filesystem steps use 512-byte sectors (set 0 or 512)");
             long size = options.InMemorySize;
             if (size < MinimumSize)
                 return context.Fail("demo", $"Nvdimm:InMemorySize {size} is too small for the tour: it needs at least {MinimumSize} bytes");
@@ -68,8 +73,7 @@ public static class DemoCommand
             {
                 return context.Fail("demo", $"cannot allocate the {size}-byte in-memory device (Nvdimm:InMemorySize): {ErrnoText.StrError(Errno.ENOMEM)}");
             }
-            Run(context.Out, profile, media, context.Services.GetRequiredService<DeviceMetrics>(),
-                context.Services.GetRequiredService<PmemDriver>(), catalog);
+            Run(context.Out, profile, media, context.Services.GetRequiredService<DeviceMetrics>(), driver, catalog);
             return 0;
         });
         return cmd;

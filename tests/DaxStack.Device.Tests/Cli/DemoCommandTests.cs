@@ -87,6 +87,19 @@ public class DemoCommandTests
     }
 
     [Test]
+    public void ALogicalBlockSizeTheTourCannotUseIsAClearErrorBeforeAnyStep()
+    {
+        var (exit, output, error) = CliRunner.Run("demo", "--Pmem:LogicalBlockSize=4096");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), error);
+            Assert.That(error, Does.StartWith("demo: Pmem:LogicalBlockSize 4096"));
+            Assert.That(error, Does.Not.Contain("internal error"));
+            Assert.That(output, Does.Not.Contain("clears the poison"), "no step claims what did not happen");
+        });
+    }
+
+    [Test]
     public void AConfiguredDefaultProfileThatDoesNotExistIsReported()
     {
         var (exit, _, error) = CliRunner.Run("demo", "--Nvdimm:Profile=optane-zz");

@@ -100,6 +100,27 @@ public class CostModelValidationTests
     }
 
     [Test]
+    public void AProfileWhoseBenchmarksNeedMoreMemoryThanTheMachineHasIsAClearError()
+    {
+        // A 1 GiB interleave spreads the write-bandwidth benchmark's 24 streams over 24 GiB of
+        // address space: more than this machine can allocate at once (heuristic overcommit).
+        Assume.That(File.ReadAllText("/proc/sys/vm/overcommit_memory").Trim(), Is.Not.EqualTo("1"));
+        long memory = File.ReadLines("/proc/meminfo")
+            .Where(l => l.StartsWith("MemTotal:", StringComparison.Ordinal) || l.StartsWith("SwapTotal:", StringComparison.Ordinal))
+            .Sum(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024);
+        Assume.That(memory, Is.LessThan(24L << 30));
+
+        var (exit, _, error) = CliRunner.Run(
+            "--Nvdimm:Profiles:wide:Set:InterleaveBytes=1073741824", "bench", "cost-model", "--profile", "wide", "--dimms", "1");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("bench cost-model: cannot allocate").And.Contain("Cannot allocate memory"));
+            Assert.That(error, Does.Not.Contain("internal error"));
+        });
+    }
+
+    [Test]
     public void AnUnknownProfileIsAClearError()
     {
         var (exit, _, error) = CliRunner.Run("bench", "cost-model", "--profile", "optane-9000");

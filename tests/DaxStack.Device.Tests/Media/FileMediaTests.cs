@@ -90,6 +90,39 @@ public class FileMediaTests
     }
 
     [Test]
+    public void ASparseImageLargerThanMemoryAndSwapOpensReadOnly()
+    {
+        // Linux refuses a private writable mapping it would have to back with more memory than the
+        // machine has (heuristic overcommit), however little of it is touched; strict accounting
+        // (overcommit_memory 2) refuses it whatever the mapping asks.
+        Assume.That(File.ReadAllText("/proc/sys/vm/overcommit_memory").Trim(), Is.Not.EqualTo("2"));
+        long memory = File.ReadLines("/proc/meminfo")
+            .Where(l => l.StartsWith("MemTotal:", StringComparison.Ordinal) || l.StartsWith("SwapTotal:", StringComparison.Ordinal))
+            .Sum(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024);
+        long size = (memory * 2 + (1L << 30)) & ~((1L << 30) - 1);
+        string path = Path.Combine(_dir, "huge.img");
+        using (var fs = new FileStream(path, FileMode.CreateNew))
+            fs.SetLength(size);
+
+        var (space, region, cpu) = Open(FileMedia.Open(path, readOnly: true));
+        using (space)
+        {
+            long last = region.BaseAddress + size - 64;
+            Assert.That(cpu.LoadUInt64(last), Is.Zero);
+            cpu.StoreUInt64(last, 0xfeedface);
+            Assert.That(cpu.LoadUInt64(last), Is.EqualTo(0xfeedfaceUL), "the process sees its own store");
+        }
+        Assert.That(new FileInfo(path).Length, Is.EqualTo(size));
+        using (var fs = new FileStream(path, FileMode.Open, FileAccess.Read))
+        {
+            var tail = new byte[64];
+            fs.Seek(size - 64, SeekOrigin.Begin);
+            fs.ReadExactly(tail);
+            Assert.That(tail, Is.EqualTo(new byte[64]), "the store never reached the file");
+        }
+    }
+
+    [Test]
     public void ATruncatedImageIsRejectedWithItsSize()
     {
         string path = Path.Combine(_dir, "bad.img");
@@ -104,6 +137,20 @@ public class FileMediaTests
         string path = Path.Combine(_dir, "none.img");
         var e = Assert.Throws<FileNotFoundException>(() => FileMedia.Open(path));
         Assert.That(e!.Message, Does.Contain(path));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AnImageReachedThroughASymbolicLinkHasItsTargetsSize(bool readOnly)
+    {
+        string target = Path.Combine(_dir, "pmem.img");
+        File.WriteAllBytes(target, Enumerable.Repeat((byte)5, 8192).ToArray());
+        string link = Path.Combine(_dir, "link.img");
+        File.CreateSymbolicLink(link, "pmem.img");
+
+        using var media = FileMedia.Open(link, readOnly);
+
+        Assert.That(media.Length, Is.EqualTo(8192));
     }
 
     [Test]

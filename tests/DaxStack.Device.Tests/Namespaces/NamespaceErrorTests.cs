@@ -302,6 +302,23 @@ public class NamespaceErrorTests
     }
 
     [Test]
+    public void ASymbolicLinkToNothingIsAMissingImageNotATruncatedOne()
+    {
+        using var dir = new ImageDirectory();
+        string link = dir.PathOf("dangling.img");
+        File.CreateSymbolicLink(link, dir.PathOf("gone.img"));
+        using var bus = ImageDirectory.NewBus();
+
+        var e = Assert.Throws<NamespaceException>(() => bus.OpenImage(link));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.ENOENT));
+            Assert.That(e.Message, Does.Contain("does not exist"));
+        });
+    }
+
+    [Test]
     public void AMissingImageIsRejectedWithEnoentAndItsOrphanLabelsAreNamed()
     {
         using var dir = new ImageDirectory();

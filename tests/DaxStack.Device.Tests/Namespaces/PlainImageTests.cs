@@ -33,6 +33,20 @@ public class PlainImageTests
     }
 
     [Test]
+    public void AnImagePathThatIsASymbolicLinkOpensTheImageItPointsTo()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PlainImage("plain.img", 8 << 20);
+        string link = dir.PathOf("link.img");
+        File.CreateSymbolicLink(link, image);
+        using var bus = ImageDirectory.NewBus();
+
+        var region = bus.OpenImage(link, readOnly: true);
+
+        Assert.That(region.Namespaces.Single().Size, Is.EqualTo(8 << 20));
+    }
+
+    [Test]
     public void OpeningAPlainImageWritesNothingBesideOrIntoIt()
     {
         using var dir = new ImageDirectory();
