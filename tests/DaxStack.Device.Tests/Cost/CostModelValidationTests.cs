@@ -104,10 +104,8 @@ public class CostModelValidationTests
     {
         // A 1 GiB interleave spreads the write-bandwidth benchmark's 24 streams over 24 GiB of
         // address space: more than this machine can allocate at once (heuristic overcommit).
-        Assume.That(File.ReadAllText("/proc/sys/vm/overcommit_memory").Trim(), Is.Not.EqualTo("1"));
-        long memory = File.ReadLines("/proc/meminfo")
-            .Where(l => l.StartsWith("MemTotal:", StringComparison.Ordinal) || l.StartsWith("SwapTotal:", StringComparison.Ordinal))
-            .Sum(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024);
+        Assume.That(MachineMemory.OvercommitPolicy(), Is.Not.EqualTo("1"));
+        long memory = MachineMemory.TotalWithSwap();
         Assume.That(memory, Is.LessThan(24L << 30));
 
         var (exit, _, error) = CliRunner.Run(

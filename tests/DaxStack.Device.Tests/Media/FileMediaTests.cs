@@ -95,10 +95,8 @@ public class FileMediaTests
         // Linux refuses a private writable mapping it would have to back with more memory than the
         // machine has (heuristic overcommit), however little of it is touched; strict accounting
         // (overcommit_memory 2) refuses it whatever the mapping asks.
-        Assume.That(File.ReadAllText("/proc/sys/vm/overcommit_memory").Trim(), Is.Not.EqualTo("2"));
-        long memory = File.ReadLines("/proc/meminfo")
-            .Where(l => l.StartsWith("MemTotal:", StringComparison.Ordinal) || l.StartsWith("SwapTotal:", StringComparison.Ordinal))
-            .Sum(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024);
+        Assume.That(MachineMemory.OvercommitPolicy(), Is.Not.EqualTo("2"));
+        long memory = MachineMemory.TotalWithSwap();
         long size = (memory * 2 + (1L << 30)) & ~((1L << 30) - 1);
         string path = Path.Combine(_dir, "huge.img");
         using (var fs = new FileStream(path, FileMode.CreateNew))
