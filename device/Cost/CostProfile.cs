@@ -1,3 +1,4 @@
+using System.Globalization;
 using DaxStack.Device.Persistence;
 
 namespace DaxStack.Device.Cost;
@@ -21,6 +22,19 @@ public sealed record CostProfile
 
     /// <summary>Largest <see cref="Dimms"/> a profile may ask for (the model keeps state for each DIMM).</summary>
     public const int MaxDimms = 64;
+
+    /// <summary>
+    /// Largest value of a setting in nanoseconds (one second). Larger values, finite as they may be,
+    /// overflow the clocks to infinity within a few operations.
+    /// </summary>
+    public const double MaxSettingNs = 1e9;
+
+    /// <summary>
+    /// Smallest bandwidth a profile may ask for (GB/s, 1 KB/s): a line or media unit then takes a
+    /// finite time that a clock can add up for as long as any program runs, where a bandwidth near
+    /// zero would make one line take an infinite time.
+    /// </summary>
+    public const double MinBandwidthGBps = 1e-6;
 
     /// <summary>Profile name (optane-adr, optane-eadr, dram, or a configured one).</summary>
     public required string Name { get; init; }
@@ -107,9 +121,13 @@ public sealed record CostProfile
         Require(WriteCombiningBytes >= 0 && WriteCombiningBytes % MediaGranularity == 0,
             nameof(WriteCombiningBytes), "must be a non-negative multiple of MediaGranularity");
         Require(WriteBackSlots is >= 1 and <= MaxWriteBackSlots, nameof(WriteBackSlots), $"must be from 1 to {MaxWriteBackSlots}");
-        Require(ReadBandwidthGBps > 0 && double.IsFinite(ReadBandwidthGBps), nameof(ReadBandwidthGBps), "must be a finite positive number");
-        Require(WriteBandwidthNtGBps > 0 && double.IsFinite(WriteBandwidthNtGBps), nameof(WriteBandwidthNtGBps), "must be a finite positive number");
-        Require(WriteBandwidthClwbGBps > 0 && double.IsFinite(WriteBandwidthClwbGBps), nameof(WriteBandwidthClwbGBps), "must be a finite positive number");
+        foreach (var (value, name) in new[]
+        {
+            (ReadBandwidthGBps, nameof(ReadBandwidthGBps)), (WriteBandwidthNtGBps, nameof(WriteBandwidthNtGBps)),
+            (WriteBandwidthClwbGBps, nameof(WriteBandwidthClwbGBps)),
+        })
+            Require(value >= MinBandwidthGBps && double.IsFinite(value), name,
+                string.Create(CultureInfo.InvariantCulture, $"must be a finite number of GB/s of at least {MinBandwidthGBps:0e0}"));
         foreach (var (value, name) in new[]
         {
             (ReadLatencySequentialNs, nameof(ReadLatencySequentialNs)), (ReadLatencyRandomNs, nameof(ReadLatencyRandomNs)),
@@ -117,7 +135,8 @@ public sealed record CostProfile
             (NtWriteLatencyNs, nameof(NtWriteLatencyNs)), (DimmWriteIngestNs, nameof(DimmWriteIngestNs)),
             (FlushIssueNs, nameof(FlushIssueNs)), (FenceNs, nameof(FenceNs)),
         })
-            Require(value >= 0 && double.IsFinite(value), name, "must be a finite non-negative number of nanoseconds");
+            Require(value is >= 0 and <= MaxSettingNs, name,
+                string.Create(CultureInfo.InvariantCulture, $"must be a number of nanoseconds from 0 to {MaxSettingNs:0e0}"));
     }
 
     private void Require(bool ok, string setting, string rule)

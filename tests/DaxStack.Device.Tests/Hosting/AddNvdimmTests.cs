@@ -122,6 +122,11 @@ public class AddNvdimmTests
     [TestCase("WriteBandwidthNtGBps", "NaN")]
     [TestCase("Dimms", "100000")]
     [TestCase("NtWriteLatencyNs", "-5")]
+    // Finite, but one line would take an infinite time (64 B at 5e-324 GB/s), or a few
+    // operations would overflow the clock to infinity.
+    [TestCase("ReadBandwidthGBps", "5E-324")]
+    [TestCase("WriteBandwidthClwbGBps", "1E-300")]
+    [TestCase("DimmWriteIngestNs", "1.7976931348623157E+308")]
     public void AnOutOfRangeValueInACustomProfileIsRefusedOnceNamed(string setting, string value)
     {
         using var host = Build(new() { [$"Nvdimm:Profiles:bad:Set:{setting}"] = value });
