@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using DaxStack.Device.Cost;
 using DaxStack.Device.Platform;
 
 namespace DaxStack.Device.Diagnostics;
@@ -8,62 +9,132 @@ namespace DaxStack.Device.Diagnostics;
 /// time of every attached address space, as observable counters (read when a listener such as
 /// dotnet-counters collects, so the store path pays nothing for them).
 /// </summary>
+/// <remarks>
+/// The meter does not keep a space alive. It remembers, for each space, the objects that hold its
+/// counts (each CPU's <see cref="CpuStats"/> and clock, each region's <see cref="CostModel"/>),
+/// refreshed at every collection while the space lives; once the space has been collected its
+/// last counts are added to running totals and those objects let go. So every counter only
+/// grows, as an observable counter must, whatever happens to the spaces behind it. (CPUs a space
+/// created after the last collection before it died are not counted.)
+/// </remarks>
 public sealed class DeviceMetrics : IDisposable
 {
     /// <summary>The meter name.</summary>
     public const string MeterName = "DaxStack.Device";
 
+    // The per-CPU counts, in the order of _retired's first entries.
+    private static readonly (string Name, string Unit, Func<CpuStats, long> Read)[] CpuCounters =
+    [
+        ("daxstack.device.loads", "{instruction}", s => s.Loads),
+        ("daxstack.device.stores", "{instruction}", s => s.Stores),
+        ("daxstack.device.ntstores", "{instruction}", s => s.NtStores),
+        ("daxstack.device.clflush", "{instruction}", s => s.Clflush),
+        ("daxstack.device.clflushopt", "{instruction}", s => s.Clflushopt),
+        ("daxstack.device.clwb", "{instruction}", s => s.Clwb),
+        ("daxstack.device.sfence", "{instruction}", s => s.Sfence),
+        ("daxstack.device.mfence", "{instruction}", s => s.Mfence),
+        ("daxstack.device.machine_checks", "{event}", s => s.MachineChecks),
+        ("daxstack.device.bytes_loaded", "By", s => s.BytesLoaded),
+        ("daxstack.device.bytes_stored", "By", s => s.BytesStored + s.BytesNtStored),
+    ];
+
     private readonly Meter _meter = new(MeterName);
-    private readonly List<WeakReference<PhysicalAddressSpace>> _spaces = [];
+    private readonly List<Attached> _spaces = [];
+    // Counts of the spaces already collected: the CPU counters, then media bytes.
+    private readonly long[] _retired = new long[CpuCounters.Length + 1];
+    private double _retiredTime;
 
     public DeviceMetrics()
     {
-        Counter("daxstack.device.loads", "{instruction}", s => s.Loads);
-        Counter("daxstack.device.stores", "{instruction}", s => s.Stores);
-        Counter("daxstack.device.ntstores", "{instruction}", s => s.NtStores);
-        Counter("daxstack.device.clflush", "{instruction}", s => s.Clflush);
-        Counter("daxstack.device.clflushopt", "{instruction}", s => s.Clflushopt);
-        Counter("daxstack.device.clwb", "{instruction}", s => s.Clwb);
-        Counter("daxstack.device.sfence", "{instruction}", s => s.Sfence);
-        Counter("daxstack.device.mfence", "{instruction}", s => s.Mfence);
-        Counter("daxstack.device.machine_checks", "{event}", s => s.MachineChecks);
-        Counter("daxstack.device.bytes_loaded", "By", s => s.BytesLoaded);
-        Counter("daxstack.device.bytes_stored", "By", s => s.BytesStored + s.BytesNtStored);
-        _meter.CreateObservableCounter("daxstack.device.media_bytes_written", () => Sum(sp => sp.Regions.Sum(r => r.Cost.MediaBytesWritten)), "By",
+        for (int i = 0; i < CpuCounters.Length; i++)
+        {
+            var read = CpuCounters[i].Read;
+            int index = i;
+            _meter.CreateObservableCounter(CpuCounters[i].Name, () => Total(index, a => a.Cpus.Sum(c => read(c.Stats))), CpuCounters[i].Unit);
+        }
+        int media = CpuCounters.Length;
+        _meter.CreateObservableCounter("daxstack.device.media_bytes_written", () => Total(media, a => a.Regions.Sum(r => r.MediaBytesWritten)), "By",
             "bytes written to media in whole media units (XPLine write amplification included)");
-        _meter.CreateObservableCounter("daxstack.device.modeled_time", () => SumDouble(sp => sp.Cpus.Sum(c => c.Clock.Nanoseconds)), "ns",
+        _meter.CreateObservableCounter("daxstack.device.modeled_time", ModeledTime, "ns",
             "modeled nanoseconds charged to all CPUs");
     }
 
-    /// <summary>Reports <paramref name="space"/>'s counts from now on.</summary>
+    /// <summary>Reports <paramref name="space"/>'s counts from now on, and keeps them in the totals after the space is gone.</summary>
     public void Attach(PhysicalAddressSpace space)
     {
+        ArgumentNullException.ThrowIfNull(space);
         lock (_spaces)
-            _spaces.Add(new WeakReference<PhysicalAddressSpace>(space));
+        {
+            Refresh();
+            _spaces.Add(new Attached(space));
+        }
     }
 
-    private void Counter(string name, string unit, Func<CpuStats, long> read) =>
-        _meter.CreateObservableCounter(name, () => Sum(sp => sp.Cpus.Sum(c => read(c.Stats))), unit);
-
-    private long Sum(Func<PhysicalAddressSpace, long> f)
+    private long Total(int counter, Func<Attached, long> read)
     {
-        long total = 0;
         lock (_spaces)
-            foreach (var w in _spaces)
-                if (w.TryGetTarget(out var sp))
-                    total += f(sp);
-        return total;
+        {
+            Refresh();
+            long total = _retired[counter];
+            foreach (var a in _spaces)
+                total += read(a);
+            return total;
+        }
     }
 
-    private double SumDouble(Func<PhysicalAddressSpace, double> f)
+    private double ModeledTime()
     {
-        double total = 0;
         lock (_spaces)
-            foreach (var w in _spaces)
-                if (w.TryGetTarget(out var sp))
-                    total += f(sp);
-        return total;
+        {
+            Refresh();
+            double total = _retiredTime;
+            foreach (var a in _spaces)
+                total += a.Cpus.Sum(c => c.Clock.Nanoseconds);
+            return total;
+        }
+    }
+
+    // Under the lock: live spaces' count holders brought up to date, collected spaces' last
+    // counts moved into the running totals.
+    private void Refresh()
+    {
+        for (int i = _spaces.Count - 1; i >= 0; i--)
+        {
+            var a = _spaces[i];
+            if (a.Space.TryGetTarget(out var space))
+            {
+                a.Capture(space);
+                continue;
+            }
+            for (int c = 0; c < CpuCounters.Length; c++)
+                _retired[c] += a.Cpus.Sum(cpu => CpuCounters[c].Read(cpu.Stats));
+            _retired[CpuCounters.Length] += a.Regions.Sum(r => r.MediaBytesWritten);
+            _retiredTime += a.Cpus.Sum(cpu => cpu.Clock.Nanoseconds);
+            _spaces.RemoveAt(i);
+        }
     }
 
     public void Dispose() => _meter.Dispose();
+
+    // One attached space, held weakly, and the objects that hold its counts, held strongly.
+    private sealed class Attached
+    {
+        public Attached(PhysicalAddressSpace space)
+        {
+            Space = new WeakReference<PhysicalAddressSpace>(space);
+            Capture(space);
+        }
+
+        public WeakReference<PhysicalAddressSpace> Space { get; }
+
+        public (CpuStats Stats, SimClock Clock)[] Cpus { get; private set; } = [];
+
+        public CostModel[] Regions { get; private set; } = [];
+
+        public void Capture(PhysicalAddressSpace space)
+        {
+            Cpus = [.. space.Cpus.Select(c => (c.Stats, c.Clock))];
+            Regions = [.. space.Regions.Select(r => r.Cost)];
+        }
+    }
 }
