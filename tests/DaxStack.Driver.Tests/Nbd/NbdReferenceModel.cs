@@ -52,59 +52,24 @@ internal sealed class NbdReferenceModel
     /// </summary>
     public uint[] AllowedErrors(NbdModelRequest request)
     {
+        if (request.Type == CmdDisc)
+            return [];    // no reply
+        if (request.Type is not (CmdRead or CmdWrite or CmdFlush or CmdTrim or CmdCache or CmdWriteZeroes))
+            return [EINVAL];
+        if (request.Type == CmdWrite && request.Length > MaxPayload)
+            return [EINVAL];    // and the server hangs up: the payload cannot be skipped
         var errors = new List<uint>();
+        // FUA is allowed on every command, NO_HOLE on write-zeroes only.
+        ushort allowed = request.Type == CmdWriteZeroes ? (ushort)(FlagFua | FlagNoHole) : FlagFua;
+        if ((request.Flags & unchecked((ushort)~allowed)) != 0)
+            errors.Add(EINVAL);
+        if (ReadOnly && request.Type is CmdWrite or CmdTrim or CmdWriteZeroes)
+            errors.Add(EPERM);
         bool inRange = request.Offset <= (ulong)Size && request.Length <= (ulong)Size - request.Offset;
-        ushort fuaOnly = unchecked((ushort)~FlagFua);
-        switch (request.Type)
-        {
-            case CmdRead:
-                if ((request.Flags & fuaOnly) != 0)
-                    errors.Add(EINVAL);
-                if (!inRange || request.Length > MaxPayload)
-                    errors.Add(EINVAL);
-                break;
-            case CmdWrite:
-                if (request.Length > MaxPayload)
-                    return [EINVAL];    // and the server hangs up: the payload cannot be skipped
-                if ((request.Flags & fuaOnly) != 0)
-                    errors.Add(EINVAL);
-                if (ReadOnly)
-                    errors.Add(EPERM);
-                if (!inRange)
-                    errors.Add(ENOSPC);
-                break;
-            case CmdFlush:
-                if ((request.Flags & fuaOnly) != 0)
-                    errors.Add(EINVAL);
-                break;
-            case CmdTrim:
-                if ((request.Flags & fuaOnly) != 0)
-                    errors.Add(EINVAL);
-                if (ReadOnly)
-                    errors.Add(EPERM);
-                if (!inRange)
-                    errors.Add(EINVAL);
-                break;
-            case CmdCache:
-                if ((request.Flags & fuaOnly) != 0)
-                    errors.Add(EINVAL);
-                if (!inRange)
-                    errors.Add(EINVAL);
-                break;
-            case CmdWriteZeroes:
-                if ((request.Flags & unchecked((ushort)~(FlagFua | FlagNoHole))) != 0)
-                    errors.Add(EINVAL);
-                if (ReadOnly)
-                    errors.Add(EPERM);
-                if (!inRange)
-                    errors.Add(ENOSPC);
-                break;
-            case CmdDisc:
-                break;    // no reply
-            default:
-                errors.Add(EINVAL);
-                break;
-        }
+        if (!inRange && request.Type != CmdFlush)
+            errors.Add(request.Type is CmdWrite or CmdWriteZeroes ? ENOSPC : EINVAL);
+        if (request.Type == CmdRead && request.Length > MaxPayload)
+            errors.Add(EINVAL);
         return errors.Distinct().ToArray();
     }
 
