@@ -40,4 +40,7 @@ public static class DriverDiagnostics
 
     /// <summary>NBD requests served, tagged with command and error.</summary>
     public static Counter<long> NbdRequests { get; } = Meter.CreateCounter<long>("daxstack.driver.nbd.requests", "{request}", "NBD requests served, by command");
+
+    /// <summary>NBD busy polls (<see cref="Nbd.NbdServerOptions.BusyPollMicroseconds"/>), tagged result=hit (a request came within the window) or miss (the connection then slept).</summary>
+    public static Counter<long> NbdBusyPolls { get; } = Meter.CreateCounter<long>("daxstack.driver.nbd.busy_polls", "{poll}", "NBD connection busy polls, by result");
 }

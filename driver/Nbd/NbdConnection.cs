@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using DaxStack.Driver.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace DaxStack.Driver.Nbd;
@@ -39,6 +41,9 @@ internal sealed class NbdConnection
     private const int InputResumeThreshold = InputPauseThreshold / 2;
     private const int ReceiveSize = NbdBufferPool.BlockSize;
 
+    /// <summary>Waits a connection sleeps through at once, without busy-polling, after a busy poll in which nothing arrived.</summary>
+    internal const int BusyPollBackoff = 8;
+
     /// <summary>The stack of a connection's threads: none of them calls deeply.</summary>
     internal const int ThreadStackSize = 256 << 10;
 
@@ -51,6 +56,9 @@ internal sealed class NbdConnection
     private volatile bool _aborted;
     // Environment.TickCount64 at which a wait for the client's handshake bytes gives up; long.MaxValue for none.
     private long _handshakeDeadline = long.MaxValue;
+    // Stopwatch ticks of one busy poll (0: none), and waits left to sleep through without one.
+    private readonly long _busyPollTicks;
+    private int _busyPollSkips;
     private Task<NbdExport?>? _handshake;
 
     public NbdConnection(NbdServer server, Socket socket, long id, ILogger logger, Action<NbdConnection> onClosed)
@@ -68,6 +76,7 @@ internal sealed class NbdConnection
             resumeWriterThreshold: InputResumeThreshold,
             minimumSegmentSize: ReceiveSize,
             useSynchronizationContext: false));
+        _busyPollTicks = Stopwatch.Frequency * server.Options.BusyPollMicroseconds / 1_000_000;
         Reader = _input.Reader;
         Writer = new NbdSocketWriter(this);
     }
@@ -208,12 +217,52 @@ internal sealed class NbdConnection
             BeforeWait?.Invoke();
             if (stoppable && StopWaiting)
                 return -1;
+            if (BusyPoll())
+                continue;
             while (!_socket.Poll(PollMicroseconds, SelectMode.SelectRead))
             {
                 if (stoppable && StopWaiting)
                     return -1;
             }
         }
+    }
+
+    /// <summary>
+    /// Checks the socket for input without sleeping for up to
+    /// <see cref="NbdServerOptions.BusyPollMicroseconds"/>, when the server's busy-poll slot is free
+    /// and this connection's last busy poll did not run out within its last
+    /// <see cref="BusyPollBackoff"/> waits. True when input arrived within the window.
+    /// </summary>
+    private bool BusyPoll()
+    {
+        if (_busyPollTicks == 0)
+            return false;
+        if (_busyPollSkips > 0)
+        {
+            _busyPollSkips--;
+            return false;
+        }
+        if (!Server.TryEnterBusyPoll())
+            return false;
+        bool arrived;
+        try
+        {
+            long deadline = Stopwatch.GetTimestamp() + _busyPollTicks;
+            // FIONREAD: no sleep, and while it holds the socket the client's next segment is queued
+            // for this thread to process instead of waking it.
+            while (!(arrived = _socket.Available > 0) && Stopwatch.GetTimestamp() < deadline && !_stopRequested)
+            {
+            }
+        }
+        finally
+        {
+            Server.ExitBusyPoll();
+        }
+        if (!arrived)
+            _busyPollSkips = BusyPollBackoff;
+        if (DriverDiagnostics.NbdBusyPolls.Enabled)
+            DriverDiagnostics.NbdBusyPolls.Add(1, new KeyValuePair<string, object?>("result", arrived ? "hit" : "miss"));
+        return arrived;
     }
 
     // Whether a stoppable wait for the client gives up: a stop was requested, or the handshake's time ran out.
@@ -245,18 +294,6 @@ internal sealed class NbdConnection
             break;
         }
         return total;
-    }
-
-    /// <summary>
-    /// Waits until the socket has something to read (or the client has closed its side), sending
-    /// the replies held back first (<see cref="BeforeWait"/>). Not stoppable: for the middle of a payload.
-    /// </summary>
-    public void WaitReadable()
-    {
-        BeforeWait?.Invoke();
-        while (!_socket.Poll(PollMicroseconds, SelectMode.SelectRead))
-        {
-        }
     }
 
     /// <summary>

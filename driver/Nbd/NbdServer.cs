@@ -66,6 +66,15 @@ public sealed class NbdServer : IAsyncDisposable
     /// <summary>The I/O buffers of every connection.</summary>
     internal NbdBufferPool BufferPool { get; } = new();
 
+    // 1 while one of the connections busy-polls its socket (only one may at a time).
+    private int _busyPoller;
+
+    /// <summary>Takes the server's one busy-poll slot; false when another connection holds it.</summary>
+    internal bool TryEnterBusyPoll() => Interlocked.CompareExchange(ref _busyPoller, 1, 0) == 0;
+
+    /// <summary>Gives back the busy-poll slot taken by <see cref="TryEnterBusyPoll"/>.</summary>
+    internal void ExitBusyPoll() => Volatile.Write(ref _busyPoller, 0);
+
     /// <summary>Connections open now.</summary>
     public int ConnectionCount => _connections.Count;
 

@@ -156,6 +156,7 @@ public class NbdServerTests
             Assert.That(options.MaxConnections, Is.EqualTo(64));
             Assert.That(options.MaxPayload, Is.EqualTo(32 << 20));
             Assert.That(options.HandshakeTimeout, Is.EqualTo(TimeSpan.FromSeconds(10)));
+            Assert.That(options.BusyPollMicroseconds, Is.EqualTo(50));
         });
     }
 
@@ -166,6 +167,8 @@ public class NbdServerTests
     [TestCase("StopTimeout", "-00:00:01")]
     [TestCase("HandshakeTimeout", "-00:00:01")]
     [TestCase("HandshakeTimeout", "01:00:01")]
+    [TestCase("BusyPollMicroseconds", "-1")]
+    [TestCase("BusyPollMicroseconds", "1001")]
     public async Task InvalidConfigurationFailsTheHostAtStartNamingTheKey(string key, string value)
     {
         using var host = BuildHost(new() { [$"Nbd:{key}"] = value });
