@@ -439,29 +439,37 @@ internal sealed unsafe class LineTracker
     /// persistent at the issuing CPU's next fence. Returns the sequence number of the newest
     /// store the write-back covers, for the caller to queue with the line and pass to
     /// <see cref="CompleteWriteBack"/>; 0 if the line was clean (no write-back started).
+    /// <paramref name="writesBack"/> is false when an earlier write-back (by any CPU) already
+    /// covers every store of the line: the cache holds it clean, so nothing goes to the DIMM,
+    /// though this CPU's fence still completes the stores as its own.
     /// </summary>
-    public long IssueWriteBack(long lineOffset)
+    public long IssueWriteBack(long lineOffset, out bool writesBack)
     {
         ref LineState st = ref LineFor(lineOffset, create: false, out _);
+        writesBack = false;
         if (Unsafe.IsNullRef(ref st) || st.Count == 0)
             return 0;
         long newest = st.Tail == FullLine ? st.FullSeq : _entries[st.Tail].Seq;
+        writesBack = st.Issued < newest;
         st.Issued = Math.Max(st.Issued, newest);
         return newest;
     }
 
     /// <summary>
     /// Write-back of the lines from <paramref name="lineOffset"/> on, stopping at the first line
-    /// whose dirtiness differs from the first's or after <paramref name="maxLines"/>: returns how
-    /// many lines the run holds and, in <paramref name="covered"/>, 0 if they were clean, else the
-    /// sequence number to pass to <see cref="CompleteWriteBackRun"/> (every store they hold is at
-    /// or below it, every later store above it).
+    /// whose state differs from the first's (clean; dirty with stores no write-back covers yet;
+    /// dirty with every store covered by an earlier write-back) or after <paramref name="maxLines"/>:
+    /// returns how many lines the run holds and, in <paramref name="covered"/>, 0 if they were
+    /// clean, else the sequence number to pass to <see cref="CompleteWriteBackRun"/> (every store
+    /// they hold is at or below it, every later store above it). <paramref name="writesBack"/>
+    /// tells which of the two dirty states the run is in, as <see cref="IssueWriteBack"/>'s.
     /// </summary>
-    public long IssueWriteBackRun(long lineOffset, long maxLines, out long covered)
+    public long IssueWriteBackRun(long lineOffset, long maxLines, out long covered, out bool writesBack)
     {
         long n = 0;
         long line = lineOffset;
         bool dirty = false;
+        writesBack = false;
         covered = 0;
         while (n < maxLines)
         {
@@ -487,10 +495,12 @@ internal sealed unsafe class LineTracker
             {
                 if (inPage == 0 && lim == LinesPerPage)
                 {
-                    // Every line of a whole page is dirty.
-                    if (n > 0 && !dirty)
+                    // Every line of a whole page is dirty; line i's store is _wholeSeq + i.
+                    bool pageWritesBack = _wholeIssued[entry - 1] < _wholeSeq[entry - 1] + LinesPerPage - 1;
+                    if (n > 0 && (!dirty || pageWritesBack != writesBack))
                         goto done;
                     dirty = true;
+                    writesBack = pageWritesBack;
                     _wholeIssued[entry - 1] = _lastSeq;
                     n += LinesPerPage;
                     line += LinesPerPage * LineSize;
@@ -503,9 +513,13 @@ internal sealed unsafe class LineTracker
             {
                 ref LineState st = ref states[i];
                 bool d = st.Count != 0;
+                bool w = d && st.Issued < (st.Tail == FullLine ? st.FullSeq : _entries[st.Tail].Seq);
                 if (n == 0)
+                {
                     dirty = d;
-                else if (d != dirty)
+                    writesBack = w;
+                }
+                else if (d != dirty || w != writesBack)
                     goto done;
                 if (d)
                     st.Issued = _lastSeq;

@@ -343,30 +343,32 @@ public sealed unsafe class Cpu
             for (long left = lines; left > 0;)
             {
                 long n = 1;
-                bool dirty = false;
+                // Whether the lines go to the DIMM: they hold stores that no write-back covers yet.
+                // A line an earlier clwb/clflushopt already wrote back (not stored to since) is
+                // clean in the cache: the instruction is issued, nothing is written, but this
+                // CPU's fence still completes its stores. clflush always writes back what it persists.
+                bool writesBack = false;
                 if (adr)
                 {
                     if (kind == FlushKind.Clflush)
-                        dirty = r.Tracker.PersistNow(off);
+                        writesBack = r.Tracker.PersistNow(off);
                     else if (left == 1)
                     {
-                        long covered = r.Tracker.IssueWriteBack(off);
-                        dirty = covered != 0;
-                        if (dirty)
+                        long covered = r.Tracker.IssueWriteBack(off, out writesBack);
+                        if (covered != 0)
                             AddPending(r.Id, off, 1, covered);
                     }
                     else
                     {
                         // A range: the tracker walks it a page at a time and hands back runs.
-                        n = r.Tracker.IssueWriteBackRun(off, left, out long covered);
-                        dirty = covered != 0;
-                        if (dirty)
+                        n = r.Tracker.IssueWriteBackRun(off, left, out long covered, out writesBack);
+                        if (covered != 0)
                             AddPending(r.Id, off, n, covered);
                     }
                 }
                 else
                     n = left;   // nothing tracked: every line is clean
-                r.Cost.Flush(CostState, kind, off, n, dirty);
+                r.Cost.Flush(CostState, kind, off, n, writesBack);
                 off += n * LineSize;
                 left -= n;
             }
@@ -462,7 +464,7 @@ public sealed unsafe class Cpu
         long line = off & ~(long)(LineSize - 1);
         for (long left = (off + length - line + LineSize - 1) / LineSize; left > 0;)
         {
-            long n = r.Tracker.IssueWriteBackRun(line, left, out long covered);
+            long n = r.Tracker.IssueWriteBackRun(line, left, out long covered, out _);
             if (covered != 0)
                 AddPending(r.Id, line, n, covered);
             line += n * LineSize;

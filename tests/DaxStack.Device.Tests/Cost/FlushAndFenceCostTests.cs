@@ -71,6 +71,67 @@ public class FlushAndFenceCostTests
         Assert.That(d.Cpu.Clock.Nanoseconds, Is.EqualTo(2 * Optane.FlushIssueNs + Optane.FenceNs));
     }
 
+    [TestCase(FlushKind.Clwb, 64)]
+    [TestCase(FlushKind.Clflushopt, 64)]
+    [TestCase(FlushKind.Clwb, 256)]
+    [TestCase(FlushKind.Clwb, 8192)]
+    public void FlushingAgainWhatANotYetFencedFlushWroteBackCostsOnlyTheIssue(FlushKind kind, int length)
+    {
+        // The second flush finds the lines clean in the cache: nothing more goes to the DIMM, and
+        // the fence waits for the first write-backs only.
+        foreach (var profile in new[] { Optane, CostProfiles.Dram })
+        {
+            long lines = length / 64;
+            // The reference: one flush, then the time the second flush's instructions take to issue.
+            using var once = new DeviceFixture(profile);
+            once.Cpu.Store(once.Pa(0), new byte[length]);
+            once.Cpu.Flush(kind, once.Pa(0), length);
+            once.Cpu.Clock.Advance(lines * profile.FlushIssueNs);
+            once.Cpu.Sfence();
+            using var twice = new DeviceFixture(profile);
+            twice.Cpu.Store(twice.Pa(0), new byte[length]);
+            twice.Cpu.Flush(kind, twice.Pa(0), length);
+            twice.Cpu.Flush(kind, twice.Pa(0), length);
+            twice.Cpu.Sfence();
+            Assert.Multiple(() =>
+            {
+                Assert.That(twice.Cpu.Clock.Nanoseconds, Is.EqualTo(once.Cpu.Clock.Nanoseconds), profile.Name);
+                Assert.That(twice.Region.Cost.MediaBytesWritten, Is.EqualTo(once.Region.Cost.MediaBytesWritten), profile.Name);
+                Assert.That(twice.Persisted(0, length), Is.EqualTo(twice.Load(0, length)), "the fence still persists every store");
+            });
+        }
+    }
+
+    [Test]
+    public void AStoreBetweenTwoFlushesMakesTheSecondWriteBackAgain()
+    {
+        using var d = new DeviceFixture(CostProfiles.Dram);
+        d.Cpu.Store(d.Pa(0), new byte[64]);
+        d.Cpu.Clwb(d.Pa(0));
+        d.Cpu.Store(d.Pa(8), new byte[] { 1 });
+        d.Cpu.Clwb(d.Pa(0));
+        d.Cpu.Sfence();
+        Assert.That(d.Region.Cost.MediaBytesWritten, Is.EqualTo(128), "two 64-byte write-backs (DRAM: no write-combining buffer)");
+        Assert.That(d.Persisted(8, 1), Is.EqualTo(new byte[] { 1 }));
+    }
+
+    [Test]
+    public void OfARangeOnlyTheLinesStoredToSinceTheirLastWriteBackAreWrittenBackAgain()
+    {
+        using var d = new DeviceFixture(CostProfiles.Dram);
+        d.Cpu.Store(d.Pa(0), new byte[4096]);
+        d.Cpu.Flush(FlushKind.Clwb, d.Pa(0), 4096);
+        d.Cpu.Store(d.Pa(1024), new byte[] { 7 });     // line 16
+        d.Cpu.Store(d.Pa(4095), new byte[] { 9 });     // line 63
+        d.Cpu.Flush(FlushKind.Clwb, d.Pa(0), 4096);
+        d.Cpu.Sfence();
+        Assert.Multiple(() =>
+        {
+            Assert.That(d.Region.Cost.MediaBytesWritten, Is.EqualTo(4096 + 2 * 64));
+            Assert.That(d.Persisted(0, 4096), Is.EqualTo(d.Load(0, 4096)));
+        });
+    }
+
     [Test]
     public void AFenceWaitsOnlyForWriteBacksNotYetComplete()
     {
