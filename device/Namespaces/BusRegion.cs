@@ -186,24 +186,26 @@ public sealed class BusRegion
     /// <summary>
     /// Poisons <paramref name="count"/> 512-byte blocks of <paramref name="ns"/> from block
     /// <paramref name="block"/> (ndctl inject-error): loads from them raise a machine check, now
-    /// and after the image is reopened. EINVAL if the blocks are outside the namespace.
+    /// and after the image is reopened. EINVAL if the blocks are outside the namespace; if the
+    /// badblocks file cannot record the change, the error propagates and the poison is as it was.
     /// </summary>
     public void InjectError(NvdimmNamespace ns, long block, long count)
     {
         var (offset, length) = CheckBlocks(ns, block, count);
         ThrowIfReadOnly();
-        Region.Poison.Add(offset, length);
+        ChangePoison(() => Region.Poison.Add(offset, length));
     }
 
     /// <summary>
     /// Removes injected poison from the blocks (ndctl inject-error --uninject) without writing
-    /// them. The emulated platform keeps one list, so the blocks stop being bad at once.
+    /// them. The emulated platform keeps one list, so the blocks stop being bad at once. If the
+    /// badblocks file cannot record the change, the error propagates and the poison is as it was.
     /// </summary>
     public void UninjectError(NvdimmNamespace ns, long block, long count)
     {
         var (offset, length) = CheckBlocks(ns, block, count);
         ThrowIfReadOnly();
-        Region.Poison.Clear(offset, length);
+        ChangePoison(() => Region.Poison.Clear(offset, length));
     }
 
     /// <summary>
@@ -211,7 +213,7 @@ public sealed class BusRegion
     /// (ndctl clear-errors): each bad range is overwritten with zeros, persistently, then its
     /// poison is removed. The data that was there is lost. Returns the number of blocks cleared.
     /// Fails before anything is written if the badblocks file beside the image could not be
-    /// updated (EACCES for a directory this process may not write).
+    /// updated (EACCES for a directory this process may not write, EIO for a corrupt file).
     /// </summary>
     public long ClearErrors(NvdimmNamespace ns)
     {
@@ -221,9 +223,13 @@ public sealed class BusRegion
         if (bad.Count == 0)
             return 0;
         // The zeros cannot be taken back: if the badblocks file could not record the clearing
-        // (a directory this process may not write), fail before writing them.
+        // (a directory this process may not write, a file that no longer reads), fail before
+        // writing them.
         if (BadblocksPath != null)
+        {
             SideFile.CheckReplaceable(BadblocksPath, "badblocks file");
+            BadblocksFile.Load(BadblocksPath, Region.Size);
+        }
         var cpu = _space.CurrentCpu;
         var zeros = new byte[ZeroChunk];
         long cleared = 0;
@@ -242,6 +248,26 @@ public sealed class BusRegion
         }
         Region.Poison.Clear(ns.Offset, ns.Size);
         return cleared;
+    }
+
+    // Applies a change to the poison list that the badblocks file records (see SaveBadblocks).
+    // If the file could not record it, the list is put back as it was before the exception
+    // propagates: a failed inject or uninject changes nothing, and a later save cannot write it.
+    private void ChangePoison(Action change)
+    {
+        lock (_badblocksGate)
+        {
+            var before = Region.Poison.Ranges;
+            try
+            {
+                change();
+            }
+            catch (NamespaceException)
+            {
+                Region.Poison.Load(before);
+                throw;
+            }
+        }
     }
 
     private IReadOnlyList<BadBlock> BadBlocksIn(long start, long length)

@@ -1,4 +1,5 @@
 using DaxStack.Device.Errors;
+using System.Text;
 namespace DaxStack.Device.Namespaces;
 
 /// <summary>
@@ -51,11 +52,20 @@ internal static class SideFile
         }
     }
 
-    // A hidden name beside 'path', unique to this process and call.
+    // Longest file name (not path) the file systems we run on accept, bytes (Linux NAME_MAX).
+    private const int NameMax = 255;
+
+    // A hidden name beside 'path', unique to this process and call. The copy of the side file's
+    // name in it is shortened as needed so the temporary name is valid whenever 'path' is.
     private static string TemporaryFor(string path)
     {
         string full = Path.GetFullPath(path);
-        return Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        string name = Path.GetFileName(full);
+        string suffix = $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        int room = NameMax - 1 - Encoding.UTF8.GetByteCount(suffix);
+        while (name.Length > 0 && Encoding.UTF8.GetByteCount(name) > room)
+            name = name[..^(name.Length > 1 && char.IsLowSurrogate(name[^1]) ? 2 : 1)];
+        return Path.Combine(Path.GetDirectoryName(full)!, $".{name}{suffix}");
     }
 
     /// <summary>
@@ -110,7 +120,10 @@ internal static class SideFile
         }
     }
 
-    /// <summary>The whole of <paramref name="path"/>, or null if it does not exist. Larger than <paramref name="maxBytes"/> is corrupt.</summary>
+    /// <summary>
+    /// The whole of <paramref name="path"/>, or null if it does not exist (or cannot: a name too
+    /// long to create). Larger than <paramref name="maxBytes"/> is corrupt.
+    /// </summary>
     public static byte[]? ReadIfExists(string path, long maxBytes, string what)
     {
         try
@@ -122,9 +135,14 @@ internal static class SideFile
             fs.ReadExactly(bytes);
             return bytes;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or PathTooLongException)
         {
             return null;
+        }
+        catch (UnauthorizedAccessException e) when (Directory.Exists(path))
+        {
+            // .NET reports opening a directory as a permission problem; it is not one.
+            throw new NamespaceException(Errno.EISDIR, $"cannot read {what} '{path}'", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -134,14 +152,15 @@ internal static class SideFile
 
     /// <summary>
     /// The exception for a failed file-system call: EACCES for permissions, ENOENT for a missing
-    /// file or directory (whose errno text says all .NET's message would), EIO otherwise, with
-    /// .NET's message.
+    /// file or directory and ENAMETOOLONG for a name too long (whose errno texts say all .NET's
+    /// message would), EIO otherwise, with .NET's message.
     /// </summary>
     public static NamespaceException Failure(Exception e, string detail) =>
         e switch
         {
             UnauthorizedAccessException => new(Errno.EACCES, detail, e),
             FileNotFoundException or DirectoryNotFoundException => new(Errno.ENOENT, detail, e),
+            PathTooLongException => new(Errno.ENAMETOOLONG, detail, e),
             _ => new(Errno.EIO, $"{detail}: {e.Message.TrimEnd('.')}", e),
         };
 

@@ -18,11 +18,10 @@ public static class NdctlCreateNamespace
     public static Command Create(CliContext context)
     {
         var image = NdctlCommand.ImageOption("The image file. Created (sparse, --size bytes) if it does not exist.");
-        var mode = new Option<string>("--mode", "-m")
+        var mode = new Option<string?>("--mode", "-m")
         {
-            Description = "Namespace mode: fsdax (block device with filesystem DAX), devdax (device-dax character device), sector (BTT block device) or raw. Default fsdax.",
+            Description = "Namespace mode: fsdax (block device with filesystem DAX), devdax (device-dax character device), sector (BTT block device) or raw. Default fsdax; with -e, the namespace's own mode (and then its alignment and sector size too).",
             HelpName = "fsdax|devdax|sector|raw",
-            DefaultValueFactory = _ => "fsdax",
         };
         var size = new Option<string?>("--size", "-s")
         {
@@ -74,8 +73,13 @@ public static class NdctlCreateNamespace
             cmd.Options.Add(o);
         cmd.SetAction(parse => NdctlCommand.Run(context, Command, parse, image, null, path =>
         {
-            if (!NamespaceModeNames.TryParse(parse.GetValue(mode), out var m))
-                return context.Fail($"ndctl {Command}", $"invalid mode '{parse.GetValue(mode)}': use fsdax, devdax, sector or raw");
+            NamespaceMode? m = null;
+            if (parse.GetValue(mode) is { } modeText)
+            {
+                if (!NamespaceModeNames.TryParse(modeText, out var parsedMode))
+                    return context.Fail($"ndctl {Command}", $"invalid mode '{modeText}': use fsdax, devdax, sector or raw");
+                m = parsedMode;
+            }
             long? bytes = NdctlCommand.ParseSize(parse.GetValue(size), "--size", out var error);
             long? alignment = error == null ? NdctlCommand.ParseSize(parse.GetValue(align), "--align", out error) : null;
             long? sector = error == null ? NdctlCommand.ParseSize(parse.GetValue(sectorSize), "--sector-size", out error) : null;
@@ -104,7 +108,7 @@ public static class NdctlCreateNamespace
             }
             var spec = new NamespaceSpec
             {
-                Mode = m,
+                Mode = m ?? NamespaceMode.Fsdax,
                 Size = bytes,
                 Align = alignment,
                 SectorSize = (int?)sector,
@@ -140,9 +144,17 @@ public static class NdctlCreateNamespace
             else
             {
                 region = bus.OpenImage(path, parse.GetValue(profile));
-                ns = reconfigure != null
-                    ? region.ReconfigureNamespace(NdctlCommand.NamespaceName(reconfigure), spec, parse.GetValue(force))
-                    : region.CreateNamespace(spec);
+                if (reconfigure != null)
+                {
+                    // As ndctl: without -m the namespace keeps its mode, and while the mode stays
+                    // the same, its alignment and sector size unless they are given.
+                    var old = region.GetNamespace(NdctlCommand.NamespaceName(reconfigure));
+                    if ((m ?? old.Mode) == old.Mode)
+                        spec = spec with { Mode = old.Mode, Align = alignment ?? old.Align, SectorSize = (int?)sector ?? old.SectorSize };
+                    ns = region.ReconfigureNamespace(old.Name, spec, parse.GetValue(force));
+                }
+                else
+                    ns = region.CreateNamespace(spec);
             }
             NdctlJson.Write(context.Out, NdctlJson.Namespace(region, ns, mediaErrors: false, human: false));
             return 0;

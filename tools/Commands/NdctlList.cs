@@ -22,7 +22,7 @@ public static class NdctlList
         var regions = new Option<bool>("--regions", "-R") { Description = "Include region info: size, available_size, max_available_extent, persistence_domain." };
         var mediaErrors = new Option<bool>("--media-errors", "-M") { Description = "Include the bad blocks (offset and length in 512-byte blocks) of each namespace and region." };
         var human = new Option<bool>("--human", "-u") { Description = "Print sizes in human-readable form, e.g. \"1.00 GiB (1.07 GB)\"." };
-        var only = new Option<string?>("--namespace", "-n") { Description = "List only this namespace (namespaceR.N, R.N or its friendly name).", HelpName = "NAMESPACE" };
+        var only = new Option<string?>("--namespace", "-n") { Description = "List only this namespace (namespaceR.N, R.N or its friendly name; 'all' lists every namespace).", HelpName = "NAMESPACE" };
         var modeFilter = new Option<string?>("--mode", "-m") { Description = "List only namespaces in this mode (fsdax, devdax, sector or raw).", HelpName = "MODE" };
 
         var cmd = NdctlCommand.Subcommand(Command, "List the image's namespaces and region as JSON (ndctl list).");
@@ -41,7 +41,8 @@ public static class NdctlList
             bool me = parse.GetValue(mediaErrors);
             bool listRegions = parse.GetValue(regions);
             bool listNamespaces = parse.GetValue(namespaces) || !listRegions;
-            string? wantedName = parse.GetValue(only) is { } n ? NdctlCommand.NamespaceName(n) : null;
+            // As ndctl's namespace filter, "all" selects every namespace.
+            string? wantedName = parse.GetValue(only) is { } n && n != "all" ? NdctlCommand.NamespaceName(n) : null;
 
             using var bus = NdctlCommand.OpenBus(context);
             var region = bus.OpenImage(path, readOnly: true);

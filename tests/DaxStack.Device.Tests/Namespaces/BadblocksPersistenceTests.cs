@@ -119,6 +119,82 @@ public class BadblocksPersistenceTests
     }
 
     [Test]
+    public void AnInjectionTheBadblocksFileCouldNotRecordLeavesThePoisonAsItWas()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        string badblocks = image + ".badblocks";
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.OpenImage(image);
+        var ns = region.Namespaces[1];
+        // The badblocks file is damaged after this opener read it: recording the change fails.
+        File.WriteAllText(badblocks, "not a range\n");
+
+        var e = Assert.Throws<NamespaceException>(() => region.InjectError(ns, 7, 1));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EIO));
+            Assert.That(region.BadBlocks(ns), Is.Empty, "the failed injection poisoned nothing");
+            Assert.That(region.Region.Poison.IsEmpty, Is.True);
+        });
+
+        // Once the file is repaired, the next change records only what succeeded.
+        File.Delete(badblocks);
+        region.InjectError(ns, 100, 2);
+        Assert.That(File.ReadAllText(badblocks), Is.EqualTo($"{4096 + 100} 2\n"), "the failed injection does not surface later");
+    }
+
+    [Test]
+    public void AnUninjectionTheBadblocksFileCouldNotRecordLeavesThePoisonAsItWas()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        string badblocks = image + ".badblocks";
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.OpenImage(image);
+        var ns = region.Namespaces[1];
+        region.InjectError(ns, 7, 1);
+        File.WriteAllText(badblocks, "not a range\n");
+
+        Assert.Throws<NamespaceException>(() => region.UninjectError(ns, 7, 1));
+
+        Assert.That(region.BadBlocks(ns), Is.EqualTo(new[] { new BadBlock(7, 1) }), "the block is still bad, as the file says it was");
+    }
+
+    [Test]
+    public void ClearErrorsWithACorruptBadblocksFileFailsBeforeZeroingAnything()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        string badblocks = image + ".badblocks";
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            var ns = region.Namespaces[1];
+            bus.Space.CurrentCpu.Persist(ns.ToPhysicalAddress(0), Enumerable.Repeat((byte)0xAB, 8192).ToArray());
+            region.InjectError(ns, 2, 3);
+            File.WriteAllText(badblocks, "not a range\n");
+
+            var e = Assert.Throws<NamespaceException>(() => region.ClearErrors(ns));
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(e!.Errno, Is.EqualTo(Errno.EIO));
+                Assert.That(e.Message, Does.Contain("badblocks file"));
+                Assert.That(region.BadBlocks(ns), Is.EqualTo(new[] { new BadBlock(2, 3) }), "the blocks are still bad");
+            });
+        }
+
+        File.Delete(badblocks);
+        using var again = ImageDirectory.NewBus();
+        var reopened = again.OpenImage(image);
+        var data = new byte[8192];
+        again.Space.CurrentCpu.Load(reopened.Namespaces[1].ToPhysicalAddress(0), data);
+        Assert.That(data, Is.All.EqualTo(0xAB), "no block was zeroed by the failed clear-errors");
+    }
+
+    [Test]
     public void ClearErrorsLeavesOtherNamespacesPoisonAlone()
     {
         using var dir = new ImageDirectory();

@@ -83,4 +83,30 @@ public class LabelFormatTests
             Assert.That(Directory.GetFiles(dir.Root), Has.Length.EqualTo(1));
         });
     }
+
+    [Test]
+    public void AnImageWhoseSideFileNamesAreValidButLongGetsItsLabelsAndBadblocksWritten()
+    {
+        // NAME_MAX is 255 bytes: the image (224 bytes), its label file (231) and its badblocks
+        // file (234) are all valid names, so writing them must not fail for a longer temporary name.
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf(new string('a', 220) + ".img");
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.CreateImage(image, 8 << 20);
+            var ns = region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 4 << 20 });
+            region.InjectError(ns, 1, 1);
+        }
+
+        using var again = ImageDirectory.NewBus();
+        var reopened = again.OpenImage(image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(reopened.Namespaces, Has.Count.EqualTo(1));
+            Assert.That(reopened.BadBlocks(), Is.EqualTo(new[] { new BadBlock(1, 1) }));
+            Assert.That(Directory.GetFiles(dir.Root).Select(Path.GetFileName),
+                Is.EquivalentTo(new[] { Path.GetFileName(image), Path.GetFileName(image) + ".labels", Path.GetFileName(image) + ".badblocks" }),
+                "no temporary file is left behind");
+        });
+    }
 }

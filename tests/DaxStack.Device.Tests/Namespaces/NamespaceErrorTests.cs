@@ -360,6 +360,23 @@ public class NamespaceErrorTests
         Assert.That(dir.Snapshot(), Is.EqualTo(before));
     }
 
+    [TestCase(".labels", "label file")]
+    [TestCase(".badblocks", "badblocks file")]
+    public void ASideFileThatIsADirectoryIsReportedAsADirectory(string suffix, string what)
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PlainImage("pmem.img", 8 * MiB);
+        Directory.CreateDirectory(image + suffix);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(Errno.EISDIR), e.Message);
+            Assert.That(e.Message, Does.Contain($"{what} '{image}{suffix}'").And.EndWith("Is a directory"));
+        });
+    }
+
     [Test]
     public void AnUnknownCostProfileIsRejectedBeforeAnythingIsCreated()
     {

@@ -105,6 +105,23 @@ public class NdctlCliTests
     }
 
     [Test]
+    public void ListOfNamespaceAllListsEveryNamespaceAsNdctlDoes()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        Ndctl("create-namespace", "--image", image, "-s", "8M", "-m", "raw");
+        Ndctl("destroy-namespace", "0.0", "--image", image, "-f");
+        Ndctl("create-namespace", "--image", image, "-s", "4M", "-m", "fsdax");
+        Ndctl("create-namespace", "--image", image, "-s", "2M", "-m", "raw");
+
+        var r = Ndctl("list", "--image", image, "--namespace", "all");
+
+        Assert.That(r.Exit, Is.EqualTo(0), r.Err);
+        Assert.That(r.Out, Is.Not.Empty, "ndctl's namespace filter takes 'all' as every namespace");
+        Assert.That(r.Json.AsArray().Select(n => n!["dev"]!.GetValue<string>()), Is.EqualTo(new[] { "namespace0.0", "namespace0.1" }));
+    }
+
+    [Test]
     public void HumanListingOfOneNamespacePrintsTheObjectWithReadableSizes()
     {
         using var dir = new ImageDirectory();
@@ -196,6 +213,45 @@ public class NdctlCliTests
             Assert.That(done.Exit, Is.EqualTo(0), done.Err);
             Assert.That(done.Json["mode"]!.GetValue<string>(), Is.EqualTo("devdax"));
             Assert.That(done.Json["size"]!.GetValue<long>(), Is.EqualTo(4 << 20));
+        });
+    }
+
+    [Test]
+    public void ReconfigureWithoutAModeKeepsTheNamespacesModeAndAlignmentAsNdctlDoes()
+    {
+        // ndctl create-namespace -e takes the mode of the namespace when -m is not given, and its
+        // alignment when the mode stays the same: renaming a devdax namespace leaves it devdax.
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        Assert.That(Ndctl("create-namespace", "--image", image, "-s", "1G", "-m", "devdax", "-a", "1G").Exit, Is.EqualTo(0));
+
+        var r = Ndctl("create-namespace", "--image", image, "-e", "namespace0.0", "-f", "-n", "db");
+
+        Assert.That(r.Exit, Is.EqualTo(0), r.Err);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Json["mode"]!.GetValue<string>(), Is.EqualTo("devdax"));
+            Assert.That(r.Json["align"]!.GetValue<long>(), Is.EqualTo(1L << 30));
+            Assert.That(r.Json["chardev"]!.GetValue<string>(), Is.EqualTo("dax0.0"));
+            Assert.That(r.Json["name"]!.GetValue<string>(), Is.EqualTo("db"));
+        });
+    }
+
+    [Test]
+    public void ReconfigureASectorNamespaceWithoutAModeKeepsItsSectorSize()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        Assert.That(Ndctl("create-namespace", "--image", image, "-s", "8M", "-m", "sector", "-l", "512").Exit, Is.EqualTo(0));
+
+        var r = Ndctl("create-namespace", "--image", image, "-e", "0.0", "-f", "-s", "4M");
+
+        Assert.That(r.Exit, Is.EqualTo(0), r.Err);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Json["mode"]!.GetValue<string>(), Is.EqualTo("sector"));
+            Assert.That(r.Json["sector_size"]!.GetValue<int>(), Is.EqualTo(512));
+            Assert.That(r.Json["size"]!.GetValue<long>(), Is.EqualTo(4L << 20));
         });
     }
 

@@ -7,6 +7,28 @@ namespace DaxStack.Device.Tests.Namespaces;
 public class PlainImageTests
 {
     [Test]
+    public void APlainImageWhoseNameLeavesNoRoomForSideFilesStillOpensAndRefusesLabelsClearly()
+    {
+        // A 250-byte file name is valid (NAME_MAX is 255), but IMAGE.labels and IMAGE.badblocks
+        // would not be: there can be no such files, so the image is a plain label-less one.
+        using var dir = new ImageDirectory();
+        string image = dir.PlainImage(new string('b', 246) + ".img", 8 << 20);
+        var before = dir.Snapshot();
+        using var bus = ImageDirectory.NewBus();
+
+        var region = bus.OpenImage(image);
+
+        Assert.That(region.IsLabelless, Is.True);
+        var e = Assert.Throws<NamespaceException>(() => region.DestroyNamespace("namespace0.0", force: true));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.ENAMETOOLONG), e.Message);
+            Assert.That(region.IsLabelless, Is.True);
+            Assert.That(dir.Snapshot(), Is.EqualTo(before), "nothing was written");
+        });
+    }
+
+    [Test]
     public void APlainImageIsOneLabelLessRawNamespaceCoveringTheWholeFile()
     {
         using var dir = new ImageDirectory();
