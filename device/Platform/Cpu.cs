@@ -212,7 +212,8 @@ public sealed unsafe class Cpu
     /// Non-temporal stores of <paramref name="length"/> bytes at <paramref name="physicalAddress"/>
     /// whose data <paramref name="source"/> writes straight into the memory (no copy from a buffer):
     /// the same persistence and modeled cost as <see cref="NtStore"/> of those bytes. The range is
-    /// handed to the source <see cref="StoreFromChunk"/> bytes at a time, each chunk recorded as
+    /// handed to the source up to <see cref="StoreFromChunk"/> bytes at a time (each chunk but the
+    /// last ending on a cache-line boundary), each chunk recorded as
     /// stored (its old content kept for a crash) just before the source writes it; the store ends
     /// at the first chunk the source fills only in part. The unfilled rest of that chunk keeps its
     /// old bytes and counts as stored with them (a store of the same bytes), so every byte of the
@@ -238,8 +239,11 @@ public sealed unsafe class Cpu
             {
                 while (produced < length)
                 {
-                    int chunk = Math.Min(length - produced, StoreFromChunk);
                     long at = off + produced;
+                    // Chunks end on line boundaries (or at the end of the store): a chunk boundary
+                    // inside a line would record that line's part of the store as two stores, and
+                    // a crash could then tear an 8-byte word an NtStore of the bytes keeps whole.
+                    int chunk = Math.Min(length - produced, StoreFromChunk - (int)(at & (LineSize - 1)));
                     // Old content first (the tracker reads it before anything is overwritten), then the data.
                     if (r.IsAdr)
                         r.Tracker.Store(at, null, chunk);

@@ -104,10 +104,18 @@ internal sealed class ReferencePersistenceModel
     }
 
     /// <summary>What loads see.</summary>
-    public byte[] Current() => [.. _current.SelectMany(l => l)];
+    public byte[] Current() => Concat(_current);
 
     /// <summary>What is persistent (what a strict crash leaves).</summary>
-    public byte[] Persisted() => [.. _persisted.SelectMany(l => l)];
+    public byte[] Persisted() => Concat(_persisted);
+
+    private static byte[] Concat(byte[][] lines)
+    {
+        var all = new byte[lines.Length * LineSize];
+        for (int i = 0; i < lines.Length; i++)
+            lines[i].CopyTo(all, i * LineSize);
+        return all;
+    }
 
     public byte[] PersistedOf(int line) => _persisted[line];
 

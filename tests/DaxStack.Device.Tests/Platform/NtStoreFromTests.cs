@@ -95,6 +95,31 @@ public class NtStoreFromTests
         Assert.That(b.Persisted(0, 1 << 20), Is.EqualTo(a.Persisted(0, 1 << 20)));
     }
 
+    /// <summary>
+    /// Audit: chunks were StoreFromChunk bytes from the (unaligned) start, so a chunk boundary
+    /// fell inside a line and split its store in two. The crash states then included images an
+    /// NtStore of the same bytes cannot leave: the line's first 8-byte aligned word torn.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(100)]
+    [TestCase(4095)]
+    public void AnUnalignedStoreOfSeveralChunksLeavesTheSameStoreHistoryAsAnNtStore(int offset)
+    {
+        var data = Random(9, Cpu.StoreFromChunk * 2 + 300);
+        using var a = new DeviceFixture(CostProfiles.OptaneAdr, size: 2 << 20);
+        using var b = new DeviceFixture(CostProfiles.OptaneAdr, size: 2 << 20);
+
+        a.Cpu.NtStore(a.Pa(offset), data);
+        b.Cpu.NtStoreFrom(b.Pa(offset), data.Length, new BufferStoreSource(data));
+
+        static string[] History(DeviceFixture d) =>
+            [.. d.Region.InFlightLines().Select(l => $"{l.PhysicalAddress - d.Region.BaseAddress}:" + string.Join(",", l.Stores.Select(s => $"{s.Offset}+{s.Data.Length}")))];
+        Assert.That(History(b), Is.EqualTo(History(a)));
+        var spaceA = new CrashStateSpace(a.Region.InFlightLines());
+        var spaceB = new CrashStateSpace(b.Region.InFlightLines());
+        Assert.That(spaceB.CountPrefixes(), Is.EqualTo(spaceA.CountPrefixes()));
+    }
+
     [Test]
     public void UnderEadrTheProducedBytesArePersistentAtOnce()
     {
