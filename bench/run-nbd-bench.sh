@@ -325,9 +325,13 @@ for line in open(path):
     # CPU ms per GB: the server's CPU per second of the client's run over the GB per second.
     server_cpu.setdefault((w, s), []).append(int(server_ms) / (wall / 1000) / (mbps / 1000) if mbps else float("nan"))
     client_busy.setdefault((w, s), []).append(int(client_ms) / wall)
-print(f"| workload | {ours} MB/s | {theirs} MB/s | ratio ({ours}/{theirs}) | 90% interval | server CPU ms/GB ({ours} / {theirs}) | client CPUs busy ({ours} / {theirs}) | {ours} runs | {theirs} runs |")
-print("|---|---:|---:|---:|---:|---:|---:|---|---|")
-met = within = 0
+order = {}
+for line in open(path):
+    w, s = line.split("\t")[:2]
+    order.setdefault(w, []).append(s)
+print(f"| workload | {ours} MB/s | {theirs} MB/s | ratio ({ours}/{theirs}) | 90% interval | paired ratio (90% interval) | server CPU ms/GB ({ours} / {theirs}) | client CPUs busy ({ours} / {theirs}) | {ours} runs | {theirs} runs |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+met = within = paired_within = 0
 med = statistics.median
 # The ratio of medians' 90% interval: each server's runs resampled with replacement (a
 # bootstrap, seeded so that a report is reproducible from its results.tsv).
@@ -335,6 +339,24 @@ rng = random.Random(1)
 def interval(a, b, n=2000):
     ratios = sorted(med(rng.choices(a, k=len(a))) / med(rng.choices(b, k=len(b))) for _ in range(n))
     return ratios[int(0.05 * n)], ratios[int(0.95 * n) - 1]
+# Paired: each repetition runs both servers back to back (rows 2i and 2i+1 of a workload), so
+# the ratio within a repetition cancels the machine's drift between repetitions, which on a
+# shared machine moves both servers together. The median of those ratios, and its 90% interval
+# from the repetitions resampled with replacement.
+paired_rng = random.Random(2)
+def paired(w):
+    seq = order[w]
+    vals = {ours: iter(runs[(w, ours)]), theirs: iter(runs[(w, theirs)])}
+    by_row = [(s, next(vals[s])) for s in seq]
+    ratios = []
+    for i in range(0, len(by_row) - 1, 2):
+        pair = dict(by_row[i:i + 2])
+        if len(pair) == 2 and pair[theirs]:
+            ratios.append(pair[ours] / pair[theirs])
+    if not ratios:
+        return float("nan"), float("nan"), float("nan")
+    boot = sorted(med(paired_rng.choices(ratios, k=len(ratios))) for _ in range(2000))
+    return med(ratios), boot[int(0.05 * 2000)], boot[int(0.95 * 2000) - 1]
 for w in workloads:
     a, b = runs[(w, ours)], runs[(w, theirs)]
     ma, mb = med(a), med(b)
@@ -342,16 +364,19 @@ for w in workloads:
     met += ratio >= 1.0
     low, high = interval(a, b)
     within += high >= 1.0
+    pr, plow, phigh = paired(w)
+    paired_within += phigh >= 1.0
     fmt = lambda xs: " ".join(f"{x:.0f}" for x in xs)
     cpu = f"{med(server_cpu[(w, ours)]):.0f} / {med(server_cpu[(w, theirs)]):.0f}"
     busy = f"{med(client_busy[(w, ours)]):.2f} / {med(client_busy[(w, theirs)]):.2f}"
-    print(f"| {w} | {ma:.1f} | {mb:.1f} | {ratio:.2f} | {low:.2f}-{high:.2f} | {cpu} | {busy} | {fmt(a)} | {fmt(b)} |")
+    print(f"| {w} | {ma:.1f} | {mb:.1f} | {ratio:.2f} | {low:.2f}-{high:.2f} | {pr:.2f} ({plow:.2f}-{phigh:.2f}) | {cpu} | {busy} | {fmt(a)} | {fmt(b)} |")
 print()
 if aa == "1":
     print("A/A run: both columns are the same server, so the ratios show only the measurement noise.")
 else:
     print(f"Target (DESIGN.md section 7: at least as fast as nbdkit memory): ratio >= 1.00 in {met} of {len(workloads)} workloads.")
     print(f"The ratio's 90% interval reaches 1.00 in {within} of {len(workloads)} workloads (where it does not, {ours} was slower in this run beyond its noise).")
+    print(f"The paired ratio's 90% interval reaches 1.00 in {paired_within} of {len(workloads)} workloads (the same test with the drift between repetitions taken out).")
 PY
     echo
     echo "Servers (each kept running for the whole run):"
