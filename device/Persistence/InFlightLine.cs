@@ -27,9 +27,14 @@ public sealed class InFlightLine
     /// <summary>How many of <see cref="Stores"/> (oldest first) a write-back (clwb, clflushopt, ntstore) by any CPU already covers; the issuing CPU's next fence persists them.</summary>
     public int WriteBackIssued { get; }
 
-    /// <summary>The line's content with the first <paramref name="pieces"/> 8-byte atomic pieces of its stores applied.</summary>
+    /// <summary>
+    /// The line's content with the first <paramref name="pieces"/> 8-byte atomic pieces of its
+    /// stores applied (all of them when <paramref name="pieces"/> is <see cref="PieceCount"/> or more).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="pieces"/> is negative.</exception>
     public byte[] ContentAfterPieces(int pieces)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(pieces);
         var line = Persisted.ToArray();
         int done = 0;
         foreach (var s in Stores)

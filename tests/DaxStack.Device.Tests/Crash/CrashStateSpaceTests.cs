@@ -81,6 +81,20 @@ public class CrashStateSpaceTests
     }
 
     [Test]
+    public void ALinesContentAfterANegativeNumberOfPiecesIsRefused()
+    {
+        using var p = new SmallPlatform();
+        p.Cpu.Store(p.Base, Bytes(8, 1));
+        var line = p.Space.InFlightLines().Single();
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => line.ContentAfterPieces(-1), Throws.TypeOf<ArgumentOutOfRangeException>());
+            Assert.That(line.ContentAfterPieces(0), Is.EqualTo(new byte[64]));
+            Assert.That(line.ContentAfterPieces(5), Is.EqualTo(line.CurrentContent()), "more pieces than the line has: all of them");
+        });
+    }
+
+    [Test]
     public void UnalignedSixteenByteStoreSpanningThreeWordsHasFourPrefixStates()
     {
         using var p = new SmallPlatform();
