@@ -89,9 +89,11 @@ public sealed class PoisonList
     public bool TryFindPoison(long offset, long length, out long firstPoisoned)
     {
         var ranges = length > 0 ? _ranges : [];
+        // A range running past 2^63 ends there (offset + length would wrap negative and miss everything).
+        long end = offset > 0 && length > long.MaxValue - offset ? long.MaxValue : offset + length;
         foreach (var r in ranges)
         {
-            if (r.End > offset && r.Offset < offset + length)
+            if (r.End > offset && r.Offset < end)
             {
                 firstPoisoned = Math.Max(r.Offset, offset);
                 return true;

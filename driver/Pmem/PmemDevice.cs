@@ -113,6 +113,17 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         if (length <= 0 || _region.Poison.IsEmpty)
             return false;
+        // The disk's badblocks list holds its own sectors only: clip the range to the namespace,
+        // so that a long range neither wraps past 2^63 (and misses the poison) nor reaches the
+        // poison of a neighbouring namespace of the region.
+        if (offset < 0)
+        {
+            length += offset;
+            offset = 0;
+        }
+        if (offset >= Namespace.Size || length <= 0)
+            return false;
+        length = Math.Min(length, Namespace.Size - offset);
         return _region.Poison.TryFindPoison(Namespace.Offset + offset, length, out _);
     }
 

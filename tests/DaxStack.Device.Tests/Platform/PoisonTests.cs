@@ -61,6 +61,21 @@ public class PoisonTests
         Assert.That(d.Cpu.Stats.MachineChecks, Is.Zero);
     }
 
+    [Test]
+    public void ALookupRunningPastTheEndOfTheAddressSpaceStillFindsThePoison()
+    {
+        var list = new PoisonList();
+        list.Add(8192, 512);
+        Assert.Multiple(() =>
+        {
+            Assert.That(list.TryFindPoison(4096, long.MaxValue, out long first), Is.True);
+            Assert.That(first, Is.EqualTo(8192));
+            Assert.That(list.TryFindPoison(9000, long.MaxValue, out _), Is.False, "poison before the range");
+            Assert.That(list.TryFindPoison(-4096, long.MaxValue, out first), Is.True);
+            Assert.That(first, Is.EqualTo(8192));
+        });
+    }
+
     [TestCase(0L, long.MaxValue)]
     [TestCase(long.MaxValue - 10, 5L)]
     public void PoisoningARangeWhoseEndOverflowsIsRejected(long offset, long length)

@@ -229,6 +229,28 @@ public class PmemBlockDeviceTests
     }
 
     [Test]
+    public void HasBadBlocksSeesOnlyTheDisksOwnSectorsAndALongRangeStillFindsThePoison()
+    {
+        // badblocks_check on the disk's own list: a range running to the end (length 2^63 - 1)
+        // must find the poison in it rather than wrap past 2^63; a range past the end must not
+        // report the poison of the next namespace of the region.
+        using var t = TestDevice.InMemory(size: 16 << 20);
+        var first = t.Region.ReconfigureNamespace(t.Region.Namespaces[0].Name,
+            new DaxStack.Device.Namespaces.NamespaceSpec { Mode = DaxStack.Device.Namespaces.NamespaceMode.Raw, Size = 4 << 20 }, force: true);
+        var second = t.Region.CreateNamespace(new DaxStack.Device.Namespaces.NamespaceSpec { Mode = DaxStack.Device.Namespaces.NamespaceMode.Raw, Size = 4 << 20 });
+        using var d0 = TestDevice.Attach(t.Bus, t.Region, first);
+        using var d1 = TestDevice.Attach(t.Bus, t.Region, second);
+        t.Region.InjectError(second, block: 0, count: 1);
+        t.Region.InjectError(first, block: 16, count: 1);
+
+        Assert.That(d1.Device.HasBadBlocks(0, 512), Is.True);
+        Assert.That(d0.Device.HasBadBlocks(4096, long.MaxValue), Is.True, "the poison at sector 16 is in [4096, end)");
+        Assert.That(d0.Device.HasBadBlocks(first.Size - 512, 1024), Is.False, "the sector past the end is the next namespace's");
+        Assert.That(d0.Device.HasBadBlocks(16384, long.MaxValue), Is.False);
+        Assert.That(d1.Device.HasBadBlocks(-512, 512), Is.False, "the sector before the start is the previous namespace's");
+    }
+
+    [Test]
     public void AReadOfAPoisonedSectorIsEioAndAWriteOverItClearsThePoison()
     {
         using var t = TestDevice.InMemory();
