@@ -459,8 +459,11 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         }
         else if (!_region.Poison.IsEmpty)
         {
-            // With bad blocks elsewhere, only the requested range is known good.
+            // With bad blocks elsewhere, only the requested range is known good, and dax_direct_access
+            // turns no pages available (a request for none) into ERANGE.
             avail = asked;
+            if (avail == 0)
+                return Errno.ERANGE;
         }
         long pages = Math.Min(avail, nrPages);
         extent = new DaxExtent(pages, (Namespace.PhysicalAddress + offset) >> PageShift,

@@ -101,6 +101,19 @@ public class PmemDaxOperationsTests
     }
 
     [Test]
+    public void AskingForNoPagesIsEmptySuccessButErangeOnceTheDeviceHasBadBlocks()
+    {
+        // The kernel's pmem direct_access limits a device with bad blocks to the requested range,
+        // and dax_direct_access turns the 0 pages it then has into ERANGE.
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        Assert.That(t.Device.DirectAccess(3, 0, DaxAccessMode.Access, out var extent), Is.EqualTo((Errno)0));
+        Assert.That(extent.Pages, Is.Zero);
+        t.Region.InjectError(t.Device.Namespace, block: 100 * 8, count: 1);
+        Assert.That(t.Device.DirectAccess(3, 0, DaxAccessMode.Access, out extent), Is.EqualTo(Errno.ERANGE));
+        Assert.That(extent.Window.IsEmpty, Is.True);
+    }
+
+    [Test]
     public void LoadMcCopiesUpToTheFirstPoisonedLine()
     {
         using var t = TestDevice.InMemory(size: 1 << 20);
