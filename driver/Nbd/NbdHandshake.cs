@@ -70,6 +70,9 @@ internal sealed class NbdHandshake(NbdConnection connection)
 
             if (connection.IsStopRequested && option != (uint)NbdOption.Abort)
             {
+                // NBD_OPT_EXPORT_NAME has no option reply (its answer is the export's size): closing is its refusal.
+                if (option == (uint)NbdOption.ExportName)
+                    return Closed("server stopping");
                 if (!await NbdPipe.SkipAsync(_reader, length))
                     return Closed("client closed during option haggling");
                 await ErrorAsync(option, NbdOptionReply.ErrShutdown, "the server is shutting down");
@@ -86,6 +89,9 @@ internal sealed class NbdHandshake(NbdConnection connection)
                     var nameBytes = new byte[length];
                     if (!await NbdPipe.ReadExactlyAsync(_reader, nameBytes, stopOnCancel: false))
                         return Closed("client closed during option haggling");
+                    // A stop that came while the name arrived: the only refusal this option has is closing.
+                    if (connection.IsStopRequested)
+                        return Closed("server stopping");
                     string name = Encoding.UTF8.GetString(nameBytes);
                     var export = _server.FindExport(name);
                     if (export == null)
@@ -132,6 +138,13 @@ internal sealed class NbdHandshake(NbdConnection connection)
                     var data = new byte[length];
                     if (!await NbdPipe.ReadExactlyAsync(_reader, data, stopOnCancel: false))
                         return Closed("client closed during option haggling");
+                    if (connection.IsStopRequested)
+                    {
+                        // A stop that came while the option's data arrived: the client is told so,
+                        // rather than getting an ACK for a transmission the server will not serve.
+                        await ErrorAsync(option, NbdOptionReply.ErrShutdown, "the server is shutting down");
+                        return Closed("server stopping");
+                    }
                     var export = await InfoAsync(option, data);
                     if (export != null && option == (uint)NbdOption.Go)
                     {
@@ -200,7 +213,7 @@ internal sealed class NbdHandshake(NbdConnection connection)
         if (export == null)
         {
             await ErrorAsync(option, NbdOptionReply.ErrUnknown, name.Length == 0 ? "there is no default export"
-                : name.Length <= MaxQuotedName ? $"no export named '{name}'" : $"no export named '{name[..MaxQuotedName]}...'");
+                : name.Length <= MaxQuotedName ? $"no export named '{Quotable(name)}'" : $"no export named '{Quotable(name[..MaxQuotedName])}...'");
             return null;
         }
 
@@ -227,6 +240,17 @@ internal sealed class NbdHandshake(NbdConnection connection)
         await FlushAsync();
         return connection.IsClosing ? null : export;
     }
+
+    /// <summary>
+    /// A client's name as it may appear in an error message: protocol strings must not contain NUL,
+    /// so NUL and the other control characters a client may send are shown as U+FFFD.
+    /// </summary>
+    private static string Quotable(string name) => !name.Any(char.IsControl) ? name
+        : string.Create(name.Length, name, static (span, text) =>
+        {
+            for (int i = 0; i < text.Length; i++)
+                span[i] = char.IsControl(text[i]) ? '\uFFFD' : text[i];
+        });
 
     private static byte[] ServerReply(NbdExport export)
     {

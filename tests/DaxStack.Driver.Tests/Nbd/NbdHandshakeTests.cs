@@ -199,6 +199,21 @@ public class NbdHandshakeTests
     }
 
     [Test]
+    public void ErrorForAnUnknownExportWhoseNameHasNulIsAProtocolStringWithoutNul()
+    {
+        // Strings of the protocol must not contain NUL; a client's name is quoted without it.
+        using var client = _server.Connect();
+        var go = client.InfoOrGo(OptGo, "a\0b\u0001c");
+        Assert.Multiple(() =>
+        {
+            Assert.That(go.Final.Type, Is.EqualTo(RepErrUnknown));
+            Assert.That(go.Final.Data, Does.Not.Contain((byte)0), "no NUL in the error message");
+            Assert.That(Encoding.UTF8.GetString(go.Final.Data), Does.Contain("a\uFFFDb\uFFFDc"));
+        });
+        Assert.That(client.InfoOrGo(OptGo, "pmem0").Final.Type, Is.EqualTo(RepAck));
+    }
+
+    [Test]
     public void UnknownExportNameClosesTheConnectionSinceThatOptionCannotFail()
     {
         using var client = _server.Connect();

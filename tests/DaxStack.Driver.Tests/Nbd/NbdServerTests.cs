@@ -89,6 +89,62 @@ public class NbdServerTests
     }
 
     [Test]
+    public async Task GoWhoseDataArrivesDuringTheStopIsRefusedWithShutdownNotAcknowledged()
+    {
+        // The stop comes while NBD_OPT_GO's data is still arriving: the option is answered (the
+        // server waits for it), but with NBD_REP_ERR_SHUTDOWN, not with an ACK for a transmission
+        // the server then closes before serving a single request.
+        var server = await NbdTestServer.StartAsync();
+        using var client = server.Connect();
+        var name = System.Text.Encoding.UTF8.GetBytes("pmem0");
+        var data = new byte[4 + name.Length + 2];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(data, (uint)name.Length);
+        name.CopyTo(data, 4);
+        var header = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(header, IHaveOpt);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(8), OptGo);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(12), (uint)data.Length);
+        client.Send(header);
+        client.Send(data.AsSpan(0, 3));
+        await Task.Delay(100);
+        var stop = server.Server.StopAsync();
+        await Task.Delay(300);
+        client.Send(data.AsSpan(3));
+        var go = client.ReadInfoReplies(OptGo);
+        Assert.Multiple(() =>
+        {
+            Assert.That(go.Final.Type, Is.EqualTo(0x8000_0007u), "NBD_REP_ERR_SHUTDOWN");
+            Assert.That(go.Infos, Is.Empty);
+        });
+        await stop.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(client.ServerCloses(), Is.True);
+        await server.DisposeAsync();
+    }
+
+    [Test]
+    public async Task ExportNameWhoseNameArrivesDuringTheStopClosesWithoutAnOptionReply()
+    {
+        // NBD_OPT_EXPORT_NAME's only answer is the export's size and flags: an option reply
+        // (20 bytes starting with the reply magic) would be read as a size. Refusing means closing.
+        var server = await NbdTestServer.StartAsync();
+        using var client = server.Connect();
+        var header = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(header, IHaveOpt);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(8), OptExportName);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(12), 5);
+        client.Send(header);
+        client.Send("pm"u8);
+        await Task.Delay(100);
+        var stop = server.Server.StopAsync();
+        await Task.Delay(300);
+        client.Send("em0"u8);
+        Assert.That(() => client.ReceiveExactly(new byte[1]), Throws.InstanceOf<EndOfStreamException>().Or.InstanceOf<SocketException>(),
+            "closed with nothing sent: neither an export's size nor an option reply");
+        await stop.WaitAsync(TimeSpan.FromSeconds(10));
+        await server.DisposeAsync();
+    }
+
+    [Test]
     public async Task AClientThatDoesNotFinishItsHandshakeInTimeIsClosedAndFreesItsSlot()
     {
         await using var server = await NbdTestServer.StartAsync(
