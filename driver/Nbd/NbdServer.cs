@@ -91,9 +91,11 @@ public sealed class NbdServer : IAsyncDisposable
                 throw new InvalidOperationException("the NBD server has already been started");
             _started = true;
         }
-        var listener = new Socket(_endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        Socket? listener = null;
         try
         {
+            // Inside the try: a machine without IPv6 fails already here.
+            listener = new Socket(_endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             // Lets a restarted server rebind while old connections linger in TIME_WAIT; on Linux it
             // still refuses a port another socket listens on.
             listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
@@ -102,7 +104,7 @@ public sealed class NbdServer : IAsyncDisposable
         }
         catch (SocketException e)
         {
-            listener.Dispose();
+            listener?.Dispose();
             lock (_gate)
                 _started = false;
             throw new IOException($"cannot listen on {_endpoint}: {e.Message}", e);
