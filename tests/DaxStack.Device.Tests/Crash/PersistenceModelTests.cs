@@ -128,7 +128,7 @@ public class PersistenceModelTests
                 case FlushKind.Clflushopt: cpu.Clflushopt(p.Base + offset); break;
                 default: cpu.Clflush(p.Base + offset); break;
             }
-            ModelFlush(model, c, kind, offset);
+            model.Flush(c, kind, offset);
             return $"cpu{c} {kind.ToString().ToLowerInvariant()} {offset}";
         }
         if (roll < 62)
@@ -138,7 +138,7 @@ public class PersistenceModelTests
             var kind = (FlushKind)rng.Next(3);
             cpu.Flush(kind, p.Base + offset, length);
             for (long line = offset / 64; line * 64 < offset + length; line++)
-                ModelFlush(model, c, kind, line * 64);
+                model.Flush(c, kind, line * 64);
             return $"cpu{c} flush {kind.ToString().ToLowerInvariant()} {offset} {length}";
         }
         if (roll < 74)
@@ -163,16 +163,8 @@ public class PersistenceModelTests
         return CrashAndCheck(rng, p, model, where);
     }
 
-    private static void ModelFlush(ReferencePersistenceModel model, int cpu, FlushKind kind, long offset)
-    {
-        if (kind == FlushKind.Clflush)
-            model.Clflush(offset);
-        else
-            model.WriteBack(cpu, offset);
-    }
-
     /// <summary>A power failure under a random policy; checks what survived against the model, then continues from it.</summary>
-    private static string CrashAndCheck(Random rng, SmallPlatform p, ReferencePersistenceModel model, Func<string> where)
+    internal static string CrashAndCheck(Random rng, SmallPlatform p, ReferencePersistenceModel model, Func<string> where)
     {
         var allowed = Enumerable.Range(0, model.LineCount).Select(model.AllowedImages).ToList();
         var persisted = model.Persisted();

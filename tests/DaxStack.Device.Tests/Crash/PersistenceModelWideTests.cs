@@ -111,7 +111,7 @@ public class PersistenceModelWideTests
                 case FlushKind.Clflushopt: cpu.Clflushopt(p.Base + offset); break;
                 default: cpu.Clflush(p.Base + offset); break;
             }
-            Flush(model, c, kind, offset);
+            model.Flush(c, kind, offset);
             return $"cpu{c} {kind} {offset}";
         }
         if (roll < 64)
@@ -121,7 +121,7 @@ public class PersistenceModelWideTests
             var kind = (FlushKind)rng.Next(3);
             cpu.Flush(kind, p.Base + offset, length);
             for (long line = offset / 64; line * 64 < offset + length; line++)
-                Flush(model, c, kind, line * 64);
+                model.Flush(c, kind, line * 64);
             return $"cpu{c} flush {kind} {offset} +{length}";
         }
         if (roll < 78)
@@ -154,35 +154,7 @@ public class PersistenceModelWideTests
             model.Store(to, data);
             return $"cpu{c} store {to} from media {from} +{length}";
         }
-        return CrashAndCheck(rng, p, model, where);
-    }
-
-    private static void Flush(ReferencePersistenceModel model, int cpu, FlushKind kind, long offset)
-    {
-        if (kind == FlushKind.Clflush)
-            model.Clflush(offset);
-        else
-            model.WriteBack(cpu, offset);
-    }
-
-    private static string CrashAndCheck(Random rng, SmallPlatform p, ReferencePersistenceModel model, Func<string> where)
-    {
-        var allowed = Enumerable.Range(0, model.LineCount).Select(model.AllowedImages).ToList();
-        int which = rng.Next(3);
-        var policy = which switch { 0 => CrashPolicy.Strict, 1 => CrashPolicy.AllPersisted, _ => CrashPolicy.Random(rng.Next()) };
-        var persisted = model.Persisted();
-        var current = model.Current();
-        p.Space.Crash(policy);
-        var media = p.Persisted(0, model.Bytes);
-        if (which == 0)
-            Assert.That(media.AsSpan().SequenceEqual(persisted), Is.True, () => $"{where()}\nstrict crash");
-        else if (which == 1)
-            Assert.That(media.AsSpan().SequenceEqual(current), Is.True, () => $"{where()}\nall-persisted crash");
-        else
-            for (int line = 0; line < model.LineCount; line++)
-                Assert.That(allowed[line], Does.Contain(Convert.ToHexString(media, line * 64, 64)), () => $"{where()}\nrandom crash line {line}");
-        model.Crash(media);
-        return $"crash {policy}";
+        return PersistenceModelTests.CrashAndCheck(rng, p, model, where);
     }
 
     private static void Check(SmallPlatform p, List<Cpu> cpus, ReferencePersistenceModel model, Func<string> where)

@@ -1,3 +1,5 @@
+using DaxStack.Device.Cost;
+
 namespace DaxStack.Device.Tests.Crash;
 
 /// <summary>
@@ -67,6 +69,15 @@ internal sealed class ReferencePersistenceModel
     {
         int line = (int)(offset / LineSize);
         _writeBacks[cpu][line] = _storesMade[line];
+    }
+
+    /// <summary>A flush instruction of <paramref name="kind"/> by <paramref name="cpu"/> on the line holding <paramref name="offset"/>.</summary>
+    public void Flush(int cpu, FlushKind kind, long offset)
+    {
+        if (kind == FlushKind.Clflush)
+            Clflush(offset);
+        else
+            WriteBack(cpu, offset);
     }
 
     public void Clflush(long offset)
