@@ -22,6 +22,33 @@ public sealed class CostProfileCatalog
         Default = Get(options.Profile);
     }
 
+    private const string FailedProfileKey = "DaxStack.CostProfile";
+
+    /// <summary>
+    /// What is wrong with the cost profiles <paramref name="options"/> configure (an unknown
+    /// <see cref="NvdimmOptions.Profile"/>, a custom profile that cannot be built), prefixed with
+    /// the configuration key at fault; null when a catalog can be made from them.
+    /// </summary>
+    internal static string? ConfigurationProblem(NvdimmOptions options)
+    {
+        try
+        {
+            _ = new CostProfileCatalog(options);
+            return null;
+        }
+        catch (KeyNotFoundException e)
+        {
+            return $"{NvdimmOptions.SectionName}:{nameof(NvdimmOptions.Profile)}: {e.Message}";
+        }
+        catch (InvalidOperationException e)
+        {
+            string key = $"{NvdimmOptions.SectionName}:{nameof(NvdimmOptions.Profiles)}";
+            if (e.Data[FailedProfileKey] is string name)
+                key += ":" + name;
+            return $"{key}: {e.Message}";
+        }
+    }
+
     /// <summary>The profile named by <see cref="NvdimmOptions.Profile"/>.</summary>
     public CostProfile Default { get; }
 
@@ -44,7 +71,16 @@ public sealed class CostProfileCatalog
         // A profile may redefine a built-in one from itself; any other base that is configured is built first.
         if (custom.Base is { } b && !string.Equals(b, name, StringComparison.OrdinalIgnoreCase) && customs.ContainsKey(b))
             BuildWithBase(customs.Keys.First(k => string.Equals(k, b, StringComparison.OrdinalIgnoreCase)), customs, building, built);
-        _profiles[name] = Build(name, custom);
+        try
+        {
+            _profiles[name] = Build(name, custom);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The configuration key of the profile at fault, for ConfigurationProblem.
+            e.Data[FailedProfileKey] = name;
+            throw;
+        }
         building.Remove(name);
         built.Add(name);
     }

@@ -144,4 +144,34 @@ public class AddNvdimmTests
         using var host = Build(new() { ["Nvdimm:InMemorySize"] = "-1" });
         Assert.Throws<OptionsValidationException>(() => _ = host.Services.GetRequiredService<IOptions<NvdimmOptions>>().Value);
     }
+
+    /// <summary>
+    /// Audit: only an empty Profile failed validation; an unknown one, or a custom profile that
+    /// cannot be built, passed the host's start and failed later, at the first use of the catalog,
+    /// with a message that did not name the configuration key.
+    /// </summary>
+    [TestCase("Nvdimm:Profile", "optane-zz", "Nvdimm:Profile: unknown cost profile 'optane-zz'")]
+    [TestCase("Nvdimm:Profiles:bad:Set:WarpFactor", "9", "Nvdimm:Profiles:bad: cost profile 'bad': 'WarpFactor' is not a cost profile setting")]
+    [TestCase("Nvdimm:Profiles:bad:Base", "optane-zz", "Nvdimm:Profiles:bad: cost profile 'bad': unknown base profile 'optane-zz'")]
+    [TestCase("Nvdimm:Profiles:bad:Set:ReadLatencyRandomNs", "fast", "Nvdimm:Profiles:bad: cost profile 'bad': 'fast' is not a valid value for ReadLatencyRandomNs")]
+    public void AnUnknownOrUnbuildableProfileFailsTheHostStartNamingTheKey(string key, string value, string message)
+    {
+        using var host = Build(new() { [key] = value });
+        var e = Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.That(e!.Message, Does.Contain(message));
+    }
+
+    [Test]
+    public void ValidProfilesStillStart()
+    {
+        using var host = Build(new()
+        {
+            ["Nvdimm:Profile"] = "Mine",
+            ["Nvdimm:Profiles:mine:Base"] = "dram",
+            ["Nvdimm:Profiles:mine:Set:StoreNs"] = "3",
+        });
+        Assert.DoesNotThrowAsync(() => host.StartAsync());
+        Assert.That(host.Services.GetRequiredService<CostProfileCatalog>().Default.StoreNs, Is.EqualTo(3));
+        host.StopAsync().GetAwaiter().GetResult();
+    }
 }
