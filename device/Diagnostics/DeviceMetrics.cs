@@ -66,6 +66,10 @@ public sealed class DeviceMetrics : IDisposable
         lock (_spaces)
         {
             Refresh();
+            // Attaching a space again changes nothing: its counts are reported once.
+            foreach (var a in _spaces)
+                if (a.Space.TryGetTarget(out var attached) && ReferenceEquals(attached, space))
+                    return;
             _spaces.Add(new Attached(space));
         }
     }
@@ -94,18 +98,15 @@ public sealed class DeviceMetrics : IDisposable
         }
     }
 
-    // Under the lock: live spaces' count holders brought up to date, collected spaces' last
-    // counts moved into the running totals.
+    // Under the lock: collected spaces' last
+    // counts moved into the running totals (live spaces keep their count holders current).
     private void Refresh()
     {
         for (int i = _spaces.Count - 1; i >= 0; i--)
         {
             var a = _spaces[i];
-            if (a.Space.TryGetTarget(out var space))
-            {
-                a.Capture(space);
+            if (a.Space.TryGetTarget(out _))
                 continue;
-            }
             for (int c = 0; c < CpuCounters.Length; c++)
                 _retired[c] += a.Cpus.Sum(cpu => CpuCounters[c].Read(cpu.Stats));
             _retired[CpuCounters.Length] += a.Regions.Sum(r => r.MediaBytesWritten);
@@ -116,25 +117,17 @@ public sealed class DeviceMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    // One attached space, held weakly, and the objects that hold its counts, held strongly.
-    private sealed class Attached
+    // One attached space, held weakly, and the objects that hold its counts, held strongly: the
+    // space keeps them up to date as CPUs and regions are added, so the counts of those added
+    // after the last observation are not lost when the space is collected.
+    private sealed class Attached(PhysicalAddressSpace space)
     {
-        public Attached(PhysicalAddressSpace space)
-        {
-            Space = new WeakReference<PhysicalAddressSpace>(space);
-            Capture(space);
-        }
+        private readonly PhysicalAddressSpace.CountHolders _counts = space.Counts;
 
-        public WeakReference<PhysicalAddressSpace> Space { get; }
+        public WeakReference<PhysicalAddressSpace> Space { get; } = new(space);
 
-        public (CpuStats Stats, SimClock Clock)[] Cpus { get; private set; } = [];
+        public (CpuStats Stats, SimClock Clock)[] Cpus => _counts.Cpus;
 
-        public CostModel[] Regions { get; private set; } = [];
-
-        public void Capture(PhysicalAddressSpace space)
-        {
-            Cpus = [.. space.Cpus.Select(c => (c.Stats, c.Clock))];
-            Regions = [.. space.Regions.Select(r => r.Cost)];
-        }
+        public CostModel[] Regions => _counts.Regions;
     }
 }

@@ -33,6 +33,7 @@ public sealed unsafe class Cpu
     private readonly PhysicalAddressSpace _space;
     private PendingRun[][] _pending = [];  // per region id: runs of lines this CPU wrote back, with the store sequence they cover
     private int[] _pendingCount = [];
+    private int[] _outstanding = [];       // per region id: the write-backs since the last fence that went to that region
     private NvdimmRegion? _lastRegion;
 
     private struct PendingRun
@@ -198,7 +199,9 @@ public sealed unsafe class Cpu
                 else
                     Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
             }
+            int outstanding = CostState.OutstandingWriteBacks;
             r.Cost.NtStore(CostState, off, source.Length);
+            CountOutstanding(r, outstanding);
         }
         finally
         {
@@ -264,7 +267,9 @@ public sealed unsafe class Cpu
                 {
                     if (r.IsAdr)
                         IssueNtWriteBacks(r, off, handed);
+                    int outstanding = CostState.OutstandingWriteBacks;
                     r.Cost.NtStore(CostState, off, handed);
+                    CountOutstanding(r, outstanding);
                     Stats.NtStores++;
                     Stats.BytesNtStored += handed;
                 }
@@ -297,7 +302,9 @@ public sealed unsafe class Cpu
                 r.Tracker.PersistRange(off, source.Length);
             fixed (byte* src = source)
                 Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
+            int outstanding = CostState.OutstandingWriteBacks;
             r.Cost.NtStore(CostState, off, source.Length);
+            CountOutstanding(r, outstanding);
         }
         finally
         {
@@ -372,7 +379,9 @@ public sealed unsafe class Cpu
                 }
                 else
                     n = left;   // nothing tracked: every line is clean
+                int outstanding = CostState.OutstandingWriteBacks;
                 r.Cost.Flush(CostState, kind, off, n, writesBack);
+                CountOutstanding(r, outstanding);
                 off += n * LineSize;
                 left -= n;
             }
@@ -434,13 +443,43 @@ public sealed unsafe class Cpu
         var regions = _space.RegionArray;
         var cost = (_lastRegion ?? (regions.Length > 0 ? regions[0] : null))?.Cost;
         cost?.Fence(CostState, kind);
+        // A loop, not Array.Clear: the array has an entry per region (usually one), and a fence
+        // is on the path of every persist.
+        var outstanding = _outstanding;
+        for (int i = 0; i < outstanding.Length; i++)
+            outstanding[i] = 0;
     }
 
     /// <summary>Drops outstanding write-backs after a power failure (they were resolved by the crash).</summary>
     internal void ForgetOutstanding()
     {
         Array.Clear(_pendingCount);
+        Array.Clear(_outstanding);
         CostState.OutstandingWriteBacks = 0;
+    }
+
+    /// <summary>Drops the outstanding write-backs to <paramref name="region"/> after its power failure (they were resolved by the crash).</summary>
+    internal void ForgetOutstanding(NvdimmRegion region)
+    {
+        int id = region.Id;
+        if (id < _pendingCount.Length)
+            _pendingCount[id] = 0;
+        if (id < _outstanding.Length)
+        {
+            CostState.OutstandingWriteBacks -= _outstanding[id];
+            _outstanding[id] = 0;
+        }
+    }
+
+    // Counts what the cost model just added to OutstandingWriteBacks as write-backs to 'r'.
+    private void CountOutstanding(NvdimmRegion r, int before)
+    {
+        int added = CostState.OutstandingWriteBacks - before;
+        if (added == 0)
+            return;
+        if (r.Id >= _outstanding.Length)
+            Array.Resize(ref _outstanding, r.Id + 1);
+        _outstanding[r.Id] += added;
     }
 
     // ------------------------------------------------------------------ helpers

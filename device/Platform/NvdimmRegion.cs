@@ -51,6 +51,9 @@ public sealed unsafe class NvdimmRegion : IDisposable
     /// <summary>Index in the address space, assigned when added.</summary>
     public int Id { get; internal set; } = -1;
 
+    // The address space the region was added to, whose CPUs' write-backs a crash of this region resolves.
+    internal PhysicalAddressSpace? Space { get; set; }
+
     /// <summary>First physical address, assigned when added to a <see cref="PhysicalAddressSpace"/>.</summary>
     public long BaseAddress { get; internal set; } = -1;
 
@@ -132,6 +135,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
     {
         ArgumentNullException.ThrowIfNull(policy);
         CrashWith(policy.Begin());
+        Space?.ForgetOutstanding(this);
     }
 
     internal void CrashWith(Func<InFlightLine, int> choose)

@@ -1,3 +1,4 @@
+using DaxStack.Device.Cost;
 using System.Runtime.CompilerServices;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Diagnostics;
@@ -28,6 +29,28 @@ public sealed class PhysicalAddressSpace : IDisposable
     private readonly List<Cpu> _cpus = [];
     private readonly ThreadLocal<Cpu> _current;
     private readonly ILogger _logger;
+
+    /// <summary>
+    /// The objects that hold this space's counts (each CPU's stats and clock, each region's cost
+    /// model), kept up to date as CPUs and regions are added. They hold no reference back to the
+    /// space, so a meter can keep them, and read the last counts, after the space is collected.
+    /// </summary>
+    internal sealed class CountHolders
+    {
+        private volatile (CpuStats Stats, SimClock Clock)[] _cpus = [];
+        private volatile CostModel[] _regions = [];
+
+        public (CpuStats Stats, SimClock Clock)[] Cpus => _cpus;
+
+        public CostModel[] Regions => _regions;
+
+        // Under the space's gate.
+        internal void AddCpu(Cpu cpu) => _cpus = [.. _cpus, (cpu.Stats, cpu.Clock)];
+
+        internal void AddRegion(NvdimmRegion region) => _regions = [.. _regions, region.Cost];
+    }
+
+    internal CountHolders Counts { get; } = new();
 
     /// <summary>An empty address space; <paramref name="logger"/> receives region and power-failure events.</summary>
     public PhysicalAddressSpace(ILogger? logger = null)
@@ -65,7 +88,9 @@ public sealed class PhysicalAddressSpace : IDisposable
                 next = (regions[^1].EndAddress + RegionAlignment - 1) / RegionAlignment * RegionAlignment;
             region.BaseAddress = next;
             region.Id = regions.Length;
+            region.Space = this;
             _regions = [.. regions, region];
+            Counts.AddRegion(region);
             DeviceLog.RegionAdded(_logger, region.Name, next, region.Size, region.Cost.Profile.Name);
             return next;
         }
@@ -78,6 +103,7 @@ public sealed class PhysicalAddressSpace : IDisposable
         {
             var cpu = new Cpu(this, _cpus.Count);
             _cpus.Add(cpu);
+            Counts.AddCpu(cpu);
             return cpu;
         }
     }
@@ -110,6 +136,14 @@ public sealed class PhysicalAddressSpace : IDisposable
         lock (_gate)
             foreach (var cpu in _cpus)
                 cpu.ForgetOutstanding();
+    }
+
+    // After a power failure of 'region' alone: the CPUs' write-backs to it were resolved by it.
+    internal void ForgetOutstanding(NvdimmRegion region)
+    {
+        lock (_gate)
+            foreach (var cpu in _cpus)
+                cpu.ForgetOutstanding(region);
     }
 
     /// <summary>Every line not yet persistent on the platform, in address order.</summary>

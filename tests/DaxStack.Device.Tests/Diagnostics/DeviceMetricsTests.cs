@@ -53,6 +53,68 @@ public class DeviceMetricsTests
         });
     }
 
+    /// <summary>
+    /// Audit: the meter kept only the CPUs and regions a space had when it was last observed (or
+    /// attached), so the counts of a CPU or region created after that were lost for good when the
+    /// space was collected before the next observation: a space attached empty, as the ndctl
+    /// command attaches its bus's space, then given a region and a CPU that stored 3 times,
+    /// reported 0 stores, no media bytes and no modeled time once collected.
+    /// </summary>
+    [Test]
+    public void TheCountsOfCpusAndRegionsCreatedAfterTheLastObservationSurviveACollection()
+    {
+        using var metrics = new DeviceMetrics();
+        var space = UseAndDropASpaceAttachedEmpty(metrics);
+        for (int i = 0; i < 20 && IsAlive(space); i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.That(IsAlive(space), Is.False, "the space was collected");
+        var after = Observe();
+        Assert.Multiple(() =>
+        {
+            Assert.That(after["daxstack.device.stores"], Is.EqualTo(3));
+            Assert.That(after["daxstack.device.clwb"], Is.EqualTo(3));
+            Assert.That(after["daxstack.device.media_bytes_written"], Is.Positive);
+            Assert.That(after["daxstack.device.modeled_time"], Is.Positive);
+        });
+    }
+
+    /// <summary>Audit: a space attached twice was counted twice (1 store reported as 2).</summary>
+    [Test]
+    public void ASpaceAttachedTwiceIsCountedOnce()
+    {
+        using var metrics = new DeviceMetrics();
+        using var d = new DeviceFixture();
+        metrics.Attach(d.Space);
+        metrics.Attach(d.Space);
+        d.Cpu.Store(d.Pa(0), new byte[64]);
+        var seen = Observe();
+        Assert.Multiple(() =>
+        {
+            Assert.That(seen["daxstack.device.stores"], Is.EqualTo(1));
+            Assert.That(seen["daxstack.device.modeled_time"], Is.EqualTo(d.Cpu.Clock.Nanoseconds).Within(1e-6));
+        });
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference<Device.Platform.PhysicalAddressSpace> UseAndDropASpaceAttachedEmpty(DeviceMetrics metrics)
+    {
+        using var space = new Device.Platform.PhysicalAddressSpace();
+        metrics.Attach(space);
+        var region = new Device.Platform.NvdimmRegion("late", new Device.Media.NativeMedia(1 << 20), Device.Cost.CostProfiles.OptaneAdr);
+        space.AddRegion(region);
+        var cpu = space.CreateCpu();
+        for (int i = 0; i < 3; i++)
+        {
+            cpu.Store(region.BaseAddress + i * 4096, new byte[64]);
+            cpu.Clwb(region.BaseAddress + i * 4096);
+        }
+        cpu.Sfence();
+        return new WeakReference<Device.Platform.PhysicalAddressSpace>(space);
+    }
+
     // A space attached to 'metrics' that stores, persists and is disposed; only a weak reference leaves.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static WeakReference<Device.Platform.PhysicalAddressSpace> UseAndDropASpace(DeviceMetrics metrics)
