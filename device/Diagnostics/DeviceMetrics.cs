@@ -98,8 +98,8 @@ public sealed class DeviceMetrics : IDisposable
         }
     }
 
-    // Under the lock: collected spaces' last
-    // counts moved into the running totals (live spaces keep their count holders current).
+    // Under the lock: collected spaces' last counts moved into the running totals (live spaces
+    // keep their count holders current themselves).
     private void Refresh()
     {
         for (int i = _spaces.Count - 1; i >= 0; i--)

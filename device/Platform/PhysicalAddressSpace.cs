@@ -1,5 +1,5 @@
-using DaxStack.Device.Cost;
 using System.Runtime.CompilerServices;
+using DaxStack.Device.Cost;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Diagnostics;
 using DaxStack.Device.Persistence;
