@@ -24,6 +24,13 @@ public sealed record CostProfile
     public const int MaxDimms = 64;
 
     /// <summary>
+    /// Largest <see cref="WriteCombiningBytes"/> (64 MiB, 4096 times Optane's XPBuffer): the model
+    /// keeps an entry for every unit the buffer holds on every DIMM, so a larger buffer could pass
+    /// validation and then not fit in memory when a region is made.
+    /// </summary>
+    public const int MaxWriteCombiningBytes = 64 << 20;
+
+    /// <summary>
     /// Largest value of a setting in nanoseconds (one second). Larger values, finite as they may be,
     /// overflow the clocks to infinity within a few operations.
     /// </summary>
@@ -107,7 +114,7 @@ public sealed record CostProfile
     /// <summary>Media access unit, the XPLine on Optane (bytes, a power of two from 64 to <see cref="InterleaveBytes"/>): a write of less costs a whole unit. Default 256.</summary>
     public int MediaGranularity { get; init; } = 256;
 
-    /// <summary>On-DIMM write-combining buffer, the XPBuffer on Optane (bytes, a multiple of <see cref="MediaGranularity"/>; 0 for none). Default 16 KiB.</summary>
+    /// <summary>On-DIMM write-combining buffer, the XPBuffer on Optane (bytes, a multiple of <see cref="MediaGranularity"/> up to <see cref="MaxWriteCombiningBytes"/>; 0 for none). Default 16 KiB.</summary>
     public int WriteCombiningBytes { get; init; } = 16 * 1024;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting that the model cannot use.</summary>
@@ -118,8 +125,8 @@ public sealed record CostProfile
         Require(InterleaveBytes >= 256 && IsPowerOfTwo(InterleaveBytes), nameof(InterleaveBytes), "must be a power of two of at least 256");
         Require(MediaGranularity >= 64 && IsPowerOfTwo(MediaGranularity) && MediaGranularity <= InterleaveBytes,
             nameof(MediaGranularity), "must be a power of two from 64 to InterleaveBytes");
-        Require(WriteCombiningBytes >= 0 && WriteCombiningBytes % MediaGranularity == 0,
-            nameof(WriteCombiningBytes), "must be a non-negative multiple of MediaGranularity");
+        Require(WriteCombiningBytes >= 0 && WriteCombiningBytes <= MaxWriteCombiningBytes && WriteCombiningBytes % MediaGranularity == 0,
+            nameof(WriteCombiningBytes), $"must be a multiple of MediaGranularity from 0 to {MaxWriteCombiningBytes} (64 MiB)");
         Require(WriteBackSlots is >= 1 and <= MaxWriteBackSlots, nameof(WriteBackSlots), $"must be from 1 to {MaxWriteBackSlots}");
         foreach (var (value, name) in new[]
         {

@@ -127,6 +127,8 @@ public class AddNvdimmTests
     [TestCase("ReadBandwidthGBps", "5E-324")]
     [TestCase("WriteBandwidthClwbGBps", "1E-300")]
     [TestCase("DimmWriteIngestNs", "1.7976931348623157E+308")]
+    // Valid as a multiple of 256, but 8 M units of state per DIMM.
+    [TestCase("WriteCombiningBytes", "2147483392")]
     public void AnOutOfRangeValueInACustomProfileIsRefusedOnceNamed(string setting, string value)
     {
         using var host = Build(new() { [$"Nvdimm:Profiles:bad:Set:{setting}"] = value });
