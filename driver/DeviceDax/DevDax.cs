@@ -42,7 +42,8 @@ public sealed class DevDax
     /// Checks and creates a mapping of <paramref name="length"/> bytes at virtual address
     /// <paramref name="address"/>, starting at page <paramref name="pgoff"/> of the device.
     /// EINVAL for a zero length, a private mapping, or an address, length or offset not aligned to
-    /// <see cref="Align"/>; ENOMEM for a range that runs past the end of the address space; EACCES
+    /// <see cref="Align"/>; ENOMEM for a range that runs past the end of the address space;
+    /// EOVERFLOW for an offset whose mapping would end past 2^64 bytes of the device; EACCES
     /// for a writable shared mapping of a read-only device (checked, as do_mmap does, before the range).
     /// </summary>
     public Errno Mmap(long address, long length, long pgoff, DevDaxMapFlags flags, out DevDaxMapping? mapping)
@@ -52,6 +53,8 @@ public sealed class DevDax
             return Errno.EINVAL;
         if (address > long.MaxValue - length)
             return Errno.ENOMEM;    // past the end of the address space (get_unmapped_area)
+        if ((ulong)pgoff > (ulong.MaxValue - (ulong)length) >> 12)
+            return Errno.EOVERFLOW; // file_mmap_ok: a character device's offsets end at 2^64 bytes
         if ((flags & DevDaxMapFlags.Shared) == 0)
             return Errno.EINVAL;    // "cannot mmap private mapping"
         if ((flags & DevDaxMapFlags.Write) != 0 && ReadOnly)

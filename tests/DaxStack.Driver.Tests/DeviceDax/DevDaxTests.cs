@@ -96,7 +96,7 @@ public class DevDaxTests
     }
 
     [TestCase(1L << 51, TestName = "AFaultAtAPageOffsetOfTwoToTheFiftyOneIsSigbus")]
-    [TestCase(1L << 52, TestName = "AFaultAtAPageOffsetThatWrapsToTheDeviceStartIsSigbus")]
+    [TestCase((1L << 52) - 1024, TestName = "AFaultAtTheLastPageOffsetMmapAcceptsIsSigbus")]
     public void AFaultAtAPageOffsetFarPastTheDeviceIsSigbus(long pgoff)
     {
         // mmap accepts any aligned offset; the fault finds no device page there (dax_pgoff_to_phys).
@@ -106,6 +106,21 @@ public class DevDaxTests
             Assert.That(dax.Mmap(0, Mib2, pgoff, DevDaxMapFlags.Shared | DevDaxMapFlags.Write, out var map), Is.EqualTo((Errno)0));
             Assert.That(map!.Fault(0, PageEntrySize.Pmd, write: true, out _), Is.EqualTo(DaxFaultStatus.SigBus));
             Assert.That(map.Entries, Is.Empty);
+        }
+    }
+
+    [TestCase(1L << 52)]
+    [TestCase((1L << 52) - 511)]
+    [TestCase(long.MaxValue)]
+    public void AnOffsetWhoseMappingEndsPastTwoToTheSixtyFourBytesIsEoverflow(long pgoff)
+    {
+        // file_mmap_ok: a character device's offsets run to 2^64 bytes; pgoff 2^52 (the byte
+        // offset wrapping to the device's start) is refused at mmap, before any fault.
+        var (bus, _, dax) = Create(Mib2);
+        using (bus)
+        {
+            Assert.That(dax.Mmap(0, Mib2, pgoff, DevDaxMapFlags.Shared | DevDaxMapFlags.Write, out var map), Is.EqualTo(Errno.EOVERFLOW));
+            Assert.That(map, Is.Null);
         }
     }
 
