@@ -41,6 +41,9 @@ public static class DriverDiagnostics
     /// <summary>NBD requests served, tagged with command and error.</summary>
     public static Counter<long> NbdRequests { get; } = Meter.CreateCounter<long>("daxstack.driver.nbd.requests", "{request}", "NBD requests served, by command");
 
+    /// <summary>NBD busy polls that held write replies back (<see cref="Nbd.NbdServerOptions.ReplyHoldMicroseconds"/>), tagged result=hit (the client's next request came within the hold) or miss (the replies went out at its end).</summary>
+    public static Counter<long> NbdReplyHolds { get; } = Meter.CreateCounter<long>("daxstack.driver.nbd.reply_holds", "{hold}", "NBD busy polls that held write replies back, by result: hit (the client's next request came first) or miss (the replies went out at the hold's end)");
+
     /// <summary>NBD busy polls (<see cref="Nbd.NbdServerOptions.BusyPollMicroseconds"/>), tagged result=hit (a request came within the window) or miss (the connection then slept).</summary>
     public static Counter<long> NbdBusyPolls { get; } = Meter.CreateCounter<long>("daxstack.driver.nbd.busy_polls", "{poll}", "NBD connection busy polls, by result");
 }

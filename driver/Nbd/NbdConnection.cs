@@ -44,6 +44,15 @@ internal sealed class NbdConnection
     /// <summary>Waits a connection sleeps through at once, without busy-polling, after a busy poll in which nothing arrived.</summary>
     internal const int BusyPollBackoff = 8;
 
+    /// <summary>The most replies a connection holds back (<see cref="NbdServerOptions.ReplyHoldMicroseconds"/>), and its first limit.</summary>
+    internal const int MaxHeldReplies = 16;
+
+    /// <summary>The most waits between two tries at holding replies back for a client that waits for each reply.</summary>
+    internal const int MaxHoldProbeInterval = 1024;
+
+    /// <summary>Batches sent at the hold limit after which the limit grows by one.</summary>
+    internal const int HoldGrowthBatches = 16;
+
     /// <summary>The stack of a connection's threads: none of them calls deeply.</summary>
     internal const int ThreadStackSize = 256 << 10;
 
@@ -59,6 +68,14 @@ internal sealed class NbdConnection
     // Stopwatch ticks of one busy poll (0: none), and waits left to sleep through without one.
     private readonly long _busyPollTicks;
     private int _busyPollSkips;
+    // Stopwatch ticks replies may be held back within a busy poll (0: never), the most held at once,
+    // batches sent at that limit since it last changed, and, while the limit is 1, waits until the
+    // next try and the interval after it.
+    private readonly long _holdTicks;
+    private int _holdLimit = MaxHeldReplies;
+    private int _holdFullBatches;
+    private int _holdProbeCountdown;
+    private int _holdProbeInterval = BusyPollBackoff;
     private Task<NbdExport?>? _handshake;
 
     public NbdConnection(NbdServer server, Socket socket, long id, ILogger logger, Action<NbdConnection> onClosed)
@@ -77,6 +94,7 @@ internal sealed class NbdConnection
             minimumSegmentSize: ReceiveSize,
             useSynchronizationContext: false));
         _busyPollTicks = Stopwatch.Frequency * server.Options.BusyPollMicroseconds / 1_000_000;
+        _holdTicks = Stopwatch.Frequency * Math.Min(server.Options.ReplyHoldMicroseconds, server.Options.BusyPollMicroseconds) / 1_000_000;
         Reader = _input.Reader;
         Writer = new NbdSocketWriter(this);
     }
@@ -213,12 +231,16 @@ internal sealed class NbdConnection
             }
             if (error != SocketError.WouldBlock)
                 throw new SocketException((int)error);
-            // About to wait for the client: what has been answered goes out first.
-            BeforeWait?.Invoke();
+            // About to wait for the client: what has been answered goes out first, unless the busy
+            // poll holds it back for a moment (and then sends it itself if the client sends nothing).
             if (stoppable && StopWaiting)
+            {
+                BeforeWait?.Invoke();
                 return -1;
+            }
             if (BusyPoll())
                 continue;
+            BeforeWait?.Invoke();
             while (!_socket.Poll(PollMicroseconds, SelectMode.SelectRead))
             {
                 if (stoppable && StopWaiting)
@@ -232,6 +254,16 @@ internal sealed class NbdConnection
     /// <see cref="NbdServerOptions.BusyPollMicroseconds"/>, when the server's busy-poll slot is free
     /// and this connection's last busy poll did not run out within its last
     /// <see cref="BusyPollBackoff"/> waits. True when input arrived within the window.
+    /// <para>
+    /// The replies <see cref="HeldReplies"/> counts go out (through <see cref="BeforeWait"/>) before
+    /// the busy poll, or, when the connection holds them (see <see cref="HoldsReplies"/>), at the
+    /// end of <see cref="NbdServerOptions.ReplyHoldMicroseconds"/> if nothing arrived by then; a
+    /// request that arrives first is served and its reply joins them. A hold that runs out means
+    /// the client was waiting for what was held: the connection then holds at most half as many
+    /// replies (<see cref="ReplyHoldLimit"/>); at a limit of one it holds none, and tries again
+    /// after <see cref="BusyPollBackoff"/> waits, twice as many after each further miss, up to
+    /// <see cref="MaxHoldProbeInterval"/>.
+    /// </para>
     /// </summary>
     private bool BusyPoll()
     {
@@ -244,26 +276,97 @@ internal sealed class NbdConnection
         }
         if (!Server.TryEnterBusyPoll())
             return false;
-        bool arrived;
+        bool arrived, held = false, holdMissed = false;
         try
         {
-            long deadline = Stopwatch.GetTimestamp() + _busyPollTicks;
+            int heldReplies = HeldReplies?.Invoke() ?? 0;
+            if (_holdLimit == 1 && _holdTicks > 0 && --_holdProbeCountdown <= 0)
+                _holdLimit = 2;
+            held = _holdTicks > 0 && heldReplies > 0 && heldReplies < _holdLimit;
+            if (!held)
+                BeforeWait?.Invoke();
+            long start = Stopwatch.GetTimestamp();
+            long deadline = start + _busyPollTicks, holdDeadline = start + _holdTicks;
             // FIONREAD: no sleep, and while it holds the socket the client's next segment is queued
             // for this thread to process instead of waking it.
-            while (!(arrived = _socket.Available > 0) && Stopwatch.GetTimestamp() < deadline && !_stopRequested)
+            while (!(arrived = _socket.Available > 0) && !_stopRequested)
             {
+                long now = Stopwatch.GetTimestamp();
+                if (held && !holdMissed && now >= holdDeadline)
+                {
+                    holdMissed = true;
+                    BeforeWait?.Invoke();
+                    MissedHold(heldReplies);
+                }
+                if (now >= deadline)
+                    break;
             }
         }
         finally
         {
             Server.ExitBusyPoll();
         }
+        if (held && !holdMissed)
+        {
+            if (arrived)
+                _holdProbeInterval = BusyPollBackoff;
+            else
+            {
+                // A stop ended the busy poll: what is held goes out with the caller's BeforeWait.
+                held = false;
+            }
+        }
         if (!arrived)
             _busyPollSkips = BusyPollBackoff;
         if (DriverDiagnostics.NbdBusyPolls.Enabled)
             DriverDiagnostics.NbdBusyPolls.Add(1, new KeyValuePair<string, object?>("result", arrived ? "hit" : "miss"));
+        if (held && DriverDiagnostics.NbdReplyHolds.Enabled)
+            DriverDiagnostics.NbdReplyHolds.Add(1, new KeyValuePair<string, object?>("result", holdMissed ? "miss" : "hit"));
         return arrived;
     }
+
+    // The client sent nothing while heldReplies replies were held back: it was waiting for them.
+    private void MissedHold(int heldReplies)
+    {
+        _holdLimit = Math.Max(1, heldReplies / 2);
+        _holdFullBatches = 0;
+        if (_holdLimit == 1)
+        {
+            _holdProbeCountdown = _holdProbeInterval;
+            _holdProbeInterval = Math.Min(_holdProbeInterval * 2, MaxHoldProbeInterval);
+        }
+    }
+
+    /// <summary>
+    /// Whether the transmission leaves the replies it has answered to the next wait for the client
+    /// (which sends them, or holds them back while it busy-polls) instead of sending each at once.
+    /// </summary>
+    public bool HoldsReplies => _holdTicks > 0;
+
+    /// <summary>
+    /// How many answered replies the connection holds back at most (1 to <see cref="MaxHeldReplies"/>):
+    /// the transmission sends them as soon as it holds this many, and then calls <see cref="ReplyBatchFull"/>.
+    /// </summary>
+    public int ReplyHoldLimit => _holdLimit;
+
+    /// <summary>
+    /// Called by the transmission each time it sent its replies because it held
+    /// <see cref="ReplyHoldLimit"/> of them: the client kept sending while they were held, so after
+    /// <see cref="HoldGrowthBatches"/> such batches the limit grows by one.
+    /// </summary>
+    public void ReplyBatchFull()
+    {
+        if (_holdLimit < 2 || _holdLimit >= MaxHeldReplies)
+            return;
+        if (++_holdFullBatches >= HoldGrowthBatches)
+        {
+            _holdLimit++;
+            _holdFullBatches = 0;
+        }
+    }
+
+    /// <summary>Counts the replies the transmission has answered and not sent yet; null outside transmission.</summary>
+    public Func<int>? HeldReplies { get; set; }
 
     // Whether a stoppable wait for the client gives up: a stop was requested, or the handshake's time ran out.
     private bool StopWaiting => _stopRequested || Environment.TickCount64 >= _handshakeDeadline;

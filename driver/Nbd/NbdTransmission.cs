@@ -125,6 +125,7 @@ internal sealed class NbdTransmission
     {
         _replies = ArrayPool<byte>.Shared.Rent(ReplyBufferSize);
         _connection.BeforeWait = SendOwnReplies;
+        _connection.HeldReplies = () => _ownBatched / ReplySize;
         var worker = new Thread(WorkLoop, NbdConnection.ThreadStackSize) { IsBackground = true, Name = $"nbd worker {_connection.Id}" };
         worker.Start();
         try
@@ -140,6 +141,7 @@ internal sealed class NbdTransmission
         finally
         {
             _connection.BeforeWait = null;
+            _connection.HeldReplies = null;
             _queue.Close();
             worker.Join();
             ArrayPool<byte>.Shared.Return(_replies);
@@ -257,9 +259,11 @@ internal sealed class NbdTransmission
     /// <summary>
     /// Answers a request this thread completed (a write, or a command it executed) when the worker
     /// is idle (nothing of it unsent, so the order holds); queues the reply for the worker otherwise. A stream of writes then costs no hand-off
-    /// between threads. The reply is batched while further requests are already received
-    /// (<paramref name="sendNow"/> false), and goes out at once otherwise: a client with few
-    /// large writes in flight must not wait for replies this thread holds.
+    /// between threads. The reply is batched while further requests are already received, or
+    /// while the connection holds replies back (<see cref="NbdConnection.HoldsReplies"/>: the next
+    /// wait for the client sends them, at once or after a short busy poll) up to
+    /// <see cref="NbdConnection.ReplyHoldLimit"/>; otherwise (<paramref name="sendNow"/>) it goes
+    /// out at once: a client with few large writes in flight must not wait for replies this thread holds.
     /// </summary>
     private bool AnswerWrite(in NbdRequest request, Errno error, bool sendNow)
     {
@@ -272,6 +276,13 @@ internal sealed class NbdTransmission
         _ownBatched += ReplySize;
         if (sendNow)
             SendOwnReplies();
+        else if (_connection.HoldsReplies && _ownBatched >= _connection.ReplyHoldLimit * ReplySize)
+        {
+            // The client kept sending while these were held: they go out now, so that its window of
+            // requests in flight never fills with replies it has not received.
+            SendOwnReplies();
+            _connection.ReplyBatchFull();
+        }
         return true;
     }
 
@@ -291,7 +302,7 @@ internal sealed class NbdTransmission
             nextWaiting = result.Buffer.Length >= RequestSize;
             _reader.AdvanceTo(result.Buffer.Start);
         }
-        return AnswerWrite(request, error, sendNow: !nextWaiting);
+        return AnswerWrite(request, error, sendNow: !nextWaiting && !_connection.HoldsReplies);
     }
 
     /// <summary>Sends the write replies this thread holds; once the client has gone away they are dropped.</summary>
@@ -435,7 +446,7 @@ internal sealed class NbdTransmission
             }
             needMore = true;
         }
-        return AnswerWrite(request, error, sendNow: !nextWaiting);
+        return AnswerWrite(request, error, sendNow: !nextWaiting && !_connection.HoldsReplies);
     }
 
     /// <summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics.Metrics;
-using DaxStack.Driver.Diagnostics;
 using DaxStack.Driver.Nbd;
 
 namespace DaxStack.Driver.Tests.Nbd;
@@ -15,7 +13,7 @@ public class NbdBusyPollTests
     [Test]
     public async Task RequestsSentBackToBackAreFoundByTheBusyPoll()
     {
-        using var polls = new BusyPollCounter();
+        using var polls = new NbdResultCounter("daxstack.driver.nbd.busy_polls");
         await using var server = await NbdTestServer.StartAsync(options: new NbdServerOptions { BusyPollMicroseconds = 1000 });
         using var client = server.Go();
         var block = new byte[4096];
@@ -34,7 +32,7 @@ public class NbdBusyPollTests
     [Test]
     public async Task AnIdleClientCostsOneBusyPollInEveryNineWaits()
     {
-        using var polls = new BusyPollCounter();
+        using var polls = new NbdResultCounter("daxstack.driver.nbd.busy_polls");
         await using var server = await NbdTestServer.StartAsync(options: new NbdServerOptions { BusyPollMicroseconds = 200 });
         using var client = server.Go();
         Thread.Sleep(50);
@@ -58,7 +56,7 @@ public class NbdBusyPollTests
     [Test]
     public async Task ZeroMicrosecondsTurnsBusyPollingOff()
     {
-        using var polls = new BusyPollCounter();
+        using var polls = new NbdResultCounter("daxstack.driver.nbd.busy_polls");
         await using var server = await NbdTestServer.StartAsync(options: new NbdServerOptions { BusyPollMicroseconds = 0 });
         using var client = server.Go();
         for (int i = 0; i < 50; i++)
@@ -76,38 +74,5 @@ public class NbdBusyPollTests
         await server.DisposeAsync();
         Assert.That(client.ServerCloses(), Is.True, "the idle connection is closed by the stop");
         client.Dispose();
-    }
-
-    private sealed class BusyPollCounter : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _hits, _misses;
-
-        public BusyPollCounter()
-        {
-            _listener.InstrumentPublished = (instrument, l) =>
-            {
-                // By name: the driver's instruments may be created inside this callback, before their properties are set.
-                if (instrument.Meter.Name == DriverDiagnostics.Name && instrument.Name == "daxstack.driver.nbd.busy_polls")
-                    l.EnableMeasurementEvents(instrument);
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag.Key == "result" && (string?)tag.Value == "hit")
-                        Interlocked.Add(ref _hits, value);
-                    else if (tag.Key == "result")
-                        Interlocked.Add(ref _misses, value);
-                }
-            });
-            _listener.Start();
-        }
-
-        public long Hits => Interlocked.Read(ref _hits);
-
-        public long Misses => Interlocked.Read(ref _misses);
-
-        public void Dispose() => _listener.Dispose();
     }
 }

@@ -213,6 +213,7 @@ public class NbdServerTests
             Assert.That(options.MaxPayload, Is.EqualTo(32 << 20));
             Assert.That(options.HandshakeTimeout, Is.EqualTo(TimeSpan.FromSeconds(10)));
             Assert.That(options.BusyPollMicroseconds, Is.EqualTo(50));
+            Assert.That(options.ReplyHoldMicroseconds, Is.EqualTo(20));
         });
     }
 
@@ -225,6 +226,8 @@ public class NbdServerTests
     [TestCase("HandshakeTimeout", "01:00:01")]
     [TestCase("BusyPollMicroseconds", "-1")]
     [TestCase("BusyPollMicroseconds", "1001")]
+    [TestCase("ReplyHoldMicroseconds", "-1")]
+    [TestCase("ReplyHoldMicroseconds", "1001")]
     public async Task InvalidConfigurationFailsTheHostAtStartNamingTheKey(string key, string value)
     {
         using var host = BuildHost(new() { [$"Nbd:{key}"] = value });
