@@ -27,9 +27,11 @@ public sealed class CostProfileCatalog
     /// <summary>
     /// What is wrong with the cost profiles <paramref name="options"/> configure (an unknown
     /// <see cref="NvdimmOptions.Profile"/>, a custom profile that cannot be built), prefixed with
-    /// the configuration key at fault; null when a catalog can be made from them.
+    /// the configuration key at fault; null when a catalog can be made from them. A host checks it
+    /// as it starts; a program that resolves the catalog without starting its host (a short
+    /// command-line tool) can ask it first, to report the key rather than the catalog's exception.
     /// </summary>
-    internal static string? ConfigurationProblem(NvdimmOptions options)
+    public static string? ConfigurationProblem(NvdimmOptions options)
     {
         try
         {

@@ -131,7 +131,13 @@ public static class DaxstackProgram
         builder.Services.AddPmemDriver();
         var host = builder.Build();
         // Validate options now (ValidateOnStart runs at StartAsync, which short commands never call).
-        _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NvdimmOptions>>().Value;
+        var nvdimm = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<NvdimmOptions>>().Value;
+        // The profiles, as the host's start would check them: the message names the key at fault.
+        if (DaxStack.Device.Cost.CostProfileCatalog.ConfigurationProblem(nvdimm) is { } problem)
+        {
+            host.Dispose();
+            throw new Microsoft.Extensions.Options.OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(NvdimmOptions), [problem]);
+        }
         _ = host.Services.GetRequiredService<DaxStack.Device.Cost.CostProfileCatalog>();
         _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PmemOptions>>().Value;
         return host;

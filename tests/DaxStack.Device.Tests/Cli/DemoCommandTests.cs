@@ -106,7 +106,19 @@ public class DemoCommandTests
         Assert.Multiple(() =>
         {
             Assert.That(exit, Is.EqualTo(1));
-            Assert.That(error, Does.Contain("unknown cost profile 'optane-zz'"));
+            Assert.That(error, Does.StartWith("daxstack: configuration: Nvdimm:Profile: unknown cost profile 'optane-zz'"), "the message names the key at fault");
+        });
+    }
+
+    [TestCase("--Nvdimm:Profiles:bad:Base=optane-zz", "Nvdimm:Profiles:bad: cost profile 'bad': unknown base profile 'optane-zz'")]
+    [TestCase("--Nvdimm:Profiles:bad:Set:WarpFactor=9", "Nvdimm:Profiles:bad: cost profile 'bad': 'WarpFactor' is not a cost profile setting")]
+    public void ACustomProfileThatCannotBeBuiltIsReportedWithItsKey(string setting, string message)
+    {
+        var (exit, _, error) = CliRunner.Run("ndctl", "list", setting);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("daxstack: configuration: " + message));
         });
     }
 }
