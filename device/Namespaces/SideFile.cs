@@ -1,4 +1,5 @@
 using DaxStack.Device.Errors;
+using System.Runtime.InteropServices;
 using System.Text;
 namespace DaxStack.Device.Namespaces;
 
@@ -11,7 +12,8 @@ internal static class SideFile
     /// <summary>
     /// Replaces <paramref name="path"/> with <paramref name="contents"/> so that a reader (or a crash)
     /// sees either the old file or the new one, never a mix: write a temporary file in the same
-    /// directory, flush it to disk, then rename it over the old one (rename(2) is atomic).
+    /// directory, flush it to disk, rename it over the old one (rename(2) is atomic), then flush
+    /// the directory, so that the rename itself survives a power failure of the host.
     /// </summary>
     public static void WriteAtomically(string path, ReadOnlySpan<byte> contents, string what)
     {
@@ -31,7 +33,56 @@ internal static class SideFile
             TryDelete(tmp);
             throw Failure(e, $"cannot write {what} '{path}'");
         }
+        try
+        {
+            SyncDirectory(Path.GetDirectoryName(full)!);
+        }
+        catch (IOException e)
+        {
+            throw Failure(e, $"cannot make the new {what} '{path}' durable");
+        }
     }
+
+    /// <summary>
+    /// fsync(2) of a directory: what makes a rename in it durable (the file's own fsync does not).
+    /// A file system that cannot sync directories (EINVAL) has nothing to make durable this way.
+    /// </summary>
+    private static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        int fd = Open(directory, ORdOnly | OCloExec);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot open directory '{directory}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+        }
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != EInval)
+                    throw new IOException($"fsync of directory '{directory}' failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    // O_RDONLY and O_CLOEXEC have these values on every Linux architecture .NET runs on (O_DIRECTORY does not, and is not needed to open one).
+    private const int ORdOnly = 0, OCloExec = 0x80000, EInval = 22;
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
 
     /// <summary>
     /// Fails with the reason, changing nothing, if <paramref name="path"/> could not be replaced or

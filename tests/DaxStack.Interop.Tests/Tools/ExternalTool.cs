@@ -28,6 +28,9 @@ public sealed class ExternalTool
     /// <summary>The reference NBD server (its memory plugin and filters ship in the same package).</summary>
     public static ExternalTool Nbdkit { get; } = new("nbdkit", "nbdkit");
 
+    /// <summary>strace, to see the system calls a daxstack command makes.</summary>
+    public static ExternalTool Strace { get; } = new("strace", "strace");
+
     /// <summary>The program's name as typed on a command line.</summary>
     public string Name { get; }
 
