@@ -64,11 +64,11 @@ public readonly ref struct Bio
     /// <summary>An empty flush bio.</summary>
     public static Bio Flush() => new() { Op = BioOp.Flush };
 
-    /// <summary>A discard of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    /// <summary>A discard of <paramref name="length"/> bytes at <paramref name="offset"/> (any <paramref name="flags"/> make it fail with EIO: see <see cref="BioFlags"/>).</summary>
     public static Bio Discard(long offset, long length, BioFlags flags = BioFlags.None) =>
         new() { Op = BioOp.Discard, Flags = flags, Sector = ToSector(offset), Size = length };
 
-    /// <summary>A write-zeroes of <paramref name="length"/> bytes at <paramref name="offset"/>.</summary>
+    /// <summary>A write-zeroes of <paramref name="length"/> bytes at <paramref name="offset"/> (any <paramref name="flags"/> make it fail with EIO: see <see cref="BioFlags"/>).</summary>
     public static Bio WriteZeroes(long offset, long length, BioFlags flags = BioFlags.None) =>
         new() { Op = BioOp.WriteZeroes, Flags = flags, Sector = ToSector(offset), Size = length };
 

@@ -14,7 +14,12 @@ public interface IBlockDeviceOperations
     /// <summary>The device's limits.</summary>
     QueueLimits Limits { get; }
 
-    /// <summary>Executes <paramref name="bio"/> and returns its status.</summary>
+    /// <summary>
+    /// Executes <paramref name="bio"/> and returns its status. A bio of a read, discard or
+    /// write-zeroes that carries <see cref="BioFlags.Fua"/> or <see cref="BioFlags.PreFlush"/> fails
+    /// with <see cref="BlkStatus.IoError"/>. A bio past the end of the device fails with
+    /// <see cref="BlkStatus.IoError"/> only if it has sectors: an empty one completes at any start sector.
+    /// </summary>
     BlkStatus SubmitBio(in Bio bio);
 
     /// <summary>

@@ -35,4 +35,7 @@ internal static partial class NbdLog
 
     [LoggerMessage(EventId = 3109, Level = LogLevel.Error, Message = "nbd: accepting connections failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Warning, Message = "nbd: an accepted connection could not be set up and was closed")]
+    public static partial void ConnectionSetupFailed(ILogger logger, Exception exception);
 }

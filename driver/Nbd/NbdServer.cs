@@ -212,19 +212,56 @@ public sealed class NbdServer : IAsyncDisposable
                 socket.Dispose();
                 return;
             }
-            if (_connections.Count >= Options.MaxConnections)
+            try
             {
-                NbdLog.ConnectionRefused(_logger, socket.RemoteEndPoint, Options.MaxConnections);
-                socket.Dispose();
-                continue;
+                SetUpConnection(socket);
             }
-            socket.NoDelay = true;
-            long id = Interlocked.Increment(ref _nextId);
-            var connection = new NbdConnection(this, socket, id, _logger, c => _connections.TryRemove(c.Id, out _));
-            _connections[id] = connection;
+            catch (Exception e)
+            {
+                // One accepted connection that cannot be set up (the client reset it, no thread
+                // could be made for it) costs that connection only: were the exception to escape,
+                // the loop would end and the server would never accept again.
+                NbdLog.ConnectionSetupFailed(_logger, e);
+                socket.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Test seam: runs on the accept loop for each connection after it is registered and just
+    /// before its thread starts, so that a test can make the set-up of a connection fail.
+    /// </summary>
+    internal Action<Socket>? BeforeConnectionStart { get; set; }
+
+    // Registers and starts a connection for an accepted socket (or refuses it when too many are open).
+    // Throws when the socket or the connection's thread fails, leaving nothing registered; the
+    // caller closes the socket.
+    private void SetUpConnection(Socket socket)
+    {
+        if (_connections.Count >= Options.MaxConnections)
+        {
+            NbdLog.ConnectionRefused(_logger, socket.RemoteEndPoint, Options.MaxConnections);
+            socket.Dispose();
+            return;
+        }
+        socket.NoDelay = true;
+        var remote = socket.RemoteEndPoint;
+        long id = Interlocked.Increment(ref _nextId);
+        var connection = new NbdConnection(this, socket, id, _logger, c => _connections.TryRemove(c.Id, out _));
+        // Registered before its thread starts: the thread removes it when it ends, which may be at once.
+        _connections[id] = connection;
+        try
+        {
             DriverDiagnostics.NbdConnections.Add(1);
-            NbdLog.ConnectionAccepted(_logger, id, socket.RemoteEndPoint);
+            NbdLog.ConnectionAccepted(_logger, id, remote);
+            BeforeConnectionStart?.Invoke(socket);
             connection.Start();
+        }
+        catch
+        {
+            // No thread runs for it, so nothing else would remove it (and StopAsync would wait for it forever).
+            _connections.TryRemove(id, out _);
+            throw;
         }
     }
 }

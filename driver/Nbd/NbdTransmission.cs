@@ -869,7 +869,12 @@ internal sealed class NbdTransmission
         end -= end % _blockSize;
         if (end <= start)
             return 0;
-        return ToNbdError(_device.Discard(start, end - start, FuaOf(request)));
+        // A discard bio may not carry FUA (the block layer fails it with EIO): a FUA trim is a plain
+        // discard followed by a flush, which makes it durable before the reply as the protocol asks.
+        var status = _device.Discard(start, end - start);
+        if (status == BlkStatus.Ok && (request.Flags & NbdCommandFlags.Fua) != 0)
+            status = _device.Flush();
+        return ToNbdError(status);
     }
 
     private Errno WriteZeroes(in NbdRequest request, byte[] bounce)
@@ -883,6 +888,7 @@ internal sealed class NbdTransmission
         if (!InRange(request.Offset, request.Length))
             return Errno.ENOSPC;
         var flags = FuaOf(request);
+        bool flushAfter = false;
         long position = (long)request.Offset, end = position + request.Length;
         while (position < end && error == 0)
         {
@@ -897,10 +903,16 @@ internal sealed class NbdTransmission
             {
                 n = end - position;
                 n -= n % _blockSize;
-                error = ToNbdError(_device.WriteZeroes(position, n, flags));
+                // A write-zeroes bio may not carry FUA (the block layer fails it with EIO): with FUA
+                // it goes without, and a flush follows before the reply. The partial blocks above are
+                // write bios, which take FUA themselves.
+                error = ToNbdError(_device.WriteZeroes(position, n));
+                flushAfter = flags != BioFlags.None;
             }
             position += n;
         }
+        if (error == 0 && flushAfter)
+            error = ToNbdError(_device.Flush());
         return error;
     }
 

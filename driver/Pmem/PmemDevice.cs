@@ -129,8 +129,14 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
 
     private BlkStatus Validate(in Bio bio)
     {
+        // BioOp.Flush stands for the kernel's empty REQ_OP_WRITE | REQ_PREFLUSH bio, so the flags may ride on it.
         if (bio.Op == BioOp.Flush)
             return bio.Size == 0 ? BlkStatus.Ok : BlkStatus.Invalid;
+        // submit_bio_noacct: FUA and PREFLUSH order and persist written data, so only a write may
+        // carry them; any other operation with either fails as an I/O error, whatever its length and
+        // before the operation itself is looked at (the kernel warns once and ends the bio).
+        if ((bio.Flags & (BioFlags.Fua | BioFlags.PreFlush)) != 0 && bio.Op != BioOp.Write)
+            return BlkStatus.IoError;
         // submit_bio_noacct: an operation the device does not know is not supported (it must
         // not fall through to one it does).
         if (bio.Op is not (BioOp.Read or BioOp.Write or BioOp.Discard or BioOp.WriteZeroes))
@@ -147,7 +153,13 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         {
             int lbs = Limits.LogicalBlockSize;
             bool whole = bio.Sector % (lbs / Bio.SectorSize) == 0 && bio.Size >= 0 && bio.Size % lbs == 0;
-            return whole ? BlkStatus.IoError : BlkStatus.Invalid;
+            if (!whole)
+                return BlkStatus.Invalid;
+            // A bio of no sectors is not past the end wherever it starts (see ValidateRange); it
+            // touches no memory, so its wrapped byte offset is never used.
+            if (bio.Size != 0)
+                return BlkStatus.IoError;
+            return bio.Op != BioOp.Read && Limits.ReadOnly ? BlkStatus.IoError : BlkStatus.Ok;
         }
         return ValidateRange(bio.Op, bio.Offset, bio.Size);
     }
@@ -159,8 +171,11 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         int lbs = Limits.LogicalBlockSize;
         if (offset < 0 || size < 0 || offset % lbs != 0 || size % lbs != 0)
             return BlkStatus.Invalid;
-        // The block layer's bio_check_eod: a request past the end is an I/O error.
-        if (offset > Limits.Capacity - size)
+        // The block layer's bio_check_eod: a request past the end is an I/O error. It looks only at
+        // bios that have sectors: one of no sectors (an empty read or write, say) passes at any start
+        // sector, and nothing later in submit_bio_noacct or pmem_submit_bio refuses it for its
+        // length, so it completes without touching the device.
+        if (size != 0 && offset > Limits.Capacity - size)
             return BlkStatus.IoError;
         if (op != BioOp.Read && Limits.ReadOnly)
             return BlkStatus.IoError;
@@ -237,7 +252,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         read = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_read_to");
         var status = offset < 0 || length < 0 ? BlkStatus.Invalid
-            : offset > Limits.Capacity - length || HasBadBlocks(offset, length) ? BlkStatus.IoError
+            : (length != 0 && offset > Limits.Capacity - length) || HasBadBlocks(offset, length) ? BlkStatus.IoError
             : BlkStatus.Ok;
         if (status == BlkStatus.Ok)
         {
@@ -342,7 +357,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 WriteZeroes(cpu, pa, bio.Size, fua);
             else if (!bio.IsVectored)
             {
-                // An empty bio has no address (it may start just past the device end).
+                // An empty bio has no address (it may start anywhere, even past the device end).
                 if (!bio.Buffer.IsEmpty)
                     Store(cpu, pa, bio.Buffer, fua);
             }
@@ -353,7 +368,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 while (segments.TryGet(ref position, out var segment))
                 {
                     bool last = position.GetObject() == null;
-                    // An empty segment has no address (it may sit just past the device end).
+                    // An empty segment has no address (it may sit past the device end).
                     if (!segment.IsEmpty)
                         Store(cpu, pa, segment.Span, fua && last);
                     else if (fua && last)

@@ -2,6 +2,7 @@ using System.Buffers;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Errors;
 using DaxStack.Driver.Block;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Driver.Tests.Block;
 
@@ -99,13 +100,14 @@ public class PmemBlockDeviceTests
     }
 
     [Test]
-    public void DiscardAndWriteZeroesReadBackAsZeroesAndWithFuaSurviveACrash()
+    public void DiscardAndWriteZeroesReadBackAsZeroesAndAfterAFlushSurviveACrash()
     {
         using var t = TestDevice.InMemory();
         t.Device.Write(0, TestDevice.Pattern(65536, 8), BioFlags.Fua);
 
-        Assert.That(t.Device.Discard(4096, 8192, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
-        Assert.That(t.Device.WriteZeroes(32768, 4096, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Device.Discard(4096, 8192), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Device.WriteZeroes(32768, 4096), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
         var back = new byte[65536];
         t.Device.Read(0, back);
         Assert.That(back.AsSpan(4096, 8192).ToArray(), Is.All.Zero);
@@ -158,12 +160,70 @@ public class PmemBlockDeviceTests
         var data = TestDevice.Pattern(4096, 17);
         t.Device.Write(0, data);
         Assert.That(t.Device.Write(1 << 20, ReadOnlySpan<byte>.Empty, flags), Is.EqualTo(BlkStatus.Ok));
-        Assert.That(t.Device.Write((1 << 20) + 512, ReadOnlySpan<byte>.Empty, flags), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(t.Device.Write((1 << 20) + 512, ReadOnlySpan<byte>.Empty, flags), Is.EqualTo(BlkStatus.Ok));
         if ((flags & BioFlags.PreFlush) != 0)
         {
             t.Bus.Space.Crash(CrashPolicy.Strict);
             Assert.That(t.Persisted(0, 4096), Is.EqualTo(data), "the empty bio's preflush still flushed");
         }
+    }
+
+    [TestCase(BioOp.Read, BioFlags.Fua)]
+    [TestCase(BioOp.Read, BioFlags.PreFlush)]
+    [TestCase(BioOp.Discard, BioFlags.Fua)]
+    [TestCase(BioOp.Discard, BioFlags.PreFlush)]
+    [TestCase(BioOp.WriteZeroes, BioFlags.Fua)]
+    [TestCase(BioOp.WriteZeroes, BioFlags.PreFlush | BioFlags.Fua)]
+    public void FuaOrPreflushOnAnythingButAWriteIsEioAndDoesNothing(BioOp op, BioFlags flags)
+    {
+        // submit_bio_noacct ends a bio whose flags ask for a flush or FUA unless it is a write.
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var data = TestDevice.Pattern(8192, 18);
+        Assert.That(t.Device.Write(0, data), Is.EqualTo(BlkStatus.Ok));
+        var buffer = TestDevice.Pattern(4096, 19);
+        var bio = op == BioOp.Read
+            ? new Bio { Op = op, Flags = flags, Sector = 0, Size = buffer.Length, Buffer = buffer }
+            : new Bio { Op = op, Flags = flags, Sector = 0, Size = 4096 };
+        var status = t.Device.SubmitBio(bio);
+        Assert.That(status, Is.EqualTo(BlkStatus.IoError));
+        Assert.That(status.ToErrno(), Is.EqualTo(Errno.EIO));
+        Assert.That(buffer, Is.EqualTo(TestDevice.Pattern(4096, 19)), "a read fills nothing");
+        var back = new byte[8192];
+        Assert.That(t.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(data), "nothing was discarded or zeroed");
+        var empty = new Bio { Op = op, Flags = flags, Sector = 0, Size = 0 };
+        Assert.That(t.Device.SubmitBio(empty), Is.EqualTo(BlkStatus.IoError), "an empty bio with the flags too");
+    }
+
+    [TestCase(BioOp.Read)]
+    [TestCase(BioOp.Write)]
+    [TestCase(BioOp.Discard)]
+    [TestCase(BioOp.WriteZeroes)]
+    public void AnEmptyBioPastTheEndCompletesAndOneWithSectorsThereIsEio(BioOp op)
+    {
+        // bio_check_eod skips a bio of no sectors, and nothing after it refuses one for its length.
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        const long end = (1 << 20) / Bio.SectorSize;
+        foreach (long sector in new[] { end + 8, end * 64, 1L << 55 })
+        {
+            Assert.That(t.Device.SubmitBio(new Bio { Op = op, Sector = sector, Size = 0 }), Is.EqualTo(BlkStatus.Ok), $"empty at sector {sector}");
+            var one = op is BioOp.Read or BioOp.Write
+                ? new Bio { Op = op, Sector = sector, Size = 512, Buffer = new byte[512] }
+                : new Bio { Op = op, Sector = sector, Size = 512 };
+            Assert.That(t.Device.SubmitBio(one), Is.EqualTo(BlkStatus.IoError), $"one sector at sector {sector}");
+        }
+    }
+
+    [Test]
+    public void AnEmptyWriteFromOrReadToPastTheEndCompletes()
+    {
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        Assert.That(t.Device.WriteFrom(2 << 20, 0, new BufferStoreSource([]), BioFlags.Fua, out long written), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(written, Is.Zero);
+        Assert.That(t.Device.WriteFrom(2 << 20, 512, new BufferStoreSource(new byte[512]), BioFlags.None, out _), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(t.Device.ReadTo(2 << 20, 0, new BufferLoadSink(), out long read), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(read, Is.Zero);
+        Assert.That(t.Device.ReadTo(2 << 20, 512, new BufferLoadSink(), out _), Is.EqualTo(BlkStatus.IoError));
     }
 
     [TestCase(100, 512, BlkStatus.Invalid, TestName = "AnOffsetThatIsNotAWholeSectorIsEinval")]

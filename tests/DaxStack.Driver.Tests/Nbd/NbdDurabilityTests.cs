@@ -72,6 +72,28 @@ public class NbdDurabilityTests
     }
 
     [Test]
+    public void FuaWriteZeroesOfWholeBlocksIsDurableWhenAnswered()
+    {
+        // Whole blocks go down as a write-zeroes bio, which may not carry FUA: the server flushes after it.
+        using var client = _server.Go();
+        Assert.That(client.Write(0, NbdTestServer.Pattern(16384, 7)), Is.Zero);
+        Assert.That(client.Flush(), Is.Zero);
+        Assert.That(client.WriteZeroes(4096, 8192, FlagFua), Is.Zero);
+        Assert.That(_server.Persisted(4096, 8192), Is.All.Zero);
+    }
+
+    [Test]
+    public void FuaTrimIsDurableWhenAnswered()
+    {
+        // A discard bio may not carry FUA either: the server discards, then flushes.
+        using var client = _server.Go();
+        Assert.That(client.Write(0, NbdTestServer.Pattern(16384, 8)), Is.Zero);
+        Assert.That(client.Flush(), Is.Zero);
+        Assert.That(client.Trim(4096, 8192, FlagFua), Is.Zero);
+        Assert.That(_server.Persisted(4096, 8192), Is.All.Zero);
+    }
+
+    [Test]
     public void FlushOnOneConnectionCoversWritesAnsweredOnAnother()
     {
         // What NBD_FLAG_CAN_MULTI_CONN promises.

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Net.Sockets;
 using DaxStack.Driver.Nbd;
 using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
 
@@ -26,6 +27,44 @@ public class NbdRobustnessTests
         Assert.That(other.Write(offset, data), Is.Zero);
         Assert.That(other.Flush(), Is.Zero);
         Assert.That(other.ReadOk(offset, data.Length), Is.EqualTo(data));
+    }
+
+    [Test]
+    public async Task AConnectionWhoseSetUpFailsIsClosedAndTheServerKeepsAccepting()
+    {
+        // Stands in for any failure between accept and the connection's thread (the socket reset
+        // by the client, no thread to be had): deterministic, where a real reset cannot be timed.
+        const int Doomed = 3;
+        int setUps = 0;
+        _server.Server.BeforeConnectionStart = _ =>
+        {
+            if (Interlocked.Increment(ref setUps) <= Doomed)
+                throw new SocketException((int)SocketError.NotConnected);
+        };
+        for (int i = 0; i < Doomed; i++)
+        {
+            using var doomed = new Socket(_server.EndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp)
+            {
+                ReceiveTimeout = (int)RawNbdClient.Timeout.TotalMilliseconds,
+            };
+            await doomed.ConnectAsync(_server.EndPoint);
+            int n;
+            try
+            {
+                n = doomed.Receive(new byte[64]);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                n = 0;
+            }
+            Assert.That(n, Is.Zero, $"connection {i} is closed without a greeting");
+        }
+        Assert.That(_server.Server.ConnectionCount, Is.Zero, "no connection that failed to start stays registered");
+
+        AnotherClientIsServed();
+        Assert.That(setUps, Is.EqualTo(Doomed + 1));
+        var stop = _server.Server.StopAsync();
+        Assert.That(await Task.WhenAny(stop, Task.Delay(RawNbdClient.Timeout)), Is.SameAs(stop), "the server stops without waiting for a connection that never ran");
     }
 
     [Test]
