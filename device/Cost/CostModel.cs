@@ -17,13 +17,16 @@ namespace DaxStack.Device.Cost;
 /// stream at the read bandwidth of the DIMMs its range is interleaved over. A cache hit costs
 /// <see cref="CostProfile.CacheHitNs"/> per line.</item>
 /// <item>A store costs <see cref="CostProfile.StoreNs"/> per line touched: it only dirties the cache.</item>
-/// <item>A write-back (clwb/clflushopt/clflush of a dirty line, or a non-temporal store's line)
+/// <item>A write-back (clwb/clflushopt/clflush of a dirty line that no earlier write-back covers,
+/// or a non-temporal store's line)
 /// leaves the CPU when one of its <see cref="CostProfile.WriteBackSlots"/> is free (the CPU stalls
 /// until then), reaches the DIMM after the write latency, and is in the persistence domain once the
 /// DIMM takes it in: one line per <see cref="CostProfile.DimmWriteIngestNs"/>, and only while the
 /// write-combining buffer has room. A line whose media unit is already buffered merges; any other
 /// queues a whole unit for the media, which drains at the media write bandwidth. Write-backs
-/// overlap each other; clflush waits for its own; a fence waits for the last of the CPU's.</item>
+/// overlap each other; clflush waits for its own; a fence waits for the last of the CPU's, in
+/// every region, after <see cref="CostProfile.FenceNs"/> (the CPU's fence takes the largest of
+/// the regions it has write-backs outstanding to).</item>
 /// <item>eADR: caches are persistent, so flushes cost only their issue and a fence with no
 /// non-temporal stores in flight only <see cref="CostProfile.FenceNs"/>. Non-temporal stores
 /// bypass the caches and still travel to the DIMM.</item>
@@ -148,7 +151,7 @@ public sealed class CostModel
             WriteBackLine(cpu, first, _ntWriteLatencyNs, _ntUnitNs, _storeNs, serialising: false);
         else
             WriteBackRun(cpu, first, lines, _ntWriteLatencyNs, _ntUnitNs, _storeNs, serialising: false);
-        cpu.OutstandingWriteBacks += (int)lines;
+        cpu.OutstandingWriteBacks += lines;
     }
 
     /// <summary>
@@ -191,13 +194,26 @@ public sealed class CostModel
         else
             WriteBackRun(cpu, first, lineCount, _clwbWriteLatencyNs, _clwbUnitNs, _flushIssueNs, serialising);
         if (!serialising)
-            cpu.OutstandingWriteBacks += (int)lineCount;
+            cpu.OutstandingWriteBacks += lineCount;
     }
 
-    /// <summary>A fence: waits until every write-back this CPU issued (in any region) is in the persistence domain.</summary>
-    public void Fence(CpuCostState cpu, FenceKind kind)
+    /// <summary>The profile's <see cref="CostProfile.FenceNs"/>: what a fence costs beyond waiting for write-backs.</summary>
+    internal double FenceNs => _fenceNs;
+
+    /// <summary>
+    /// A fence: waits until every write-back this CPU issued (in any region) is in the persistence
+    /// domain, at this model's <see cref="CostProfile.FenceNs"/>.
+    /// </summary>
+    public void Fence(CpuCostState cpu, FenceKind kind) => FenceWithCost(cpu, _fenceNs);
+
+    /// <summary>
+    /// A fence of its own cost <paramref name="fenceNs"/>: waits until every write-back this CPU
+    /// issued (in any region) is in the persistence domain. The CPU's fence, which chooses the
+    /// cost from the regions it completes write-backs to.
+    /// </summary>
+    internal static void FenceWithCost(CpuCostState cpu, double fenceNs)
     {
-        cpu.Clock.Advance(_fenceNs);
+        cpu.Clock.Advance(fenceNs);
         cpu.Clock.AdvanceTo(cpu.WriteBackDoneAt);
         cpu.OutstandingWriteBacks = 0;
     }

@@ -108,7 +108,11 @@ public sealed record CostProfile
     /// <summary>Issue cost of one flush instruction (ns). Default 1.</summary>
     public double FlushIssueNs { get; init; } = 1;
 
-    /// <summary>Cost of a fence beyond waiting for outstanding write-backs (ns). Default 2.</summary>
+    /// <summary>
+    /// Cost of a fence beyond waiting for outstanding write-backs (ns). A CPU with write-backs
+    /// outstanding to several regions pays the largest of their profiles' values; with none
+    /// outstanding, the smallest of the platform's. Default 2.
+    /// </summary>
     public double FenceNs { get; init; } = 2;
 
     /// <summary>Media access unit, the XPLine on Optane (bytes, a power of two from 64 to <see cref="InterleaveBytes"/>): a write of less costs a whole unit. Default 256.</summary>

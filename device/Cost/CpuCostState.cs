@@ -20,8 +20,12 @@ public sealed class CpuCostState
     /// <summary>Modeled time at which the last of this CPU's issued write-backs reaches the persistence domain.</summary>
     public double WriteBackDoneAt { get; set; }
 
-    /// <summary>Number of write-backs issued since the last fence.</summary>
-    public int OutstandingWriteBacks { get; set; }
+    /// <summary>
+    /// Number of write-backs issued since the last fence. Only a fence or a power failure brings it
+    /// down (write-backs that complete early, past the CPU's or the tracker's limits, stay counted),
+    /// so a long stream without a fence may pass 2^31: a long.
+    /// </summary>
+    public long OutstandingWriteBacks { get; set; }
 
     /// <summary>Region-relative offset just past the last load, for sequential-read detection; -1 if none.</summary>
     public long LastLoadEnd { get; set; } = -1;

@@ -628,12 +628,19 @@ internal sealed unsafe class LineTracker
         }
     }
 
-    /// <summary>clflush: the line is written back synchronously; every store to it is persistent.</summary>
-    public bool PersistNow(long lineOffset)
+    /// <summary>
+    /// clflush: the line is written back synchronously; every store to it is persistent. Returns
+    /// whether the line held stores. <paramref name="writesBack"/> is false when it held none, or
+    /// when an earlier write-back (by any CPU, not yet fenced) already covers every store of it:
+    /// the cache holds it clean, so the clflush only invalidates it and nothing goes to the DIMM.
+    /// </summary>
+    public bool PersistNow(long lineOffset, out bool writesBack)
     {
         ref LineState st = ref LineFor(lineOffset, create: false, out int slot);
+        writesBack = false;
         if (Unsafe.IsNullRef(ref st) || st.Count == 0)
             return false;
+        writesBack = st.Issued < (st.Tail == FullLine ? st.FullSeq : _entries[st.Tail].Seq);
         PersistPrefix(ref st, slot, lineOffset, st.Count);
         return true;
     }
@@ -661,7 +668,7 @@ internal sealed unsafe class LineTracker
                 line += 1 << PageShift;
                 continue;
             }
-            PersistNow(line);
+            PersistNow(line, out _);
             line += LineSize;
         }
     }

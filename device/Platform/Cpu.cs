@@ -33,7 +33,7 @@ public sealed unsafe class Cpu
     private readonly PhysicalAddressSpace _space;
     private PendingRun[][] _pending = [];  // per region id: runs of lines this CPU wrote back, with the store sequence they cover
     private int[] _pendingCount = [];
-    private int[] _outstanding = [];       // per region id: the write-backs since the last fence that went to that region
+    private long[] _outstanding = [];      // per region id: the write-backs since the last fence that went to that region
     private NvdimmRegion? _lastRegion;
 
     private struct PendingRun
@@ -199,7 +199,7 @@ public sealed unsafe class Cpu
                 else
                     Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
             }
-            int outstanding = CostState.OutstandingWriteBacks;
+            long outstanding = CostState.OutstandingWriteBacks;
             r.Cost.NtStore(CostState, off, source.Length);
             CountOutstanding(r, outstanding);
         }
@@ -267,7 +267,7 @@ public sealed unsafe class Cpu
                 {
                     if (r.IsAdr)
                         IssueNtWriteBacks(r, off, handed);
-                    int outstanding = CostState.OutstandingWriteBacks;
+                    long outstanding = CostState.OutstandingWriteBacks;
                     r.Cost.NtStore(CostState, off, handed);
                     CountOutstanding(r, outstanding);
                     Stats.NtStores++;
@@ -302,7 +302,7 @@ public sealed unsafe class Cpu
                 r.Tracker.PersistRange(off, source.Length);
             fixed (byte* src = source)
                 Buffer.MemoryCopy(src, r.MediaBase + off, source.Length, source.Length);
-            int outstanding = CostState.OutstandingWriteBacks;
+            long outstanding = CostState.OutstandingWriteBacks;
             r.Cost.NtStore(CostState, off, source.Length);
             CountOutstanding(r, outstanding);
         }
@@ -355,14 +355,17 @@ public sealed unsafe class Cpu
             {
                 long n = 1;
                 // Whether the lines go to the DIMM: they hold stores that no write-back covers yet.
-                // A line an earlier clwb/clflushopt already wrote back (not stored to since) is
-                // clean in the cache: the instruction is issued, nothing is written, but this
-                // CPU's fence still completes its stores. clflush always writes back what it persists.
+                // A line an earlier clwb/clflushopt/non-temporal store already wrote back (not
+                // stored to since) is clean in the cache: the instruction is issued, nothing is
+                // written. A clwb/clflushopt's fence still completes its stores; a clflush persists
+                // them now, and only invalidates the line: it is charged what a clflush of a clean
+                // line is, its issue, and neither waits for nor repeats the earlier write-back
+                // (clflush is not ordered with clwb/clflushopt).
                 bool writesBack = false;
                 if (adr)
                 {
                     if (kind == FlushKind.Clflush)
-                        writesBack = r.Tracker.PersistNow(off);
+                        r.Tracker.PersistNow(off, out writesBack);
                     else if (left == 1)
                     {
                         long covered = r.Tracker.IssueWriteBack(off, out writesBack);
@@ -379,7 +382,7 @@ public sealed unsafe class Cpu
                 }
                 else
                     n = left;   // nothing tracked: every line is clean
-                int outstanding = CostState.OutstandingWriteBacks;
+                long outstanding = CostState.OutstandingWriteBacks;
                 r.Cost.Flush(CostState, kind, off, n, writesBack);
                 CountOutstanding(r, outstanding);
                 off += n * LineSize;
@@ -403,18 +406,18 @@ public sealed unsafe class Cpu
     /// <summary>sfence: waits for every write-back this CPU issued; they are persistent afterwards.</summary>
     public void Sfence()
     {
-        Fence(FenceKind.Sfence);
+        Fence();
         Stats.Sfence++;
     }
 
     /// <summary>mfence: as <see cref="Sfence"/> for persistence, and orders loads too.</summary>
     public void Mfence()
     {
-        Fence(FenceKind.Mfence);
+        Fence();
         Stats.Mfence++;
     }
 
-    private void Fence(FenceKind kind)
+    private void Fence()
     {
         for (int id = 0; id < _pendingCount.Length; id++)
         {
@@ -440,14 +443,47 @@ public sealed unsafe class Cpu
             }
             _pendingCount[id] = 0;
         }
-        var regions = _space.RegionArray;
-        var cost = (_lastRegion ?? (regions.Length > 0 ? regions[0] : null))?.Cost;
-        cost?.Fence(CostState, kind);
-        // A loop, not Array.Clear: the array has an entry per region (usually one), and a fence
-        // is on the path of every persist.
+        // The fence's own cost (each profile's FenceNs: what a fence costs beyond waiting for
+        // write-backs) comes from the regions it completes write-backs to, never from the region
+        // the CPU happened to touch last. A fence over several regions ends when the fence of each
+        // would, the largest over regions r of max(clock + FenceNs(r), last landing in r): one wait
+        // for the CPU's last landing (WriteBackDoneAt spans every region) after the largest of
+        // their FenceNs. A fence with none outstanding waits for no region: the bare instruction,
+        // the smallest FenceNs of the platform, so that having write-backs to wait for never makes
+        // a fence cheaper. With a single region, or regions of one profile, both are its FenceNs.
+        // A loop over the counts, not Array.Clear: the array has an entry per region (usually
+        // one), and a fence is on the path of every persist.
         var outstanding = _outstanding;
-        for (int i = 0; i < outstanding.Length; i++)
-            outstanding[i] = 0;
+        double fenceNs = _space.UniformFenceNs;
+        if (!double.IsNaN(fenceNs))
+        {
+            // Every region has the same FenceNs (one region, the usual case): no choice to make.
+            for (int i = 0; i < outstanding.Length; i++)
+                outstanding[i] = 0;
+        }
+        else
+        {
+            var regions = _space.RegionArray;
+            if (regions.Length == 0)
+                return;
+            fenceNs = -1;
+            for (int i = 0; i < outstanding.Length; i++)
+            {
+                if (outstanding[i] == 0)
+                    continue;
+                outstanding[i] = 0;
+                double f = regions[i].Cost.FenceNs;
+                if (f > fenceNs)
+                    fenceNs = f;
+            }
+            if (fenceNs < 0)
+            {
+                fenceNs = regions[0].Cost.FenceNs;
+                for (int i = 1; i < regions.Length; i++)
+                    fenceNs = Math.Min(fenceNs, regions[i].Cost.FenceNs);
+            }
+        }
+        CostModel.FenceWithCost(CostState, fenceNs);
     }
 
     /// <summary>Drops outstanding write-backs after a power failure (they were resolved by the crash).</summary>
@@ -472,9 +508,9 @@ public sealed unsafe class Cpu
     }
 
     // Counts what the cost model just added to OutstandingWriteBacks as write-backs to 'r'.
-    private void CountOutstanding(NvdimmRegion r, int before)
+    private void CountOutstanding(NvdimmRegion r, long before)
     {
-        int added = CostState.OutstandingWriteBacks - before;
+        long added = CostState.OutstandingWriteBacks - before;
         if (added == 0)
             return;
         if (r.Id >= _outstanding.Length)

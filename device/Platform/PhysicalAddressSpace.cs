@@ -65,6 +65,12 @@ public sealed class PhysicalAddressSpace : IDisposable
     // The same array without the interface: the fence loop indexes it per region.
     internal NvdimmRegion[] RegionArray => _regions;
 
+    /// <summary>
+    /// The <see cref="Cost.CostProfile.FenceNs"/> every region shares, or NaN when there are none
+    /// or they differ: a fence then has no choice of cost to make (see <see cref="Cpu.Sfence"/>).
+    /// </summary>
+    internal double UniformFenceNs { get; private set; } = double.NaN;
+
     /// <summary>The CPU the calling thread executes on (one per thread, created on first use).</summary>
     public Cpu CurrentCpu => _current.Value!;
 
@@ -89,6 +95,10 @@ public sealed class PhysicalAddressSpace : IDisposable
             region.BaseAddress = next;
             region.Id = regions.Length;
             region.Space = this;
+            // Set before the region is published (a volatile write): a CPU that sees the region
+            // sees this too, and one that does not yet takes the slower exact path at worst.
+            double fenceNs = region.Cost.FenceNs;
+            UniformFenceNs = regions.Length == 0 || UniformFenceNs == fenceNs ? fenceNs : double.NaN;
             _regions = [.. regions, region];
             Counts.AddRegion(region);
             DeviceLog.RegionAdded(_logger, region.Name, next, region.Size, region.Cost.Profile.Name);

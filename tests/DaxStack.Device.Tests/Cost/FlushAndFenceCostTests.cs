@@ -115,6 +115,76 @@ public class FlushAndFenceCostTests
         Assert.That(d.Persisted(8, 1), Is.EqualTo(new byte[] { 1 }));
     }
 
+    /// <summary>
+    /// Audit: clflush of a line that an earlier clwb/clflushopt, not yet fenced, already wrote
+    /// back (no store since) was charged a whole write-back again (and, being serialising, waited
+    /// for it to land), though the line is clean in the cache and clflush only invalidates it.
+    /// </summary>
+    [TestCase(FlushKind.Clwb, 64)]
+    [TestCase(FlushKind.Clflushopt, 64)]
+    [TestCase(FlushKind.Clwb, 256)]
+    [TestCase(FlushKind.Clwb, 8192)]
+    public void ClflushOfWhatANotYetFencedFlushWroteBackCostsOnlyItsIssue(FlushKind first, int length)
+    {
+        foreach (var profile in new[] { Optane, CostProfiles.Dram })
+        {
+            long lines = length / 64;
+            var data = DeviceFixture.Fill(length, 0x5A);
+            // The reference: one write-back of the lines, then the time the clflushes take to issue.
+            using var once = new DeviceFixture(profile);
+            once.Cpu.Store(once.Pa(0), data);
+            once.Cpu.Flush(first, once.Pa(0), length);
+            once.Cpu.Clock.Advance(lines * profile.FlushIssueNs);
+            once.Cpu.Sfence();
+            using var twice = new DeviceFixture(profile);
+            twice.Cpu.Store(twice.Pa(0), data);
+            twice.Cpu.Flush(first, twice.Pa(0), length);
+            twice.Cpu.Flush(FlushKind.Clflush, twice.Pa(0), length);
+            Assert.That(twice.Persisted(0, length), Is.EqualTo(data), "clflush persists the lines when it retires");
+            twice.Cpu.Sfence();
+            Assert.Multiple(() =>
+            {
+                Assert.That(twice.Cpu.Clock.Nanoseconds, Is.EqualTo(once.Cpu.Clock.Nanoseconds), profile.Name);
+                Assert.That(twice.Region.Cost.MediaBytesWritten, Is.EqualTo(once.Region.Cost.MediaBytesWritten), profile.Name);
+                Assert.That(twice.Cpu.Stats.Clflush, Is.EqualTo(lines));
+            });
+        }
+    }
+
+    [Test]
+    public void ClflushOfALineAnotherCpuWroteBackWithoutAFenceCostsOnlyItsIssue()
+    {
+        using var d = new DeviceFixture(CostProfiles.Dram);
+        var other = d.Space.CreateCpu();
+        other.Store(d.Pa(0), new byte[64]);
+        other.Clwb(d.Pa(0));
+        d.Cpu.Clflush(d.Pa(0));
+        Assert.Multiple(() =>
+        {
+            Assert.That(d.Cpu.Clock.Nanoseconds, Is.EqualTo(CostProfiles.Dram.FlushIssueNs));
+            Assert.That(d.Region.Cost.MediaBytesWritten, Is.EqualTo(64), "the clwb's write-back only");
+            Assert.That(d.Region.InFlightLineCount, Is.Zero);
+        });
+    }
+
+    [Test]
+    public void AStoreBetweenAClwbAndAClflushMakesTheClflushWriteBackAgain()
+    {
+        var dram = CostProfiles.Dram;
+        using var d = new DeviceFixture(dram);
+        d.Cpu.Store(d.Pa(0), new byte[64]);
+        d.Cpu.Clwb(d.Pa(0));
+        d.Cpu.Store(d.Pa(8), new byte[] { 1 });
+        double beforeClflush = d.Cpu.Clock.Nanoseconds;
+        d.Cpu.Clflush(d.Pa(0));
+        Assert.Multiple(() =>
+        {
+            Assert.That(d.Region.Cost.MediaBytesWritten, Is.EqualTo(128), "two 64-byte write-backs (DRAM: no write-combining buffer)");
+            Assert.That(d.Cpu.Clock.Nanoseconds - beforeClflush, Is.GreaterThanOrEqualTo(dram.ClwbWriteLatencyNs), "clflush waits for its own write-back");
+            Assert.That(d.Persisted(8, 1), Is.EqualTo(new byte[] { 1 }));
+        });
+    }
+
     [Test]
     public void OfARangeOnlyTheLinesStoredToSinceTheirLastWriteBackAreWrittenBackAgain()
     {
