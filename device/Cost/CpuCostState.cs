@@ -17,6 +17,24 @@ public sealed class CpuCostState
     /// <summary>The CPU's modeled clock.</summary>
     public SimClock Clock { get; } = new();
 
+    /// <summary>
+    /// After a power failure resolved every write-back this CPU had in flight: none is left to wait
+    /// for, neither by a fence nor for a write-back slot. Landing times past the clock are brought
+    /// back to it (the ring stays in issue order: earlier entries are at or before the clock).
+    /// </summary>
+    internal void ForgetWriteBacksInFlight()
+    {
+        double now = Clock.Nanoseconds;
+        if (WriteBackDoneAt > now)
+            WriteBackDoneAt = now;
+        var slots = SlotFreeAt;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (slots[i] > now)
+                slots[i] = now;
+        }
+    }
+
     /// <summary>Modeled time at which the last of this CPU's issued write-backs reaches the persistence domain.</summary>
     public double WriteBackDoneAt { get; set; }
 

@@ -492,6 +492,7 @@ public sealed unsafe class Cpu
         Array.Clear(_pendingCount);
         Array.Clear(_outstanding);
         CostState.OutstandingWriteBacks = 0;
+        CostState.ForgetWriteBacksInFlight();
     }
 
     /// <summary>Drops the outstanding write-backs to <paramref name="region"/> after its power failure (they were resolved by the crash).</summary>
@@ -505,6 +506,11 @@ public sealed unsafe class Cpu
             CostState.OutstandingWriteBacks -= _outstanding[id];
             _outstanding[id] = 0;
         }
+        // Nothing left outstanding elsewhere: every write-back still in flight went to this region,
+        // and the crash resolved it. Otherwise the wait for the other regions' write-backs stays
+        // (the landing times are kept for the CPU as a whole, not per region).
+        if (CostState.OutstandingWriteBacks == 0)
+            CostState.ForgetWriteBacksInFlight();
     }
 
     // Counts what the cost model just added to OutstandingWriteBacks as write-backs to 'r'.
