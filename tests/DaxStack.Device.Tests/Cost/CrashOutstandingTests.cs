@@ -1,6 +1,5 @@
 using DaxStack.Device.Cost;
 using DaxStack.Device.Crash;
-using DaxStack.Device.Media;
 using DaxStack.Device.Platform;
 
 namespace DaxStack.Device.Tests.Cost;
@@ -17,11 +16,8 @@ public class CrashOutstandingTests
     [Test]
     public void ARegionCrashDropsTheOutstandingWriteBacksToThatRegionOnly()
     {
-        using var space = new PhysicalAddressSpace();
-        var r0 = new NvdimmRegion("r0", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
-        var r1 = new NvdimmRegion("r1", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
-        space.AddRegion(r0);
-        space.AddRegion(r1);
+        using var space = new TestPlatform(CostProfiles.OptaneAdr, CostProfiles.OptaneAdr);
+        var (r0, r1) = (space[0], space[1]);
         var cpu = space.CreateCpu();
         var other = space.CreateCpu();
         cpu.NtStore(r0.BaseAddress, new byte[640]);
@@ -44,7 +40,7 @@ public class CrashOutstandingTests
             Assert.That(cpu.CostState.OutstandingWriteBacks, Is.Zero);
             Assert.That(r1.InFlightLineCount, Is.Zero, "the fence still completes region 1's write-backs");
         });
-        space.Crash(CrashPolicy.Strict);
+        space.Space.Crash(CrashPolicy.Strict);
         Assert.That(cpu.CostState.OutstandingWriteBacks, Is.Zero);
     }
 
@@ -57,9 +53,8 @@ public class CrashOutstandingTests
     [TestCase(true, TestName = "{m}(region crash)")]
     public void AfterAPowerFailureTheCpuDoesNotWaitForTheWriteBacksItResolved(bool regionCrash)
     {
-        using var space = new PhysicalAddressSpace();
-        var r = new NvdimmRegion("r0", new NativeMedia(1 << 20), CostProfiles.Dram);
-        space.AddRegion(r);
+        using var platform = new TestPlatform(CostProfiles.Dram);
+        var (space, r) = (platform.Space, platform[0]);
         var cpu = space.CreateCpu();
         // 64 KiB written back and not fenced: the last landings lie past the clock.
         cpu.Store(r.BaseAddress, new byte[64 << 10]);
@@ -78,10 +73,9 @@ public class CrashOutstandingTests
         // platform: no slot is held by a resolved write-back. (DRAM: no media queue that the 64 KiB
         // left busy; the DIMM's own queues are not reset by a crash.)
         double after = Persist384(cpu, r.BaseAddress + (128 << 10));
-        using var freshSpace = new PhysicalAddressSpace();
-        var fresh = new NvdimmRegion("r0", new NativeMedia(1 << 20), CostProfiles.Dram);
-        freshSpace.AddRegion(fresh);
-        var freshCpu = freshSpace.CreateCpu();
+        using var freshPlatform = new TestPlatform(CostProfiles.Dram);
+        var fresh = freshPlatform[0];
+        var freshCpu = freshPlatform.CreateCpu();
         freshCpu.Sfence();
         Assert.That(after, Is.EqualTo(Persist384(freshCpu, fresh.BaseAddress + (128 << 10))).Within(1e-6), "the same up to the rounding of a later clock");
     }
@@ -89,11 +83,8 @@ public class CrashOutstandingTests
     [Test]
     public void ACrashOfOneRegionKeepsTheWaitForAnotherRegionsWriteBacks()
     {
-        using var space = new PhysicalAddressSpace();
-        var r0 = new NvdimmRegion("r0", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
-        var r1 = new NvdimmRegion("r1", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
-        space.AddRegion(r0);
-        space.AddRegion(r1);
+        using var space = new TestPlatform(CostProfiles.OptaneAdr, CostProfiles.OptaneAdr);
+        var (r0, r1) = (space[0], space[1]);
         var cpu = space.CreateCpu();
         cpu.Store(r1.BaseAddress, new byte[64 << 10]);
         cpu.Flush(FlushKind.Clwb, r1.BaseAddress, 64 << 10);

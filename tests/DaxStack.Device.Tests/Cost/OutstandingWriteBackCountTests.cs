@@ -1,6 +1,5 @@
 using DaxStack.Device.Cost;
 using DaxStack.Device.Crash;
-using DaxStack.Device.Media;
 using DaxStack.Device.Platform;
 
 namespace DaxStack.Device.Tests.Cost;
@@ -21,11 +20,8 @@ public class OutstandingWriteBackCountTests
     [Test]
     public void TheCountPassesTwoToTheThirtyOneWithoutWrappingAndARegionCrashOrFenceClearsIt()
     {
-        using var space = new PhysicalAddressSpace();
-        var r0 = new NvdimmRegion("r0", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
-        var r1 = new NvdimmRegion("r1", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
-        space.AddRegion(r0);
-        space.AddRegion(r1);
+        using var space = new TestPlatform(CostProfiles.OptaneAdr, CostProfiles.OptaneAdr);
+        var (r0, r1) = (space[0], space[1]);
         var cpu = space.CreateCpu();
         const long start = int.MaxValue - 5;
         cpu.CostState.OutstandingWriteBacks = (int)start;
