@@ -36,12 +36,7 @@ public class DeviceMetricsTests
         using var metrics = new DeviceMetrics();
         var space = UseAndDropASpace(metrics);
         var before = Observe();
-        for (int i = 0; i < 20 && IsAlive(space); i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        Assert.That(IsAlive(space), Is.False, "the space was collected");
+        CollectUntilGone(space);
         var after = Observe();
         Assert.Multiple(() =>
         {
@@ -65,12 +60,7 @@ public class DeviceMetricsTests
     {
         using var metrics = new DeviceMetrics();
         var space = UseAndDropASpaceAttachedEmpty(metrics);
-        for (int i = 0; i < 20 && IsAlive(space); i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        Assert.That(IsAlive(space), Is.False, "the space was collected");
+        CollectUntilGone(space);
         var after = Observe();
         Assert.Multiple(() =>
         {
@@ -133,6 +123,17 @@ public class DeviceMetricsTests
     // In a frame of its own: unoptimised code keeps a target it read here alive to the end of the caller.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static bool IsAlive(WeakReference<Device.Platform.PhysicalAddressSpace> space) => space.TryGetTarget(out _);
+
+    // Collects until the space is gone (a few collections at most), and asserts that it is.
+    private static void CollectUntilGone(WeakReference<Device.Platform.PhysicalAddressSpace> space)
+    {
+        for (int i = 0; i < 20 && IsAlive(space); i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.That(IsAlive(space), Is.False, "the space was collected");
+    }
 
     // One collection of the meter's instruments, as a listener such as dotnet-counters makes it.
     private static Dictionary<string, double> Observe()
