@@ -111,6 +111,17 @@ public sealed class CostModel
     /// <summary>Bytes written by stores and non-temporal stores (what programs asked for).</summary>
     public long BytesRequested { get; private set; }
 
+    /// <summary>
+    /// A power failure of the region: every DIMM comes back with an empty write-combining buffer
+    /// and an idle media queue (what it held was drained to the media), as when the model was
+    /// made. The counts are kept. The caller holds the region's lock.
+    /// </summary>
+    internal void PowerFailure()
+    {
+        foreach (var dimm in _dimms)
+            dimm.PowerCycle();
+    }
+
     /// <summary>A load of <paramref name="length"/> bytes at region offset <paramref name="offset"/>; <paramref name="cacheHit"/> if its line is cached.</summary>
     public void Load(CpuCostState cpu, long offset, int length, bool cacheHit)
     {

@@ -74,6 +74,20 @@ internal sealed class DimmWriteState
     }
 
     /// <summary>
+    /// A power failure: the write-combining buffer and the media queue were drained to the media
+    /// (they are in the ADR domain), so the DIMM comes back as it started: empty and idle.
+    /// </summary>
+    public void PowerCycle()
+    {
+        _buffer.Clear();
+        Array.Clear(_drainedAt);
+        _head = 0;
+        _now = double.NegativeInfinity;
+        _ingestFreeAt = 0;
+        _mediaFreeAt = 0;
+    }
+
+    /// <summary>
     /// <paramref name="lines"/> consecutive write-backs from the CPU of <paramref name="stream"/>,
     /// of the lines from DIMM offset <paramref name="offset"/> (line-aligned, all on this DIMM), in
     /// order. Returns the number of media units they allocated (the caller counts media bytes and

@@ -38,6 +38,19 @@ internal sealed class WriteCombiningBuffer
         _overflow = new TagSet(capacity);
     }
 
+    /// <summary>Empties the buffer (a power failure: ADR drains it to the media, and it comes back empty).</summary>
+    public void Clear()
+    {
+        Array.Clear(_units);
+        Array.Clear(_direct);
+        if (_overflowCount != 0)
+        {
+            _overflow.Clear();
+            _overflowCount = 0;
+        }
+        _oldest = 0;
+    }
+
     /// <summary>Number of units the buffer holds when full.</summary>
     public int Capacity => _units.Length;
 

@@ -128,7 +128,9 @@ public sealed unsafe class NvdimmRegion : IDisposable
 
     /// <summary>
     /// Power failure of this region: every in-flight line is left as the policy chooses, and the
-    /// media then holds exactly what survived. Prefer <see cref="PhysicalAddressSpace.Crash"/>,
+    /// media then holds exactly what survived. The cost model's DIMMs come back empty and idle
+    /// (write-combining buffer, media queue and read buffer drained), and the CPUs' write-backs
+    /// to the region are resolved. Prefer <see cref="PhysicalAddressSpace.Crash"/>,
     /// which fails every region at once.
     /// </summary>
     public void Crash(CrashPolicy policy)
@@ -147,6 +149,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
                 Tracker.Reset(); // caches are flushed on power failure: everything visible survives
             else
                 Tracker.Crash(BaseAddress, choose);
+            Cost.PowerFailure();
         }
         finally { Lock.Exit(); }
         Media.Flush();
