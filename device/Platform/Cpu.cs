@@ -80,8 +80,12 @@ public sealed unsafe class Cpu
         {
             r.Lock.Exit(owner);
         }
-        Stats.Loads++;
-        Stats.BytesLoaded += destination.Length;
+        // An empty operation moves nothing and is no instruction (as LoadTo, NtStoreFrom and Flush count).
+        if (destination.Length != 0)
+        {
+            Stats.Loads++;
+            Stats.BytesLoaded += destination.Length;
+        }
     }
 
     /// <summary>
@@ -165,8 +169,11 @@ public sealed unsafe class Cpu
         {
             r.Lock.Exit(owner);
         }
-        Stats.Stores++;
-        Stats.BytesStored += source.Length;
+        if (source.Length != 0)
+        {
+            Stats.Stores++;
+            Stats.BytesStored += source.Length;
+        }
     }
 
     /// <summary>Stores a little-endian 64-bit value (8-byte aligned stores never tear).</summary>
@@ -207,8 +214,11 @@ public sealed unsafe class Cpu
         {
             r.Lock.Exit(owner);
         }
-        Stats.NtStores++;
-        Stats.BytesNtStored += source.Length;
+        if (source.Length != 0)
+        {
+            Stats.NtStores++;
+            Stats.BytesNtStored += source.Length;
+        }
     }
 
     /// <summary>
@@ -310,8 +320,11 @@ public sealed unsafe class Cpu
         {
             r.Lock.Exit(owner);
         }
-        Stats.NtStores++;
-        Stats.BytesNtStored += source.Length;
+        if (source.Length != 0)
+        {
+            Stats.NtStores++;
+            Stats.BytesNtStored += source.Length;
+        }
         Sfence();
     }
 

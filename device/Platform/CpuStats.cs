@@ -1,6 +1,10 @@
 namespace DaxStack.Device.Platform;
 
-/// <summary>Counts of the instructions one CPU executed and the bytes they moved.</summary>
+/// <summary>
+/// Counts of the instructions one CPU executed and the bytes they moved. An operation on no bytes
+/// (an empty load, store, non-temporal store or flush range) executes none and is not counted; a
+/// fence always is.
+/// </summary>
 public sealed class CpuStats
 {
     public long Loads;
