@@ -358,6 +358,11 @@ public sealed class BusRegion
             if (Encoding.UTF8.GetByteCount(profile) >= NamespaceIndex.ProfileField)
                 throw new NamespaceException(Errno.EINVAL,
                     $"cost profile name '{profile}' is longer than {NamespaceIndex.ProfileField - 1} bytes and cannot be recorded in '{LabelPath}'");
+            // The generation is stored as a u64 and read back only up to long.MaxValue: one more
+            // would write a label file that no later open accepts, losing every namespace in it.
+            if (_sequence == long.MaxValue)
+                throw new NamespaceException(Errno.EOVERFLOW,
+                    $"label file '{LabelPath}' is at its last generation ({_sequence}); nothing was changed");
             var index = new NamespaceIndex
             {
                 LabelCount = labels.Count,

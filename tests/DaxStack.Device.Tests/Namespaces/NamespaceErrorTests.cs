@@ -410,4 +410,30 @@ public class NamespaceErrorTests
 
         Assert.That(e.Message, Does.Contain("corrupt").And.Contain("overlap"));
     }
+
+    /// <summary>
+    /// Audit: a label file at the last generation the index can hold (long.MaxValue, a hand-made
+    /// or damaged but well-formed file) was replaced by one of generation 2^63, which the next open
+    /// rejected as out of range: every namespace in it was lost. The change is now refused.
+    /// </summary>
+    [Test]
+    public void AChangeBeyondTheLastLabelGenerationIsRefusedAndTheLabelsStayReadable()
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        var labels = LabelStorageArea.Load(image + ".labels")!;
+        var index = labels.Index;
+        new LabelStorageArea(new NamespaceIndex
+        {
+            LabelCount = index.LabelCount, Sequence = long.MaxValue, ImageSize = index.ImageSize,
+            ImageName = index.ImageName, Profile = index.Profile,
+        }, labels.Labels).Save(image + ".labels");
+
+        var e = FailsWithoutChange(dir, r => r.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 2 * MiB }), image);
+
+        Assert.That(e.Errno, Is.EqualTo(Errno.EOVERFLOW));
+        Assert.That(e.Message, Does.Contain("generation"));
+        using var bus = ImageDirectory.NewBus();
+        Assert.That(bus.OpenImage(image).Namespaces.Select(n => n.Name), Is.EqualTo(new[] { "namespace0.0", "namespace0.1" }), "the labels still open");
+    }
 }
