@@ -60,10 +60,7 @@ public class CrashOutstandingTests
         cpu.Store(r.BaseAddress, new byte[64 << 10]);
         cpu.Flush(FlushKind.Clwb, r.BaseAddress, 64 << 10);
         Assert.That(cpu.CostState.WriteBackDoneAt, Is.GreaterThan(cpu.CostState.Clock.Nanoseconds));
-        if (regionCrash)
-            r.Crash(CrashPolicy.Strict);
-        else
-            space.Crash(CrashPolicy.Strict);
+        PowerFail(platform, regionCrash);
 
         double before = cpu.CostState.Clock.Nanoseconds;
         cpu.Sfence();
@@ -108,10 +105,7 @@ public class CrashOutstandingTests
         var (space, r) = (platform.Space, platform[0]);
         var cpu = space.CreateCpu();
         cpu.NtStore(r.BaseAddress, new byte[512 << 10]);
-        if (regionCrash)
-            r.Crash(CrashPolicy.Strict);
-        else
-            space.Crash(CrashPolicy.Strict);
+        PowerFail(platform, regionCrash);
 
         double after = NtPersist(cpu, r.BaseAddress + (768 << 10), 16 << 10);
         using var freshPlatform = new TestPlatform(CostProfiles.OptaneAdr);
@@ -137,10 +131,7 @@ public class CrashOutstandingTests
         NtPersist(cpu, r.BaseAddress, 64);
         Assert.That(r.Cost.MediaBytesWritten, Is.EqualTo(written), "a unit the buffer holds merges (no crash yet)");
 
-        if (regionCrash)
-            r.Crash(CrashPolicy.Strict);
-        else
-            space.Crash(CrashPolicy.Strict);
+        PowerFail(platform, regionCrash);
         NtPersist(cpu, r.BaseAddress, 64);
         Assert.That(r.Cost.MediaBytesWritten - written, Is.EqualTo(CostProfiles.OptaneAdr.MediaGranularity), "the unit is written to media again");
     }
@@ -162,10 +153,7 @@ public class CrashOutstandingTests
         cpu.Load(r.BaseAddress + 256, buffer);
         double sequential = cpu.CostState.Clock.Nanoseconds - start;
 
-        if (regionCrash)
-            r.Crash(CrashPolicy.Strict);
-        else
-            space.Crash(CrashPolicy.Strict);
+        PowerFail(platform, regionCrash);
         start = cpu.CostState.Clock.Nanoseconds;
         cpu.Load(r.BaseAddress + 512, buffer);
         double afterCrash = cpu.CostState.Clock.Nanoseconds - start;
@@ -175,6 +163,15 @@ public class CrashOutstandingTests
             Assert.That(sequential, Is.LessThan(afterCrash), "before the crash the second load is sequential");
             Assert.That(afterCrash - sequential, Is.EqualTo(p.ReadLatencyRandomNs - p.ReadLatencySequentialNs).Within(1e-6));
         });
+    }
+
+    // A power failure of the platform's first region alone, or of the whole platform.
+    private static void PowerFail(TestPlatform platform, bool regionCrash)
+    {
+        if (regionCrash)
+            platform[0].Crash(CrashPolicy.Strict);
+        else
+            platform.Space.Crash(CrashPolicy.Strict);
     }
 
     private static double NtPersist(Cpu cpu, long address, int length)
