@@ -35,6 +35,19 @@ public sealed class CpuCostState
         }
     }
 
+    /// <summary>
+    /// After a power failure of the DIMMs behind <see cref="LastLoadModel"/> (or of every DIMM, when
+    /// <paramref name="model"/> is null): their read buffers came back empty, so the next load is
+    /// not a sequential one.
+    /// </summary>
+    internal void ForgetLastLoad(CostModel? model = null)
+    {
+        if (model != null && !ReferenceEquals(LastLoadModel, model))
+            return;
+        LastLoadEnd = -1;
+        LastLoadModel = null;
+    }
+
     /// <summary>Modeled time at which the last of this CPU's issued write-backs reaches the persistence domain.</summary>
     public double WriteBackDoneAt { get; set; }
 

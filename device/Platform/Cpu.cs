@@ -506,9 +506,7 @@ public sealed unsafe class Cpu
         Array.Clear(_outstanding);
         CostState.OutstandingWriteBacks = 0;
         CostState.ForgetWriteBacksInFlight();
-        // The DIMMs' read buffers came back empty: the next load is not a sequential one.
-        CostState.LastLoadEnd = -1;
-        CostState.LastLoadModel = null;
+        CostState.ForgetLastLoad();
     }
 
     /// <summary>Drops the outstanding write-backs to <paramref name="region"/> after its power failure (they were resolved by the crash).</summary>
@@ -527,11 +525,7 @@ public sealed unsafe class Cpu
         // (the landing times are kept for the CPU as a whole, not per region).
         if (CostState.OutstandingWriteBacks == 0)
             CostState.ForgetWriteBacksInFlight();
-        if (ReferenceEquals(CostState.LastLoadModel, region.Cost))
-        {
-            CostState.LastLoadEnd = -1;
-            CostState.LastLoadModel = null;
-        }
+        CostState.ForgetLastLoad(region.Cost);
     }
 
     // Counts what the cost model just added to OutstandingWriteBacks as write-backs to 'r'.
