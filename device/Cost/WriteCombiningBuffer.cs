@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace DaxStack.Device.Cost;
 
@@ -14,8 +15,9 @@ namespace DaxStack.Device.Cost;
 /// direct-mapped table (unit number modulo four times the capacity, rounded up to a power of
 /// two, at most 65536) when that slot was free as it arrived, otherwise an overflow
 /// <see cref="TagSet"/>. A sequential stream holds consecutive units, which share no slot, so it
-/// never touches the overflow set; scattered units that collide fall back to it. Callers hold
-/// the region lock.
+/// never touches the overflow set; scattered units that collide fall back to it. A run of
+/// consecutive units none of which is held, the common case of a stream, is checked and indexed
+/// a vector at a time. Callers hold the region lock.
 /// </remarks>
 internal sealed class WriteCombiningBuffer
 {
@@ -140,6 +142,65 @@ internal sealed class WriteCombiningBuffer
     }
 
     /// <summary>
+    /// The common case of <see cref="Allocate(long, int)"/>, a stream moving on to units it has not
+    /// written lately, done a vector at a time: if the overflow set is empty (every held unit is
+    /// indexed at its direct slot), the run is at most a buffer's worth and the direct slots of
+    /// its units are consecutive and all empty, writes the run and returns true; otherwise
+    /// returns false, having changed nothing.
+    /// </summary>
+    /// <remarks>
+    /// Why that is what the writes one by one do. An empty slot means its unit is not held (a
+    /// held unit is indexed at its slot), so every unit of the run allocates. The units evicted,
+    /// the run's length oldest held, are indexed at their slots, none of which is one of the
+    /// run's (those are empty), so clearing them and filling the run's slots commute, and no
+    /// unit of the run is evicted by a later one (the run is no longer than the buffer). Each
+    /// unit finds its slot empty, as the one-by-one path would after its eviction, and is
+    /// indexed there.
+    /// </remarks>
+    private bool TryAllocateFresh(long first, int count)
+    {
+        long[] units = _units;
+        long[] directTable = _direct;
+        int slot0 = (int)(first & _directMask);
+        if (count > units.Length || slot0 + count > directTable.Length)
+            return false;
+        ref long direct = ref MemoryMarshal.GetArrayDataReference(directTable);
+        ref long run = ref Unsafe.Add(ref direct, slot0);
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var any = Vector256<long>.Zero;
+            for (; i + Vector256<long>.Count <= count; i += Vector256<long>.Count)
+                any |= Vector256.LoadUnsafe(ref run, (nuint)i);
+            if (any != Vector256<long>.Zero)
+                return false;
+        }
+        for (; i < count; i++)
+        {
+            if (Unsafe.Add(ref run, i) != 0)
+                return false;
+        }
+        long mask = _directMask;
+        int oldest = _oldest;
+        int capacity = units.Length;
+        ref long held = ref MemoryMarshal.GetArrayDataReference(units);
+        long tag = first + 1;
+        for (i = 0; i < count; i++, tag++)
+        {
+            ref long entry = ref Unsafe.Add(ref held, oldest);
+            long evicted = entry;
+            if (evicted != 0)
+                Unsafe.Add(ref direct, (nint)((evicted - 1) & mask)) = 0;
+            entry = tag;
+            Unsafe.Add(ref run, i) = tag;
+            if (++oldest == capacity)
+                oldest = 0;
+        }
+        _oldest = oldest;
+        return true;
+    }
+
+    /// <summary>
     /// Writes to the <paramref name="count"/> (0 to 64) consecutive media units from
     /// <paramref name="first"/> (not negative), in order: bit i of the result is set if unit
     /// first + i was not held and so allocates. Each allocated unit replaces the unit held longest.
@@ -149,6 +210,8 @@ internal sealed class WriteCombiningBuffer
         long[] units = _units;
         if (units.Length == 0)
             return count == 0 ? 0 : ulong.MaxValue >> (64 - count);
+        if (count > 1 && _overflowCount == 0 && TryAllocateFresh(first, count))
+            return ulong.MaxValue >> (64 - count);
         ref long direct = ref MemoryMarshal.GetArrayDataReference(_direct);
         long mask = _directMask;
         int oldest = _oldest;
