@@ -16,8 +16,9 @@ namespace DaxStack.Device.Cost;
 /// two, at most 65536) when that slot was free as it arrived, otherwise an overflow
 /// <see cref="TagSet"/>. A sequential stream holds consecutive units, which share no slot, so it
 /// never touches the overflow set; scattered units that collide fall back to it. A run of
-/// consecutive units none of which is held, the common case of a stream, is checked and indexed
-/// a vector at a time. Callers hold the region lock.
+/// consecutive units none of which is held, the common case of a stream, is recognised a vector
+/// of direct slots at a time and then indexed without a lookup per unit. Callers hold the region
+/// lock.
 /// </remarks>
 internal sealed class WriteCombiningBuffer
 {
@@ -143,7 +144,7 @@ internal sealed class WriteCombiningBuffer
 
     /// <summary>
     /// The common case of <see cref="Allocate(long, int)"/>, a stream moving on to units it has not
-    /// written lately, done a vector at a time: if the overflow set is empty (every held unit is
+    /// written lately, checked a vector of direct slots at a time: if the overflow set is empty (every held unit is
     /// indexed at its direct slot), the run is at most a buffer's worth and the direct slots of
     /// its units are consecutive and all empty, writes the run and returns true; otherwise
     /// returns false, having changed nothing.
