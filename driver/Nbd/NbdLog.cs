@@ -30,6 +30,9 @@ internal static partial class NbdLog
     [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "nbd: stopped; {Aborted} connection(s) dropped after the stop timeout")]
     public static partial void Stopped(ILogger logger, int aborted);
 
+    [LoggerMessage(EventId = 3111, Level = LogLevel.Warning, Message = "nbd: power failure; {Dropped} connection(s) dropped without a reply, nothing flushed")]
+    public static partial void PowerFailed(ILogger logger, int dropped);
+
     [LoggerMessage(EventId = 3108, Level = LogLevel.Error, Message = "nbd: flushing export '{Export}' at stop failed with {Status}")]
     public static partial void StopFlushFailed(ILogger logger, string export, string status);
 

@@ -131,6 +131,25 @@ public sealed class NbdServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The server's side of a simulated power failure: stops accepting and drops every connection
+    /// at once, wherever its requests are (no further reply is sent, and a write whose data was
+    /// still arriving ends where it stands), and flushes nothing. Once it completes no request
+    /// touches the exports again, so the caller can fail the device's power
+    /// (<c>NvdimmRegion.Crash</c>) and find exactly what the clients' flushes and FUA writes made
+    /// durable. A later <see cref="StopAsync"/> does nothing; if the server was already stopping,
+    /// this waits for that stop instead. Safe to call more than once.
+    /// </summary>
+    public Task PowerFailAsync()
+    {
+        lock (_gate)
+        {
+            if (!_started)
+                return Task.CompletedTask;
+            return _stopTask ??= PowerFailCoreAsync();
+        }
+    }
+
     /// <summary>Stops the server.</summary>
     public async ValueTask DisposeAsync() => await StopAsync();
 
@@ -149,11 +168,7 @@ public sealed class NbdServer : IAsyncDisposable
 
     private async Task StopCoreAsync(CancellationToken cancellationToken)
     {
-        _stopping = true;
-        _listener?.Dispose();
-        await _acceptLoop;
-
-        var open = _connections.Values.ToList();
+        var open = await StopAcceptingAsync();
         foreach (var c in open)
             c.RequestStop();
         var all = Task.WhenAll(open.Select(c => c.Completion));
@@ -184,6 +199,26 @@ public sealed class NbdServer : IAsyncDisposable
         }
         BufferPool.Dispose();
         NbdLog.Stopped(_logger, aborted);
+    }
+
+    private async Task PowerFailCoreAsync()
+    {
+        var open = await StopAcceptingAsync();
+        foreach (var c in open)
+            c.Abort();
+        await Task.WhenAll(open.Select(c => c.Completion));
+        BufferPool.Dispose();
+        NbdLog.PowerFailed(_logger, open.Count);
+    }
+
+    // Closes the listener, waits for the accept loop to end, and returns the connections open then
+    // (no more can arrive).
+    private async Task<List<NbdConnection>> StopAcceptingAsync()
+    {
+        _stopping = true;
+        _listener?.Dispose();
+        await _acceptLoop;
+        return _connections.Values.ToList();
     }
 
     private async Task AcceptLoopAsync()

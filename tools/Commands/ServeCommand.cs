@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
+using DaxStack.Device.Crash;
+using DaxStack.Device.Platform;
 using DaxStack.Device.Namespaces;
 using DaxStack.Driver.Block;
 using DaxStack.Driver.Hosting;
@@ -20,11 +23,16 @@ namespace DaxStack.Tools.Commands;
 /// namespace; otherwise the first raw or fsdax namespace, or the one named) and serves the block
 /// device over NBD until SIGINT (Ctrl-C) or SIGTERM. <c>--image</c> is required: there is no
 /// in-memory mode, since a served device is meant to outlive the clients that write it.
+/// SIGUSR1 simulates a power failure (Linux and macOS): every connection drops without a reply,
+/// the writes not yet made durable by a FLUSH or FUA are lost as <c>--crash-policy</c> says
+/// (strict by default), the image keeps the rest, and serve exits with status 0, so a restarted
+/// serve shows real clients what their flushes kept.
 /// <para>
 /// Standard output gets exactly two lines: <c>daxstack serve: exporting 'NAME' (SIZE bytes) on
 /// nbd://HOST:PORT/NAME</c> once listening (flushed at once, so scripts can read the port when
 /// <c>--nbd HOST:0</c> asked for a free one), and <c>daxstack serve: stopped</c> after the device
-/// was flushed at shutdown. Logs (one line per connection) go to standard error. Failures print
+/// was flushed at shutdown, or <c>daxstack serve: power failure (POLICY); N cache line(s) not yet
+/// persistent at the failure</c> after SIGUSR1. Logs (one line per connection) go to standard error. Failures print
 /// <c>serve: message</c> on standard error and exit with status 1.
 /// </para>
 /// </summary>
@@ -59,9 +67,14 @@ public static class ServeCommand
         {
             Description = "Open the image read-only and export it read-only: writes, trims and write-zeroes fail with EPERM.",
         };
+        var crashPolicy = new Option<string?>("--crash-policy")
+        {
+            Description = "What the power failure SIGUSR1 simulates leaves of writes not yet flushed: strict (all lost; the default), all (all kept) or random:SEED (each cache line keeps a prefix of its stores).",
+            HelpName = "POLICY",
+        };
         var cmd = new Command(Command,
-            "Serve a namespace of an image over NBD (fixed newstyle; READ, WRITE, FLUSH, TRIM, WRITE_ZEROES, FUA) until Ctrl-C or SIGTERM.");
-        foreach (var o in new Option[] { image, nbd, export, ns, readOnly })
+            "Serve a namespace of an image over NBD (fixed newstyle; READ, WRITE, FLUSH, TRIM, WRITE_ZEROES, FUA) until Ctrl-C or SIGTERM. SIGUSR1 simulates a power failure: connections drop, writes not flushed are lost (--crash-policy), the image keeps the rest and serve exits.");
+        foreach (var o in new Option[] { image, nbd, export, ns, readOnly, crashPolicy })
             cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
@@ -71,19 +84,33 @@ public static class ServeCommand
             string? listen = parse.GetValue(nbd);
             if (listen != null && !NbdServerOptions.TryParseEndpoint(listen, out _))
                 return context.Fail(Command, $"invalid --nbd '{listen}': expected HOST:PORT (an IPv4 address, [IPv6 address] or localhost, and a port 0-65535)");
-            return Run(context, path, listen, parse.GetValue(export), parse.GetValue(ns), parse.GetValue(readOnly));
+            var policy = CrashPolicy.Strict;
+            string? policyText = parse.GetValue(crashPolicy);
+            if (policyText != null)
+            {
+                try
+                {
+                    policy = CrashPolicy.Parse(policyText);
+                }
+                catch (FormatException e)
+                {
+                    return context.Fail(Command, $"invalid --crash-policy: {e.Message}");
+                }
+            }
+            return Run(context, path, listen, parse.GetValue(export), parse.GetValue(ns), parse.GetValue(readOnly), policy);
         });
         return cmd;
     }
 
-    private static int Run(CliContext context, string path, string? listen, string? exportName, string? namespaceName, bool readOnly)
+    private static int Run(CliContext context, string path, string? listen, string? exportName, string? namespaceName, bool readOnly, CrashPolicy crashPolicy)
     {
         using var bus = NdctlCommand.OpenBus(context);
         PmemDevice device;
         NvdimmNamespace ns;
+        BusRegion region;
         try
         {
-            var region = bus.OpenImage(path, readOnly: readOnly);
+            region = bus.OpenImage(path, readOnly: readOnly);
             if (namespaceName != null)
                 ns = region.GetNamespace(NdctlCommand.NamespaceName(namespaceName));
             else
@@ -115,10 +142,10 @@ public static class ServeCommand
             string reason = e.ParamName == null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
             return context.Fail(Command, $"invalid --export '{name}': {reason}");
         }
-        return ServeAsync(context, export, listen).GetAwaiter().GetResult();
+        return ServeAsync(context, export, listen, region.Region, crashPolicy).GetAwaiter().GetResult();
     }
 
-    private static async Task<int> ServeAsync(CliContext context, NbdExport export, string? listen)
+    private static async Task<int> ServeAsync(CliContext context, NbdExport export, string? listen, NvdimmRegion region, CrashPolicy crashPolicy)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -175,13 +202,46 @@ public static class ServeCommand
         context.Out.WriteLine($"daxstack serve: exporting '{export.Name}' ({export.Size} bytes) on nbd://{endpoint}/{Uri.EscapeDataString(export.Name)}");
         context.Out.Flush();
 
+        // SIGUSR1: a simulated power failure. Registered once the status line is out, so that a
+        // script that waits for it cannot signal a server that would not yet know the signal.
+        var powerFail = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var powerFailSignal = PowerFailSignal is int signal
+            ? PosixSignalRegistration.Create((PosixSignal)signal, c =>
+            {
+                c.Cancel = true;
+                powerFail.TrySetResult();
+            })
+            : null;
+
         // The console lifetime turns SIGINT, SIGTERM and SIGQUIT into a host stop; the server then
         // finishes in-flight requests, closes connections and flushes the export.
-        await host.WaitForShutdownAsync();
+        var shutdown = host.WaitForShutdownAsync();
+        if (await Task.WhenAny(shutdown, powerFail.Task) == powerFail.Task)
+            return await PowerFailAsync(context, host, region, crashPolicy);
+        await shutdown;
         var status = export.Device.Flush();
         if (status != BlkStatus.Ok)
             return context.Fail(Command, $"flushing {export.Device.Name} failed: {status}");
         context.Out.WriteLine("daxstack serve: stopped");
+        context.Out.Flush();
+        return 0;
+    }
+
+    // SIGUSR1's number where .NET can register a raw signal (Linux and macOS); null elsewhere.
+    private static int? PowerFailSignal =>
+        OperatingSystem.IsLinux() ? 10 : OperatingSystem.IsMacOS() ? 30 : null;
+
+    // The power failure: the server drops every connection without replies or a flush, so no
+    // request touches the device again; the region then loses what the policy says of the lines
+    // still in flight, and the image keeps exactly what survived (the bus writes nothing more back:
+    // nothing is left in flight). The host's stop that follows finds the server stopped.
+    private static async Task<int> PowerFailAsync(CliContext context, IHost host, NvdimmRegion region, CrashPolicy crashPolicy)
+    {
+        await host.Services.GetRequiredService<NbdServer>().PowerFailAsync();
+        long inFlight = region.InFlightLineCount;
+        region.Crash(crashPolicy);
+        await host.StopAsync();
+        context.Out.WriteLine($"daxstack serve: power failure ({crashPolicy}); {inFlight} cache line(s) not yet persistent at the failure");
         context.Out.Flush();
         return 0;
     }

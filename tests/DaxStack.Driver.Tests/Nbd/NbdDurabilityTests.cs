@@ -101,4 +101,49 @@ public class NbdDurabilityTests
         _server.Bus.Space.Crash(CrashPolicy.Strict);
         Assert.That(_server.DeviceBytes(0, data.Length), Is.EqualTo(data));
     }
+
+    [Test]
+    public async Task APowerFailureDropsTheConnectionsAndFlushesNothing()
+    {
+        using var client = _server.Go();
+        var lost = NbdTestServer.Pattern(8192, 8);
+        var kept = NbdTestServer.Pattern(4096, 9);
+        // The FUA write first: its fence would also make an earlier write of the connection durable.
+        Assert.That(client.Write(65536, kept, FlagFua), Is.Zero);
+        Assert.That(client.Write(0, lost), Is.Zero);
+
+        await _server.Server.PowerFailAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Multiple(() =>
+        {
+            Assert.That(client.ServerCloses(), Is.True, "the connection is dropped");
+            Assert.That(_server.Server.ConnectionCount, Is.Zero);
+            Assert.That(_server.Persisted(0, lost.Length), Is.All.Zero, "nothing was flushed");
+        });
+        await _server.Server.StopAsync();
+        Assert.That(_server.Persisted(0, lost.Length), Is.All.Zero, "a stop after the power failure flushes nothing either");
+        var refused = Assert.Catch(() => _server.Go().Dispose(), "nothing listens any more");
+        Assert.That(refused!.Message, Does.Contain("refused"));
+
+        _server.PowerFailure();
+        Assert.Multiple(() =>
+        {
+            Assert.That(_server.DeviceBytes(0, lost.Length), Is.All.Zero);
+            Assert.That(_server.DeviceBytes(65536, kept.Length), Is.EqualTo(kept));
+        });
+    }
+
+    [Test]
+    public async Task APowerFailureWhileAWriteIsArrivingLeavesNoneOfIt()
+    {
+        using var client = _server.Go();
+        var data = NbdTestServer.Pattern(1 << 20, 10);
+        // The header and half of the payload: the server is inside the write, waiting for the rest.
+        client.SendRequest(CmdWrite, 0, 4096, (uint)data.Length, data.AsSpan(0, data.Length / 2));
+        await Task.Delay(200);
+
+        await _server.Server.PowerFailAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.That(client.ServerCloses(), Is.True);
+        _server.PowerFailure();
+        Assert.That(_server.DeviceBytes(4096, data.Length), Is.All.Zero, "no reply, no flush: nothing of the write survives");
+    }
 }

@@ -127,6 +127,71 @@ public class ServeCommandTests
         Assert.That(onDisk, Is.EqualTo(data), "the image holds the write answered during the stop");
     }
 
+    [TestCase(null, false, TestName = "{m}(strict by default)")]
+    [TestCase("all", true, TestName = "{m}(all)")]
+    public async Task SigusrOneIsAPowerFailureThatKeepsOnlyWhatWasMadeDurable(string? policy, bool unflushedKept)
+    {
+        string image = Path.Combine(_dir, "plain.img");
+        using (var f = File.Create(image))
+            f.SetLength(8 << 20);
+        var fua = NbdTestServer.Pattern(4096, 11);
+        var flushed = NbdTestServer.Pattern(10_000, 12);
+        var unflushed = NbdTestServer.Pattern(65536, 13);
+
+        var args = new List<string> { "--image", image, "--nbd", "127.0.0.1:0" };
+        if (policy != null)
+            args.AddRange(["--crash-policy", policy]);
+        using var serve = StartServe([.. args]);
+        var (_, _, endpoint) = await ReadStatusLineAsync(serve);
+        using var client = RawNbdClient.ConnectAndGo(endpoint, "pmem0");
+        Assert.That(client.Write(0, fua, FlagFua), Is.Zero);
+        Assert.That(client.Write(8192 + 5, flushed), Is.Zero);
+        Assert.That(client.Flush(), Is.Zero);
+        Assert.That(client.Write(1 << 20, unflushed), Is.Zero, "answered, never flushed");
+
+        var (exit, rest, err) = await SignalAsync(serve, "-USR1");
+        string name = policy ?? "strict";
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, err);
+            Assert.That(rest, Is.EqualTo($"daxstack serve: power failure ({name}); 1024 cache line(s) not yet persistent at the failure" + Environment.NewLine),
+                "the 64 KiB never flushed are 1024 lines in flight");
+            Assert.That(err, Does.Contain("power failure; 1 connection(s) dropped"));
+            Assert.That(client.ServerCloses(), Is.True, "the power failure dropped the connection");
+        });
+        var onDisk = File.ReadAllBytes(image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(onDisk.AsSpan(0, fua.Length).ToArray(), Is.EqualTo(fua), "a FUA write survives");
+            Assert.That(onDisk.AsSpan(8192 + 5, flushed.Length).ToArray(), Is.EqualTo(flushed), "a flushed write survives");
+            if (unflushedKept)
+                Assert.That(onDisk.AsSpan(1 << 20, unflushed.Length).ToArray(), Is.EqualTo(unflushed));
+            else
+                Assert.That(onDisk.AsSpan(1 << 20, unflushed.Length).ToArray(), Is.All.Zero, "a write never flushed is lost");
+        });
+
+        // The image serves again, with what survived.
+        using var again = StartServe("--image", image, "--nbd", "127.0.0.1:0");
+        var (_, _, endpoint2) = await ReadStatusLineAsync(again);
+        using (var reader = RawNbdClient.ConnectAndGo(endpoint2, "pmem0"))
+            Assert.That(reader.ReadOk(8192 + 5, flushed.Length), Is.EqualTo(flushed));
+        var (exit2, rest2, _) = await StopAsync(again);
+        Assert.That(exit2, Is.Zero);
+        Assert.That(rest2, Is.EqualTo("daxstack serve: stopped" + Environment.NewLine));
+    }
+
+    [Test]
+    public void AnUnknownCrashPolicyIsAnError()
+    {
+        var (exit, output, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--crash-policy", "sometimes");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(output, Is.Empty);
+            Assert.That(err.TrimEnd(), Is.EqualTo("serve: invalid --crash-policy: unknown crash policy 'sometimes': expected strict, all or random:SEED"));
+        });
+    }
+
     [Test]
     public void MissingImageOptionIsAnError()
     {
@@ -314,11 +379,14 @@ public class ServeCommandTests
     }
 
     /// <summary>Sends SIGTERM and waits for the exit; returns the exit status and the rest of both streams.</summary>
-    private static async Task<(int Exit, string Out, string Err)> StopAsync(Process serve)
+    private static Task<(int Exit, string Out, string Err)> StopAsync(Process serve) => SignalAsync(serve, "-TERM");
+
+    /// <summary>Sends the signal <paramref name="signal"/> (a kill option) and waits for the exit; returns the exit status and the rest of both streams.</summary>
+    private static async Task<(int Exit, string Out, string Err)> SignalAsync(Process serve, string signal)
     {
         var stdout = serve.StandardOutput.ReadToEndAsync();
         var stderr = serve.StandardError.ReadToEndAsync();
-        using (var kill = Process.Start("kill", ["-TERM", serve.Id.ToString()]))
+        using (var kill = Process.Start("kill", [signal, serve.Id.ToString()]))
             await kill.WaitForExitAsync().WaitAsync(ProcessTimeout);
         try
         {
@@ -327,7 +395,7 @@ public class ServeCommandTests
         catch (TimeoutException)
         {
             serve.Kill(entireProcessTree: true);
-            Assert.Fail("daxstack serve did not stop within a minute of SIGTERM");
+            Assert.Fail($"daxstack serve did not exit within a minute of kill {signal}");
         }
         return (serve.ExitCode, await stdout, await stderr);
     }
