@@ -6,7 +6,8 @@ namespace DaxStack.Interop.Tests;
 /// <summary>
 /// Daxstack only (the reference server keeps nothing): what an NBD client made durable (writes
 /// with FUA, a copy ended by a flush) is in the image file once the server has gone, whether it
-/// stopped cleanly on a signal or was killed.
+/// stopped cleanly on a signal or was killed; and what it did not make durable is gone after the
+/// power failure SIGUSR1 simulates.
 /// </summary>
 public class ImageDurabilityTests : NbdExportTestBase
 {
@@ -51,6 +52,37 @@ public class ImageDurabilityTests : NbdExportTestBase
         server.Kill();
 
         Assert.That(ReadBytes(ImagePath, 8L << 20, 64 << 10), Is.All.EqualTo(0x77), "a FUA write acknowledged before SIGKILL");
+    }
+
+    [Test]
+    public void APowerFailureLosesTheWritesQemuIoNeverFlushedAndKeepsTheRest()
+    {
+        var server = StartServer(ServerKind.Daxstack);
+        AssertQemuIoSucceeded(QemuIo(server.Uri, readOnly: false, "write -f -P 0x3c 8M 64k"), server);
+
+        // qemu-io flushes as it closes the image, so this one stays connected, sleeping, while the
+        // power fails: its write (writeback cache mode, so no FUA) is answered and never flushed.
+        var sleeper = Task.Run(() => ExternalTool.QemuIo.Run(ClientTimeout,
+            "-t", "writeback", "-f", "raw", "-c", "write -P 0x5a 16M 64k", "-c", "sleep 15000", server.Uri));
+        // The media is the image file, mapped shared: the write shows there once it has landed.
+        var deadline = DateTime.UtcNow + ClientTimeout;
+        while (!ReadBytes(ImagePath, 16L << 20, 64 << 10).All(b => b == 0x5a))
+        {
+            Assert.That(sleeper.IsCompleted, Is.False, () => $"qemu-io ended before its write landed: {sleeper.Result}");
+            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "qemu-io's write never reached the image");
+            Thread.Sleep(50);
+        }
+
+        int exit = server.Stop(ServerStopTimeout, PosixSignal.SigUsr1);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, server.Describe);
+            Assert.That(server.StandardOutputLines, Has.Member("daxstack serve: power failure (strict); 1024 cache line(s) not yet persistent at the failure"), server.Describe);
+            Assert.That(ReadBytes(ImagePath, 16L << 20, 64 << 10), Is.All.EqualTo(0), "the write never flushed is gone");
+            Assert.That(ReadBytes(ImagePath, 8L << 20, 64 << 10), Is.All.EqualTo(0x3c), "the FUA write survives");
+        });
+        // The sleeping client finds its connection gone (its closing flush fails); only its end matters here.
+        Assert.That(sleeper.Wait(ClientTimeout + TimeSpan.FromSeconds(10)), Is.True, "qemu-io did not end after the server went away");
     }
 
     [Test]

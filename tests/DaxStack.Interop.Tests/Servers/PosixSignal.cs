@@ -17,6 +17,9 @@ internal static class PosixSignal
     /// <summary>Polite termination request.</summary>
     public const int SigTerm = 15;
 
+    /// <summary>User signal 1 (Linux numbering): daxstack serve simulates a power failure.</summary>
+    public const int SigUsr1 = 10;
+
     /// <summary>Sends <paramref name="signal"/> to <paramref name="pid"/>; false if the process no longer exists.</summary>
     public static bool Send(int pid, int signal) => Kill(pid, signal) == 0;
 
