@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using DaxStack.Device.Crash;
-using DaxStack.Device.Platform;
 using DaxStack.Device.Namespaces;
+using DaxStack.Device.Platform;
 using DaxStack.Driver.Block;
 using DaxStack.Driver.Hosting;
 using DaxStack.Driver.Nbd;
@@ -32,8 +32,8 @@ namespace DaxStack.Tools.Commands;
 /// nbd://HOST:PORT/NAME</c> once listening (flushed at once, so scripts can read the port when
 /// <c>--nbd HOST:0</c> asked for a free one), and <c>daxstack serve: stopped</c> after the device
 /// was flushed at shutdown, or <c>daxstack serve: power failure (POLICY); N cache line(s) not yet
-/// persistent at the failure</c> after SIGUSR1. Logs (one line per connection) go to standard error. Failures print
-/// <c>serve: message</c> on standard error and exit with status 1.
+/// persistent at the failure</c> after SIGUSR1. Logs (one line per connection) go to standard
+/// error. Failures print <c>serve: message</c> on standard error and exit with status 1.
 /// </para>
 /// </summary>
 /// <remarks>Models <c>nbd-server</c> / <c>qemu-nbd</c> / <c>nbdkit file</c> serving a pmem block device.</remarks>
