@@ -14,8 +14,11 @@ namespace DaxStack.Device.Cost;
 /// <list type="bullet">
 /// <item>A load that misses the cache costs the idle latency of its first line (sequential when it
 /// starts in the same region where this CPU's previous load ended, random otherwise); its further lines
-/// stream at the read bandwidth of the DIMMs its range is interleaved over. A cache hit costs
-/// <see cref="CostProfile.CacheHitNs"/> per line.</item>
+/// stream at the read bandwidth of the DIMMs its range is interleaved over. A line the CPU's
+/// last-level cache holds (<see cref="LastLevelCache"/>: lines loaded or stored, and kept by clwb,
+/// until clflush, clflushopt, a non-temporal store, a conflicting line or a power failure takes
+/// them out) costs <see cref="CostProfile.CacheHitNs"/> instead; in a load of several lines the
+/// lines that miss are charged as a load of that many.</item>
 /// <item>A store costs <see cref="CostProfile.StoreNs"/> per line touched: it only dirties the cache.</item>
 /// <item>A write-back (clwb/clflushopt/clflush of a dirty line that no earlier write-back covers,
 /// or a non-temporal store's line)
@@ -73,13 +76,28 @@ public sealed class CostModel
     private readonly double _flushIssueNs;
     private readonly double _fenceNs;
     private readonly int _writeBackSlots;
+    private readonly LastLevelCache _cache;
 
-    /// <summary>A model charging <paramref name="profile"/>'s numbers; throws <see cref="ArgumentException"/> if the profile is invalid.</summary>
-    public CostModel(CostProfile profile)
+    /// <summary>
+    /// A model charging <paramref name="profile"/>'s numbers for a region at least as large as the
+    /// profile's cache; throws <see cref="ArgumentException"/> if the profile is invalid.
+    /// </summary>
+    public CostModel(CostProfile profile) : this(profile, profile?.CacheBytes ?? 0)
+    {
+    }
+
+    /// <summary>
+    /// A model charging <paramref name="profile"/>'s numbers for a region of
+    /// <paramref name="regionBytes"/> (which sizes the cache's bookkeeping: a region smaller than the
+    /// cache needs only a sector per page); throws <see cref="ArgumentException"/> if the profile is invalid.
+    /// </summary>
+    public CostModel(CostProfile profile, long regionBytes)
     {
         ArgumentNullException.ThrowIfNull(profile);
         profile.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(regionBytes);
         Profile = profile;
+        _cache = new LastLevelCache(profile.CacheBytes, regionBytes);
         _dimmCount = profile.Dimms;
         _dimms = new DimmWriteState[_dimmCount];
         for (int i = 0; i < _dimms.Length; i++)
@@ -111,6 +129,9 @@ public sealed class CostModel
     /// <summary>Bytes written by stores and non-temporal stores (what programs asked for).</summary>
     public long BytesRequested { get; private set; }
 
+    /// <summary>Lines the modeled last-level cache can hold for this region (0 when the profile models none).</summary>
+    public long CacheLines => _cache.Entries;
+
     /// <summary>
     /// A power failure of the region: every DIMM comes back with an empty write-combining buffer
     /// and an idle media queue (what it held was drained to the media), as when the model was
@@ -120,15 +141,43 @@ public sealed class CostModel
     {
         foreach (var dimm in _dimms)
             dimm.PowerCycle();
+        _cache.Clear();
     }
 
-    /// <summary>A load of <paramref name="length"/> bytes at region offset <paramref name="offset"/>; <paramref name="cacheHit"/> if its line is cached.</summary>
+    /// <summary>
+    /// A load of <paramref name="length"/> bytes at region offset <paramref name="offset"/>: its
+    /// lines that the cache holds cost a hit each, the others a load from the media; every line is
+    /// cached afterwards. Returns how many lines hit.
+    /// </summary>
+    public long Load(CpuCostState cpu, long offset, int length)
+    {
+        if (length <= 0)
+            return 0;
+        long lines = Lines(offset, length);
+        long hits = _cache.Touch(offset >> LineShift, lines);
+        Charge(cpu, offset, length, lines, hits);
+        return hits;
+    }
+
+    /// <summary>
+    /// A load of <paramref name="length"/> bytes at region offset <paramref name="offset"/> charged
+    /// as if every line hit the cache (<paramref name="cacheHit"/>) or none did, without looking at
+    /// or changing what the cache holds.
+    /// </summary>
     public void Load(CpuCostState cpu, long offset, int length, bool cacheHit)
     {
         if (length <= 0)
             return;
         long lines = Lines(offset, length);
-        if (cacheHit)
+        Charge(cpu, offset, length, lines, cacheHit ? lines : 0);
+    }
+
+    // A load of 'lines' lines of which 'hits' hit the cache: the hits at the hit cost, the misses as
+    // a load of that many from the media (its first line's latency, the rest streaming).
+    private void Charge(CpuCostState cpu, long offset, int length, long lines, long hits)
+    {
+        long misses = lines - hits;
+        if (misses == 0)
             cpu.Clock.Advance(_cacheHitNs * lines);
         else
         {
@@ -136,7 +185,8 @@ public sealed class CostModel
             double latency = sequential ? _readLatencySequentialNs : _readLatencyRandomNs;
             long stripes = ((offset + length - 1) >> _interleaveShift) - (offset >> _interleaveShift) + 1;
             long parallel = Math.Min(stripes, _dimmCount);
-            cpu.Clock.Advance(latency + (lines - 1) * _readNsPerLine / parallel);
+            double media = latency + (misses - 1) * _readNsPerLine / parallel;
+            cpu.Clock.Advance(hits == 0 ? media : _cacheHitNs * hits + media);
         }
         cpu.LastLoadEnd = offset + length;
         cpu.LastLoadModel = this;
@@ -147,7 +197,9 @@ public sealed class CostModel
     public void Store(CpuCostState cpu, long offset, int length)
     {
         BytesRequested += length;
-        cpu.Clock.Advance(_storeNs * Lines(offset, length));
+        long lines = Lines(offset, length);
+        _cache.Fill(offset >> LineShift, lines);
+        cpu.Clock.Advance(_storeNs * lines);
     }
 
     /// <summary>Non-temporal stores: each line touched is written back to the DIMM as it is stored.</summary>
@@ -158,6 +210,8 @@ public sealed class CostModel
             return;
         long first = offset & ~(long)(LineSize - 1);
         long lines = Lines(offset, length);
+        // Non-temporal stores bypass the cache and invalidate any copy it holds.
+        _cache.Evict(offset >> LineShift, lines);
         if (lines == 1)
             WriteBackLine(cpu, first, _ntWriteLatencyNs, _ntUnitNs, _storeNs, serialising: false);
         else
@@ -171,6 +225,9 @@ public sealed class CostModel
     /// </summary>
     public void Flush(CpuCostState cpu, FlushKind kind, long lineOffset, bool dirty)
     {
+        // clflush and clflushopt evict the line, dirty or not; clwb keeps it.
+        if (kind != FlushKind.Clwb)
+            _cache.Evict(lineOffset >> LineShift, 1);
         if (!dirty || _eadr)
         {
             cpu.Clock.Advance(_flushIssueNs);
@@ -192,6 +249,8 @@ public sealed class CostModel
     {
         if (lineCount <= 0)
             return;
+        if (kind != FlushKind.Clwb)
+            _cache.Evict(firstLineOffset >> LineShift, lineCount);
         if (!dirty || _eadr)
         {
             // Issue costs only: lineCount additions, in one step when that rounds the same.

@@ -31,6 +31,12 @@ public sealed record CostProfile
     public const int MaxWriteCombiningBytes = 64 << 20;
 
     /// <summary>
+    /// Largest <see cref="CacheBytes"/> (256 MiB): the model keeps 12 bytes for every 4 KiB the
+    /// cache can hold of each region, 768 KiB of bookkeeping per region at this size.
+    /// </summary>
+    public const int MaxCacheBytes = 256 << 20;
+
+    /// <summary>
     /// Largest value of a setting in nanoseconds (one second). Larger values, finite as they may be,
     /// overflow the clocks to infinity within a few operations.
     /// </summary>
@@ -69,6 +75,16 @@ public sealed record CostProfile
 
     /// <summary>Latency of a load that hits a line held in the CPU cache (ns per 64-byte line). Default 1.</summary>
     public double CacheHitNs { get; init; } = 1;
+
+    /// <summary>
+    /// The CPU's last-level cache as the cost model sees it (bytes; 0 for none, so that every load
+    /// goes to the media; otherwise a power of two from 4096 to <see cref="MaxCacheBytes"/>): lines
+    /// loaded or stored stay cached, and later loads of them cost <see cref="CacheHitNs"/>, until
+    /// clflush, clflushopt, a non-temporal store, a line of another page that takes their page's
+    /// place (the model is a direct-mapped cache of 4 KiB sectors) or a power failure removes them.
+    /// Default 32 MiB.
+    /// </summary>
+    public int CacheBytes { get; init; } = 32 << 20;
 
     /// <summary>Read bandwidth of one DIMM (GB/s): the rate at which the lines after the first of a load stream in.</summary>
     public double ReadBandwidthGBps { get; init; }
@@ -131,6 +147,8 @@ public sealed record CostProfile
             nameof(MediaGranularity), "must be a power of two from 64 to InterleaveBytes");
         Require(WriteCombiningBytes >= 0 && WriteCombiningBytes <= MaxWriteCombiningBytes && WriteCombiningBytes % MediaGranularity == 0,
             nameof(WriteCombiningBytes), $"must be a multiple of MediaGranularity from 0 to {MaxWriteCombiningBytes} (64 MiB)");
+        Require(CacheBytes == 0 || (CacheBytes >= 4096 && CacheBytes <= MaxCacheBytes && IsPowerOfTwo(CacheBytes)),
+            nameof(CacheBytes), $"must be 0 or a power of two from 4096 to {MaxCacheBytes} (256 MiB)");
         Require(WriteBackSlots is >= 1 and <= MaxWriteBackSlots, nameof(WriteBackSlots), $"must be from 1 to {MaxWriteBackSlots}");
         foreach (var (value, name) in new[]
         {

@@ -35,6 +35,8 @@ public static class CostProfiles
         FenceNs = 2,                    // sfence with nothing outstanding: a few cycles
         MediaGranularity = 256,         // FAST'20 s.3: the 256-byte XPLine
         WriteCombiningBytes = 16 * 1024,// FAST'20 Fig. 9: write amplification rises past a 16 KiB hot region (the XPBuffer)
+        CacheBytes = 32 << 20,          // not from the papers: the order of a server socket's last-level cache
+                                        // (tens of MiB), a power of two for the direct-mapped sector model
     };
 
     /// <summary>
@@ -65,6 +67,7 @@ public static class CostProfiles
         FenceNs = 2,
         MediaGranularity = 64,          // cache-line granularity: no amplification
         WriteCombiningBytes = 0,
+        CacheBytes = 32 << 20,          // the same CPU as the Optane profiles
     };
 
     /// <summary>The built-in profiles by name.</summary>

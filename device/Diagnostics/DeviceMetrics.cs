@@ -35,6 +35,8 @@ public sealed class DeviceMetrics : IDisposable
         ("daxstack.device.mfence", "{instruction}", s => s.Mfence),
         ("daxstack.device.machine_checks", "{event}", s => s.MachineChecks),
         ("daxstack.device.bytes_loaded", "By", s => s.BytesLoaded),
+        ("daxstack.device.cache_hit_lines", "{line}", s => s.CacheHitLines),
+        ("daxstack.device.cache_miss_lines", "{line}", s => s.CacheMissLines),
         ("daxstack.device.bytes_stored", "By", s => s.BytesStored + s.BytesNtStored),
     ];
 

@@ -70,11 +70,11 @@ public sealed unsafe class Cpu
         long off = physicalAddress - r.BaseAddress;
         ThrowIfPoisoned(r, off, destination.Length);
         bool owner = r.Lock.Enter(Id);
+        long hits;
         try
         {
-            bool hit = IsCacheHit(r, off, destination.Length);
             new ReadOnlySpan<byte>(r.MediaBase + off, destination.Length).CopyTo(destination);
-            r.Cost.Load(CostState, off, destination.Length, hit);
+            hits = r.Cost.Load(CostState, off, destination.Length);
         }
         finally
         {
@@ -82,10 +82,7 @@ public sealed unsafe class Cpu
         }
         // An empty operation moves nothing and is no instruction (as LoadTo, NtStoreFrom and Flush count).
         if (destination.Length != 0)
-        {
-            Stats.Loads++;
-            Stats.BytesLoaded += destination.Length;
-        }
+            CountLoad(off, destination.Length, hits);
     }
 
     /// <summary>
@@ -123,11 +120,7 @@ public sealed unsafe class Cpu
             finally
             {
                 if (taken > 0)
-                {
-                    r.Cost.Load(CostState, off, taken, IsCacheHit(r, off, taken));
-                    Stats.Loads++;
-                    Stats.BytesLoaded += taken;
-                }
+                    CountLoad(off, taken, r.Cost.Load(CostState, off, taken));
             }
         }
         finally
@@ -551,11 +544,15 @@ public sealed unsafe class Cpu
         }
     }
 
-    // A load within one line that holds stores is served by the cache; anything larger is charged
-    // as memory reads. The caller holds the region's lock.
-    private static bool IsCacheHit(NvdimmRegion r, long off, int length) =>
-        r.Tracker.DirtyLineCount != 0 && ((off ^ (off + length - 1)) & ~(long)(LineSize - 1)) == 0
-        && r.Tracker.IsDirty(off & ~(long)(LineSize - 1));
+    // A load of 'length' (> 0) bytes at region offset 'off' of which 'hits' lines hit the cache.
+    private void CountLoad(long off, int length, long hits)
+    {
+        Stats.Loads++;
+        Stats.BytesLoaded += length;
+        long lines = ((off + length + LineSize - 1) >> 6) - (off >> 6);
+        Stats.CacheHitLines += hits;
+        Stats.CacheMissLines += lines - hits;
+    }
 
     // Non-temporal stores leave their lines on the way to the media: one write-back per line of
     // [off, off + length), completed by this CPU's next fence. The caller holds the region's lock.

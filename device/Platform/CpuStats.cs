@@ -9,6 +9,10 @@ public sealed class CpuStats
 {
     public long Loads;
     public long BytesLoaded;
+    /// <summary>Lines loads found in the modeled cache.</summary>
+    public long CacheHitLines;
+    /// <summary>Lines loads had to read from the media.</summary>
+    public long CacheMissLines;
     public long Stores;
     public long BytesStored;
     public long NtStores;
@@ -25,6 +29,8 @@ public sealed class CpuStats
     {
         Loads += other.Loads;
         BytesLoaded += other.BytesLoaded;
+        CacheHitLines += other.CacheHitLines;
+        CacheMissLines += other.CacheMissLines;
         Stores += other.Stores;
         BytesStored += other.BytesStored;
         NtStores += other.NtStores;

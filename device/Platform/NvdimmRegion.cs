@@ -36,7 +36,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
             throw new ArgumentException($"region size {media.Length} is not a multiple of the page size", nameof(media));
         Name = name;
         Media = media;
-        Cost = new CostModel(profile);
+        Cost = new CostModel(profile, media.Length);
         MediaBase = media.Pointer;
         _size = media.Length;
         IsAdr = profile.Domain == PersistenceDomain.Adr;

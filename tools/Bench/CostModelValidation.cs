@@ -149,7 +149,8 @@ public static class CostModelValidation
         return (cpu.Clock.Nanoseconds - start) / loads;
     }
 
-    // FAST'20 Fig. 2: 64-byte loads to random lines of a region far larger than any buffer.
+    // FAST'20 Fig. 2: 64-byte loads to random lines of a region far larger than any buffer, each
+    // line loaded once (a line loaded before may still be in the modeled cache: an idle latency is a miss).
     private static double RandomReadLatency(CostProfile p)
     {
         const long size = 64L << 20;
@@ -159,12 +160,13 @@ public static class CostModelValidation
         var random = new Random(20200225);
         Span<byte> buffer = stackalloc byte[Line];
         long previous = -2;
+        var loaded = new HashSet<long>();
         double start = cpu.Clock.Nanoseconds;
         for (int i = 0; i < loads; i++)
         {
             long line;
             do line = random.NextInt64(size / Line);
-            while (line == previous + 1);
+            while (line == previous + 1 || !loaded.Add(line));
             cpu.Load(region.BaseAddress + line * Line, buffer);
             previous = line;
         }

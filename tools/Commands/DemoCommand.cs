@@ -314,13 +314,14 @@ public static class DemoCommand
         rows.Add(Measure("sfence, nothing outstanding", (c, b) => c.Sfence()));
         rows.Add(Measure("64 B load (cold, random)", (c, b) => c.Load(b + (40L << 20), data.AsSpan(0, 64))));
         rows.Add(Measure("4 KiB load (one access, cold)", (c, b) => c.Load(b + (48L << 20), data)));
+        rows.Add(Measure("64 B load, twice (2nd hits cache)", (c, b) => { c.Load(b + (56L << 20), data.AsSpan(0, 64)); c.Load(b + (56L << 20), data.AsSpan(0, 64)); }));
 
         o.WriteLine($"   {"operation",-34} {"modeled ns",11} {"instructions",-34} {"media B written / requested",27}");
         foreach (var (op, ns, s, media, requested) in rows)
         {
             var ins = new StringBuilder();
             void Add(string n, long v) { if (v > 0) ins.Append(ins.Length > 0 ? " " : "").Append(CultureInfo.InvariantCulture, $"{n}={v}"); }
-            Add("ld", s.Loads); Add("st", s.Stores); Add("nt", s.NtStores); Add("clwb", s.Clwb);
+            Add("ld", s.Loads); Add("hit", s.CacheHitLines); Add("st", s.Stores); Add("nt", s.NtStores); Add("clwb", s.Clwb);
             Add("clflush", s.Clflush); Add("sfence", s.Sfence);
             string amp = requested > 0 ? $"{media} / {requested} ({(double)media / requested:0.0}x)" : "-";
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {op,-34} {ns,11:0.0} {ins,-34} {amp,27}"));
