@@ -80,7 +80,16 @@ internal sealed class LastLevelCache
     /// <summary>The lines [<paramref name="first"/>, +<paramref name="count"/>) leave the cache where it holds them (clflush, clflushopt, non-temporal stores).</summary>
     public void Evict(long first, long count)
     {
-        if (_tags is not null && count > 0)
+        if (_tags is not { } tags || count <= 0)
+            return;
+        if (count == 1)
+        {
+            long page = first >> LinesPerSectorShift;
+            int sector = (int)(page & _mask);
+            if (tags[sector] == (int)(page >> _shift) + 1)
+                _present![sector] &= ~(1UL << (int)(first & 63));
+        }
+        else
             Walk(first, count, Op.Evict);
     }
 
