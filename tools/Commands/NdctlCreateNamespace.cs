@@ -50,12 +50,12 @@ public static class NdctlCreateNamespace
         };
         var uuid = new Option<string?>("--uuid", "-u")
         {
-            Description = "Namespace uuid. Default: a new random uuid (with -e: the old namespace's).",
+            Description = "Namespace uuid. Default: a new random uuid, also with -e (as ndctl: a reconfigured namespace is a new namespace in the old one's place).",
             HelpName = "UUID",
         };
         var reconfig = new Option<string?>("--reconfig", "-e")
         {
-            Description = "Reconfigure this existing namespace (namespaceR.N) instead of creating one: it keeps its index, offset when possible, uuid and name unless given, and its size (rounded down to the new alignment) unless --size is given. Needs --force.",
+            Description = "Reconfigure this existing namespace (namespaceR.N) instead of creating one: it keeps its index, offset when possible, name unless given, and its size (rounded down to the new alignment) unless --size is given. Needs --force.",
             HelpName = "NAMESPACE",
         };
         var force = new Option<bool>("--force", "-f")
@@ -147,10 +147,12 @@ public static class NdctlCreateNamespace
                 if (reconfigure != null)
                 {
                     // As ndctl: without -m the namespace keeps its mode, and while the mode stays
-                    // the same, its alignment and sector size unless they are given.
+                    // the same, its alignment and sector size unless they are given; it gets a new
+                    // uuid unless one is given (ndctl's validate_namespace_options generates one).
                     var old = region.GetNamespace(NdctlCommand.NamespaceName(reconfigure));
                     if ((m ?? old.Mode) == old.Mode)
                         spec = spec with { Mode = old.Mode, Align = alignment ?? old.Align, SectorSize = (int?)sector ?? old.SectorSize };
+                    spec = spec with { Uuid = id ?? Guid.NewGuid() };
                     ns = region.ReconfigureNamespace(old.Name, spec, parse.GetValue(force));
                 }
                 else

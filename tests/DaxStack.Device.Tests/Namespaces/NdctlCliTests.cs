@@ -238,6 +238,35 @@ public class NdctlCliTests
     }
 
     [Test]
+    public void ReconfigureGivesTheNamespaceANewUuidUnlessOneIsGivenAsNdctlDoes()
+    {
+        // ndctl's validate_namespace_options generates a uuid for -e as for a new namespace: the
+        // reconfigured namespace is a new one in the old one's place (its name and size stay).
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        var created = Ndctl("create-namespace", "--image", image, "-s", "8M", "-n", "db");
+        Assert.That(created.Exit, Is.EqualTo(0), created.Err);
+        string first = created.Json["uuid"]!.GetValue<string>();
+
+        var fresh = Ndctl("create-namespace", "--image", image, "-e", "namespace0.0", "-f", "-m", "raw");
+        const string given = "0b3c1a52-8f1e-4d7b-9a55-2f4c6e8d0a11";
+        var chosen = Ndctl("create-namespace", "--image", image, "-e", "db", "-f", "-u", given);
+        var listed = Ndctl("list", "--image", image);
+
+        Assert.That(fresh.Exit, Is.EqualTo(0), fresh.Err);
+        Assert.That(chosen.Exit, Is.EqualTo(0), chosen.Err);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Guid.TryParse(fresh.Json["uuid"]!.GetValue<string>(), out var second), Is.True);
+            Assert.That(second, Is.Not.EqualTo(Guid.Parse(first)));
+            Assert.That(fresh.Json["name"]!.GetValue<string>(), Is.EqualTo("db"));
+            Assert.That(fresh.Json["size"]!.GetValue<long>(), Is.EqualTo(8L << 20));
+            Assert.That(chosen.Json["uuid"]!.GetValue<string>(), Is.EqualTo(given));
+            Assert.That(listed.Out, Does.Contain(given), "the given uuid is what the label file keeps");
+        });
+    }
+
+    [Test]
     public void ReconfigureASectorNamespaceWithoutAModeKeepsItsSectorSize()
     {
         using var dir = new ImageDirectory();
