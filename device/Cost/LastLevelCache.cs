@@ -26,7 +26,6 @@ internal sealed class LastLevelCache
 {
     /// <summary>Bytes of one sector: a page of 64 lines.</summary>
     public const int SectorBytes = 4096;
-    private const int LineShift = 6;
     private const int LinesPerSectorShift = 6;
 
     private readonly long _sectors;
@@ -86,7 +85,7 @@ internal sealed class LastLevelCache
         {
             long page = first >> LinesPerSectorShift;
             int sector = (int)(page & _mask);
-            if (tags[sector] == (int)(page >> _shift) + 1)
+            if (tags[sector] == TagOf(page))
                 _present![sector] &= ~(1UL << (int)(first & 63));
         }
         else
@@ -105,12 +104,15 @@ internal sealed class LastLevelCache
 
     private enum Op { Touch, Fill, Evict }
 
+    // What a sector holding this page records: the page's index above the sector bits, plus one (0 = empty).
+    private int TagOf(long page) => (int)(page >> _shift) + 1;
+
     // One line (a small load or store, the common case) without the walk: 1 if it was cached.
     private int TouchOne(long line)
     {
         long page = line >> LinesPerSectorShift;
         int sector = (int)(page & _mask);
-        int tag = (int)(page >> _shift) + 1;
+        int tag = TagOf(page);
         ulong bit = 1UL << (int)(line & 63);
         ref ulong lines = ref _present![sector];
         ref int held = ref _tags![sector];
@@ -140,7 +142,7 @@ internal sealed class LastLevelCache
             int to = (int)Math.Min(64, end - (page << LinesPerSectorShift));
             ulong bits = (to == 64 ? ulong.MaxValue : (1UL << to) - 1) & ~((1UL << from) - 1);
             int sector = (int)(page & _mask);
-            int tag = (int)(page >> _shift) + 1;
+            int tag = TagOf(page);
             ref int held = ref tags[sector];
             ref ulong lines = ref present[sector];
             if (op == Op.Evict)
