@@ -318,6 +318,140 @@ public class RangeWriteBackEquivalenceTests
         }
     }
 
+    private static IEnumerable<int> ShortRunSeeds() => Enumerable.Range(1, 40);
+
+    // Short runs (a page or a few) back to back into a window larger than the buffer, with and
+    // without fences between them, as a persisting writer makes them: the media queue fills and,
+    // once a unit waits for room, the rest of each run is media-bound and timed in one step. Runs
+    // that start mid-unit or overlap the last one (units still buffered) take it only in part or
+    // not at all.
+    [TestCaseSource(nameof(ShortRunSeeds))]
+    public void ShortRunsOnAFullMediaQueueCostWhatTheirLinesCost(int seed)
+    {
+        var rng = new Random(seed);
+        int granularity = new[] { 128, 256, 256, 1024 }[rng.Next(4)];
+        int lines = granularity / 64;
+        double ingest = rng.Next(3) switch { 0 => 24, 1 => rng.Next(8, 200) / 8.0, _ => 5 + rng.NextDouble() * 30 };
+        var profile = CostProfiles.OptaneAdr with
+        {
+            Name = "short-runs",
+            Dimms = rng.Next(3) == 0 ? 2 : 1,
+            InterleaveBytes = rng.Next(2) == 0 ? 4096 : 1 << 16,
+            MediaGranularity = granularity,
+            WriteCombiningBytes = granularity * new[] { 2, 5, 16, 64 }[rng.Next(4)],
+            WriteBackSlots = rng.Next(2) == 0 ? 6 : 1 + rng.Next(64),
+            DimmWriteIngestNs = ingest,
+            NtWriteLatencyNs = rng.Next(2) == 0 ? 90 : rng.NextDouble() * 300,
+            ClwbWriteLatencyNs = rng.Next(2) == 0 ? 62 : rng.NextDouble() * 300,
+            StoreNs = rng.Next(2) == 0 ? 1 : rng.NextDouble() * 4,
+            FlushIssueNs = rng.Next(2) == 0 ? 1 : rng.NextDouble() * 8,
+            // The media per unit from a little below the ingest of its lines to twice it.
+            WriteBandwidthNtGBps = granularity / (ingest * lines * (0.9 + rng.NextDouble() * 1.1)),
+            WriteBandwidthClwbGBps = granularity / (ingest * lines * (0.9 + rng.NextDouble() * 1.1)),
+        };
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState(), new CpuCostState() };
+        var b = new[] { new CpuCostState(), new CpuCostState() };
+        double start = rng.Next(3) switch
+        {
+            0 => 0,
+            1 => Math.ScaleB(1, 16 + rng.Next(24)) - rng.Next(1, 100_000) - rng.NextDouble(),
+            _ => 1099511627776.0 - rng.Next(1, 300_000) - rng.NextDouble(),
+        };
+        foreach (var cpu in a.Concat(b))
+            cpu.Clock.Advance(start);
+        long window = (long)profile.WriteCombiningBytes * 8;
+        long next = 0;
+        for (int step = 0; step < 300; step++)
+        {
+            int c = rng.Next(8) == 0 ? 1 : 0;
+            int n = rng.Next(4) switch { 0 => 64, 1 => 128, 2 => 1 + rng.Next(64), _ => 64 + rng.Next(200) };
+            long first = rng.Next(6) switch
+            {
+                0 => next - rng.Next(64) * 64L,      // overlapping the last run
+                1 => next + rng.Next(lines) * 64L,   // mid-unit
+                _ => next,
+            };
+            first = Math.Max(0, first) % window;
+            next = first + n * 64L;
+            if (rng.Next(2) == 0)
+            {
+                for (int l = 0; l < n; l++)
+                    perLine.NtStore(a[c], first + l * 64L, 64);
+                range.NtStore(b[c], first, n * 64);
+            }
+            else
+            {
+                for (int l = 0; l < n; l++)
+                    perLine.Flush(a[c], FlushKind.Clwb, first + l * 64L, dirty: true);
+                range.Flush(b[c], FlushKind.Clwb, first, n, dirty: true);
+            }
+            AssertSameState(perLine, a, range, b, $"seed {seed} step {step} ({profile})");
+            switch (rng.Next(10))
+            {
+                case < 5:
+                    perLine.Fence(a[c], FenceKind.Sfence);
+                    range.Fence(b[c], FenceKind.Sfence);
+                    break;
+                case 5:
+                    double idle = rng.NextDouble() * 3000;
+                    a[c].Clock.Advance(idle);
+                    b[c].Clock.Advance(idle);
+                    break;
+            }
+            AssertSameState(perLine, a, range, b, $"seed {seed} after step {step} ({profile})");
+        }
+    }
+
+    // Single lines to distinct units, more than the media queue holds, fill it with units the
+    // media writes a unit time apart: non-temporal ones (4.5 ingest times of media each), then
+    // clwbs ('clwbIngests' each, less than a run's units need to come in when below 4). A
+    // non-temporal run that starts while that backlog lasts waits for room at its first units,
+    // those queued after non-temporal singles, and stops waiting where the clwbs' units begin.
+    [TestCase(3.0, 200, 56)]
+    [TestCase(3.9, 200, 56)]
+    [TestCase(2.5, 200, 60)]
+    [TestCase(3.0, 200, 0)]     // all non-temporal: every unit of the run waits
+    [TestCase(4.1, 200, 56)]    // the clwbs' units as far apart as a run's: each of them waits
+    [TestCase(3.0, 20, 20)]     // fewer singles than the queue holds: no room to wait for
+    public void ARunAfterABacklogOfSingleLinesWaitsForTheRoomEachUnitNeeds(double clwbIngests, int ntSingles, int clwbSingles)
+    {
+        var profile = CostProfiles.OptaneAdr with
+        {
+            Name = "singles", DimmWriteIngestNs = 24,
+            WriteBandwidthNtGBps = 256 / (24 * 4.5), WriteBandwidthClwbGBps = 256 / (24 * clwbIngests),
+        };
+        var (perLine, range) = (new CostModel(profile), new CostModel(profile));
+        var a = new[] { new CpuCostState() };
+        var b = new[] { new CpuCostState() };
+        for (int round = 0; round < 4; round++)
+        {
+            for (int u = 0; u < ntSingles + clwbSingles; u++)
+            {
+                long line = (100_000 + round * 1000 + u * 7) * 256L;
+                if (u < ntSingles)
+                {
+                    perLine.NtStore(a[0], line, 64);
+                    range.NtStore(b[0], line, 64);
+                }
+                else
+                {
+                    perLine.Flush(a[0], FlushKind.Clwb, line, dirty: true);
+                    range.Flush(b[0], FlushKind.Clwb, line, 1, dirty: true);
+                }
+            }
+            AssertSameState(perLine, a, range, b, $"round {round} singles");
+            long first = round * 64 * 64L;
+            for (int l = 0; l < 64; l++)
+                perLine.NtStore(a[0], first + l * 64L, 64);
+            range.NtStore(b[0], first, 64 * 64);
+            AssertSameState(perLine, a, range, b, $"round {round}");
+            perLine.Fence(a[0], FenceKind.Sfence);
+            range.Fence(b[0], FenceKind.Sfence);
+            AssertSameState(perLine, a, range, b, $"round {round} fenced");
+        }
+    }
+
     // The 64 units of a 16 KiB buffer written first one line each, oldest first: 'held' at FIFO
     // position 'position' (the others far away, many sharing one slot of the buffer's direct
     // table), then a long run from unit 1000. A held unit is still buffered when the run reaches
