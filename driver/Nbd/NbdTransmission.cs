@@ -661,6 +661,11 @@ internal sealed class NbdTransmission
                 }
                 _queue.Executed();
             }
+            // Once no reply can go out any more, the jobs skipped above are as answered as they
+            // will ever be: counting them frees their room in the queue, so that the receiving
+            // thread, which may be waiting for room, goes on to see the connection end.
+            if (_outputBroken)
+                SendReplies();
         }
     }
 

@@ -184,6 +184,63 @@ public class NbdRobustnessTests
         AnotherClientIsServed();
     }
 
+    // More read requests than the server keeps unanswered (NbdRequestQueue.Capacity, 128), whose
+    // replies, a MiB each, the client never reads: the server's replies back up in the socket.
+    private static void SendUnreadReads(RawNbdClient hog, int count)
+    {
+        var header = new byte[28];
+        for (int i = 0; i < count; i++)
+        {
+            WriteRequestHeader(header, CmdRead, 0, (ulong)i, 0, 1 << 20);
+            hog.Send(header);
+        }
+    }
+
+    // Stops the server and disposes of it, failing the test (rather than hanging it) if the stop
+    // does not end within 10 s; a server whose stop hangs is left to the process's exit.
+    private static async Task StopWithin10s(NbdTestServer server, string what)
+    {
+        var stop = server.DisposeAsync().AsTask();
+        Assert.That(await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(stop), what);
+        await stop;
+    }
+
+    [Test]
+    public async Task AClientThatLeavesWithManyRequestsUnansweredGivesItsSlotBack()
+    {
+        var server = await NbdTestServer.StartAsync(8 << 20, options: new NbdServerOptions { MaxConnections = 2, StopTimeout = TimeSpan.FromSeconds(1) });
+        for (int round = 0; round < 2; round++)
+        {
+            var hog = server.Go();
+            SendUnreadReads(hog, 400);
+            Thread.Sleep(300);
+            hog.Dispose();
+        }
+        // Both slots come back once the server notices that the clients went away.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (server.Server.ConnectionCount > 0 && DateTime.UtcNow < deadline)
+            await Task.Delay(10);
+        Assert.That(server.Server.ConnectionCount, Is.Zero, "the connections of clients that went away are closed");
+        using (var first = server.Go())
+        using (var second = server.Go())
+        {
+            Assert.That(first.Flush(), Is.Zero);
+            Assert.That(second.Flush(), Is.Zero);
+        }
+        await StopWithin10s(server, "the server stops");
+    }
+
+    [Test]
+    public async Task AStopEndsAClientThatStopsReadingWithManyRequestsUnanswered()
+    {
+        var server = await NbdTestServer.StartAsync(8 << 20, options: new NbdServerOptions { StopTimeout = TimeSpan.FromSeconds(1) });
+        using var hog = server.Go();
+        SendUnreadReads(hog, 400);
+        Thread.Sleep(300);
+        await StopWithin10s(server, "the stop drops the client once its timeout has passed, however many of its requests wait");
+        Assert.That(server.Server.ConnectionCount, Is.Zero);
+    }
+
     [Test]
     public void SeveralClientsAtOnceEachSeeTheirOwnWrites()
     {
