@@ -79,6 +79,10 @@ internal sealed class NbdTransmission
     private readonly long _size;
     private readonly int _blockSize;
     private readonly int _maxPayload;
+
+    // proto.md: a length below 2^25 bytes should not be taken as a denial of service, even beyond
+    // the advertised maximum block size; a write that long is read (and refused), not hung up on.
+    private const long UnrefusedPayload = 1L << 25;
     private readonly bool _readOnly;
     private readonly NbdRequestQueue _queue = new();
     private readonly byte[] _receiveBounce;
@@ -391,7 +395,7 @@ internal sealed class NbdTransmission
     /// </summary>
     private bool ReceiveWrite(in NbdRequest request)
     {
-        if (request.Length > _maxPayload)
+        if (request.Length > _maxPayload && request.Length >= UnrefusedPayload)
         {
             // Skipping up to 4 GiB of payload would let a client stall the connection at will, and
             // there is no other way to find the next request: refuse, then hang up.
@@ -399,7 +403,9 @@ internal sealed class NbdTransmission
             _connection.ReportViolation($"NBD_CMD_WRITE of {request.Length} bytes exceeds the maximum payload of {_maxPayload} bytes");
             return false;
         }
-        var error = CheckWrite(request);
+        // Below 2^25 bytes a write beyond a smaller maximum is refused as any bad write is: its
+        // payload is read and dropped, and the connection goes on.
+        var error = request.Length > _maxPayload ? Errno.EINVAL : CheckWrite(request);
         bool inPlace = error == 0 && _writeFrom != null && IsLargeAndAligned(request)
             && !_device.HasBadBlocks((long)request.Offset, request.Length);
         if (!inPlace && error == 0 && request.Length >= MinHandedWrite && request.Length <= MaxBatchedRead)

@@ -109,6 +109,28 @@ public class NbdRobustnessTests
         AnotherClientIsServed();
     }
 
+    // proto.md: a length below 2^25 bytes should not be taken as a denial of service, even when the
+    // advertised maximum block size is smaller. Such a write fails, its payload is read and
+    // dropped, and the connection goes on.
+    [Test]
+    public async Task AWriteBeyondASmallerMaximumPayloadFailsAndTheConnectionGoesOn()
+    {
+        await using var server = await NbdTestServer.StartAsync(8 << 20, options: new NbdServerOptions { MaxPayload = 1 << 20 });
+        using var client = server.Go();
+        var data = NbdTestServer.Pattern(2 << 20, 5);
+        Assert.That(client.Write(0, data), Is.EqualTo(EINVAL), "beyond the advertised maximum");
+        Assert.That(client.Write((4 << 20) + 512, data), Is.EqualTo(EINVAL), "unaligned too");
+        Assert.That(client.Flush(), Is.Zero, "the connection goes on");
+        Assert.That(client.ReadOk(0, 1 << 20), Is.EqualTo(new byte[1 << 20]), "nothing of the refused payload was written");
+        var small = NbdTestServer.Pattern(1 << 20, 6);
+        Assert.That(client.Write(4096, small), Is.Zero);
+        Assert.That(client.ReadOk(4096, small.Length), Is.EqualTo(small));
+        // From 2^25 bytes on, beyond the maximum, the payload is not read: refused, then the connection ends.
+        ulong handle = client.SendRequest(CmdWrite, 0, 0, 32 << 20, new byte[100]);
+        Assert.That(client.ReadSimpleReply(handle), Is.EqualTo(EINVAL));
+        Assert.That(client.ServerCloses(), Is.True);
+    }
+
     [Test]
     public void HugeReadLengthIsRefusedAndTheConnectionGoesOn()
     {
