@@ -116,7 +116,7 @@ internal sealed class NbdModelRun : IDisposable
             Fail("the server kept the connection after NBD_CMD_DISC");
     }
 
-    /// <summary>A write longer than the maximum payload (its header only): refused with EINVAL, then the server hangs up.</summary>
+    /// <summary>A write longer than the maximum payload and of 2^25 bytes or more (its header only): refused with EINVAL, then the server hangs up.</summary>
     public void Oversized(NbdModelRequest request)
     {
         ulong handle = _nextHandle++;

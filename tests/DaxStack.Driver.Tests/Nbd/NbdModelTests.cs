@@ -34,7 +34,7 @@ public class NbdModelTests
             run.ReadAll(0, Size);
             // A few more requests in flight, and every other seed flushes last (the others rely on
             // FUA alone at the power failure). The connection then ends with NBD_CMD_DISC behind
-            // them, with a write longer than the maximum payload (refused, then the server hangs
+            // them, with a write of 2^25 bytes or more, beyond the maximum payload (refused, then the server hangs
             // up), or stays open.
             var tail = new List<NbdModelRequest>();
             for (int i = 0; i < 3; i++)

@@ -57,7 +57,7 @@ internal sealed class NbdReferenceModel
         if (request.Type is not (CmdRead or CmdWrite or CmdFlush or CmdTrim or CmdCache or CmdWriteZeroes))
             return [EINVAL];
         if (request.Type == CmdWrite && request.Length > MaxPayload)
-            return [EINVAL];    // and the server hangs up: the payload cannot be skipped
+            return [EINVAL];    // from 2^25 bytes on the server then hangs up: the payload is not skipped
         var errors = new List<uint>();
         // FUA is allowed on every command, NO_HOLE on write-zeroes only.
         ushort allowed = request.Type == CmdWriteZeroes ? (ushort)(FlagFua | FlagNoHole) : FlagFua;

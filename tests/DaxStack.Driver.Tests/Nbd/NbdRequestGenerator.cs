@@ -66,9 +66,12 @@ internal sealed class NbdRequestGenerator
         return Make(type, flags, (ulong)offset, (uint)length);
     }
 
-    /// <summary>A write longer than the maximum payload: refused, then the server hangs up.</summary>
+    /// <summary>
+    /// A write longer than the maximum payload and of 2^25 bytes or more (its header only):
+    /// refused, then the server hangs up.
+    /// </summary>
     public NbdModelRequest Oversized() =>
-        new(CmdWrite, 0, (ulong)AlignedOffset(), (uint)_maxPayload + (uint)_blockSize * (uint)_random.Next(1, 4));
+        new(CmdWrite, 0, (ulong)AlignedOffset(), (uint)Math.Max(_maxPayload, 1 << 25) + (uint)_blockSize * (uint)_random.Next(1, 4));
 
     private NbdModelRequest NextInvalid()
     {
@@ -105,8 +108,11 @@ internal sealed class NbdRequestGenerator
                 return Make(type, (ushort)(flag | (_random.Next(2) == 0 ? FlagFua : 0)), type == CmdFlush ? 0 : (ulong)NextOffset(length), (uint)length);
             }
             case 3:
-                // A read longer than the maximum payload (it is refused and the connection goes on).
-                return Make(CmdRead, 0, 0, (uint)_maxPayload + (uint)_random.Next(1, 2 * _blockSize));
+                // A read, or a write below 2^25 bytes with its payload, longer than the maximum
+                // payload: refused, and the connection goes on.
+                return _random.Next(2) == 0 || _maxPayload + 2 * _blockSize >= 1 << 25
+                    ? Make(CmdRead, 0, 0, (uint)_maxPayload + (uint)_random.Next(1, 2 * _blockSize))
+                    : Make(CmdWrite, 0, (ulong)AlignedOffset(), (uint)_maxPayload + (uint)_random.Next(1, 2 * _blockSize));
             case 4:
                 // Unknown commands, and BLOCK_STATUS without a negotiated metadata context.
                 return Make((ushort)(_random.Next(2) == 0 ? CmdBlockStatus : _random.Next(8, 0x10000)), 0, (ulong)AlignedOffset(), 512);
