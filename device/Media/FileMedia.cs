@@ -131,6 +131,45 @@ public sealed unsafe class FileMedia : IMedia
         }
     }
 
+    /// <inheritdoc/>
+    public void Reserve(long offset, long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (offset > Length - length)
+            throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, +{length}) is past the end of the {Length}-byte image");
+        if (length == 0 || _readOnly || !OperatingSystem.IsLinux())
+            return;
+        using var fs = new FileStream(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        bool added = false;
+        try
+        {
+            fs.SafeFileHandle.DangerousAddRef(ref added);
+            int fd = (int)fs.SafeFileHandle.DangerousGetHandle();
+            int result;
+            int errno;
+            do
+            {
+                // Mode 0 within the file's length: allocates what is not, changes neither a byte nor the size.
+                result = Fallocate(fd, 0, offset, length);
+                errno = result == 0 ? 0 : Marshal.GetLastPInvokeError();
+            }
+            while (errno == EIntr);
+            if (result != 0 && errno != EOpNotSupp)
+                throw new IOException($"cannot allocate [{offset}, +{length}) of image '{Path}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+        }
+        finally
+        {
+            if (added)
+                fs.SafeFileHandle.DangerousRelease();
+        }
+    }
+
+    private const int EIntr = 4, EOpNotSupp = 95;
+
+    [DllImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static extern int Fallocate(int fd, int mode, long offset, long length);
+
     [DllImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static extern nint Mmap(nint address, nuint length, int prot, int flags, int fd, long offset);
 

@@ -19,4 +19,14 @@ public unsafe interface IMedia : IDisposable
 
     /// <summary>Writes the bytes back to their backing store (msync of the image), if any.</summary>
     void Flush();
+
+    /// <summary>
+    /// Makes sure that stores to [<paramref name="offset"/>, +<paramref name="length"/>) cannot
+    /// fail for lack of room in the backing store, changing no byte: an image file's blocks there
+    /// are allocated. A store through the mapping into a hole of a sparse image on a full file
+    /// system would otherwise end the process with SIGBUS. Throws an <see cref="IOException"/>
+    /// (its HResult the errno, such as ENOSPC) when there is no room; does nothing for media that
+    /// need none, or when the file system cannot allocate ahead (EOPNOTSUPP).
+    /// </summary>
+    void Reserve(long offset, long length) { }
 }

@@ -79,10 +79,26 @@ public static class BadblocksFile
     /// <summary>Atomically replaces <paramref name="path"/> with <paramref name="ranges"/>, or removes it when there are none.</summary>
     public static void Save(string path, IReadOnlyList<PoisonList.BadRange> ranges)
     {
+        using var pending = Prepare(path, ranges);
+        pending.Commit();
+    }
+
+    /// <summary>
+    /// <see cref="Save"/> in two steps: the new file written aside now (or, for no ranges, its
+    /// removal checked), made by <see cref="SideFile.Pending.Commit"/>. A list whose file would
+    /// be larger than a valid one may be (<see cref="MaxFileSize"/>) is refused with ENOSPC, as
+    /// the kernel refuses a badblocks entry when its table is full: written, no later command
+    /// could read it.
+    /// </summary>
+    internal static SideFile.Pending Prepare(string path, IReadOnlyList<PoisonList.BadRange> ranges)
+    {
         if (ranges.Count == 0)
-            SideFile.Delete(path, "badblocks file");
-        else
-            SideFile.WriteAtomically(path, Encoding.UTF8.GetBytes(Format(ranges)), "badblocks file");
+            return SideFile.PrepareDelete(path, "badblocks file");
+        byte[] bytes = Encoding.UTF8.GetBytes(Format(ranges));
+        if (bytes.Length > MaxFileSize)
+            throw new NamespaceException(Errno.ENOSPC,
+                $"badblocks file '{path}' cannot record {ranges.Count} ranges: {bytes.Length} bytes, more than the {MaxFileSize} a valid one can hold");
+        return SideFile.PrepareWrite(path, bytes, "badblocks file");
     }
 
     private static string Shorten(string line) => line.Length <= 40 ? line : line[..40] + "...";

@@ -212,8 +212,13 @@ public sealed class BusRegion
     /// Clears every bad block of <paramref name="ns"/> the way the driver's recovery write does
     /// (ndctl clear-errors): each bad range is overwritten with zeros, persistently, then its
     /// poison is removed. The data that was there is lost. Returns the number of blocks cleared.
-    /// Fails before anything is written if the badblocks file beside the image could not be
-    /// updated (EACCES for a directory this process may not write, EIO for a corrupt file).
+    /// Fails having changed nothing (no byte of the image, nor the badblocks file) when the
+    /// clearing cannot be recorded or the zeros have no room: the new badblocks file is written
+    /// aside first (EACCES for a directory this process may not write, ENOSPC for a full file
+    /// system, EIO for a corrupt file, EAGAIN while another process holds the image's lock), the
+    /// image's blocks under the bad ranges are then allocated (ENOSPC: a sparse image on a full
+    /// file system), and only then is the file replaced and the zeros written, which can no
+    /// longer fail for lack of room.
     /// </summary>
     public long ClearErrors(NvdimmNamespace ns)
     {
@@ -222,32 +227,55 @@ public sealed class BusRegion
         var bad = BadBlocks(ns);
         if (bad.Count == 0)
             return 0;
-        // The zeros cannot be taken back: if the badblocks file could not record the clearing
-        // (a directory this process may not write, a file that no longer reads), fail before
-        // writing them.
-        if (BadblocksPath != null)
+        lock (_badblocksGate)
         {
-            SideFile.CheckReplaceable(BadblocksPath, "badblocks file");
-            BadblocksFile.Load(BadblocksPath, Region.Size);
-        }
-        var cpu = _space.CurrentCpu;
-        var zeros = new byte[ZeroChunk];
-        long cleared = 0;
-        foreach (var b in bad)
-        {
-            long pa = ns.PhysicalAddress + b.Block * BadBlock.BlockSize;
-            long remaining = b.Count * BadBlock.BlockSize;
-            while (remaining > 0)
+            var after = new PoisonList();
+            after.Load(Region.Poison.Ranges);
+            after.Clear(ns.Offset, ns.Size);
+            using var imageLock = BadblocksPath != null ? SideFile.LockImage(ImagePath!) : null;
+            SideFile.Pending? record = null;
+            if (BadblocksPath != null)
             {
-                int n = (int)Math.Min(remaining, zeros.Length);
-                cpu.Persist(pa, zeros.AsSpan(0, n));
-                pa += n;
-                remaining -= n;
+                var onDisk = BadblocksFile.Load(BadblocksPath, Region.Size);
+                var merged = onDisk.SequenceEqual(_badblocksSynced) ? after.Ranges : Rebase(onDisk, _badblocksSynced, after.Ranges);
+                record = BadblocksFile.Prepare(BadblocksPath, merged);
             }
-            cleared += b.Count;
+            using (record)
+            {
+                foreach (var b in bad)
+                {
+                    try
+                    {
+                        Region.Media.Reserve(ns.Offset + b.Block * BadBlock.BlockSize, b.Count * BadBlock.BlockSize);
+                    }
+                    catch (IOException e)
+                    {
+                        throw SideFile.Failure(e, $"cannot clear the errors of {ns.Name}: no room for the zeros in image '{ImagePath}'");
+                    }
+                }
+                record?.Commit();
+            }
+            var cpu = _space.CurrentCpu;
+            var zeros = new byte[ZeroChunk];
+            long cleared = 0;
+            foreach (var b in bad)
+            {
+                long pa = ns.PhysicalAddress + b.Block * BadBlock.BlockSize;
+                long remaining = b.Count * BadBlock.BlockSize;
+                while (remaining > 0)
+                {
+                    int n = (int)Math.Min(remaining, zeros.Length);
+                    cpu.Persist(pa, zeros.AsSpan(0, n));
+                    pa += n;
+                    remaining -= n;
+                }
+                cleared += b.Count;
+            }
+            // The file records the clearing already: the list's save finds nothing left to write.
+            _badblocksSynced = after.Ranges;
+            Region.Poison.Clear(ns.Offset, ns.Size);
+            return cleared;
         }
-        Region.Poison.Clear(ns.Offset, ns.Size);
-        return cleared;
     }
 
     // Applies a change to the poison list that the badblocks file records (see SaveBadblocks).
@@ -419,6 +447,8 @@ public sealed class BusRegion
         lock (_badblocksGate)
         {
             var current = Region.Poison.Ranges;
+            if (current.SequenceEqual(_badblocksSynced))
+                return;     // nothing of this region's own to record (a clearing recorded it already)
             using (SideFile.LockImage(ImagePath!))
             {
                 var onDisk = BadblocksFile.Load(BadblocksPath!, Region.Size);

@@ -17,29 +17,96 @@ internal static class SideFile
     /// </summary>
     public static void WriteAtomically(string path, ReadOnlySpan<byte> contents, string what)
     {
+        using var pending = PrepareWrite(path, contents, what);
+        pending.Commit();
+    }
+
+    /// <summary>
+    /// The first half of <see cref="WriteAtomically"/>: the new contents written to a temporary
+    /// file beside <paramref name="path"/> and flushed to disk, so that what can fail for lack of
+    /// room or rights fails now, before work that has to be recorded there. The replacement is
+    /// made by <see cref="Pending.Commit"/>; disposing without it removes the temporary file.
+    /// </summary>
+    public static Pending PrepareWrite(string path, ReadOnlySpan<byte> contents, string what)
+    {
         string full = Path.GetFullPath(path);
         string tmp = TemporaryFor(full);
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                fs.Write(contents);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
+            using var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            fs.Write(contents);
+            fs.Flush(flushToDisk: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(tmp);
             throw Failure(e, $"cannot write {what} '{path}'");
         }
-        try
+        return new Pending(path, full, tmp, what);
+    }
+
+    /// <summary>
+    /// A removal of <paramref name="path"/> made by <see cref="Pending.Commit"/>, after checking
+    /// now that its directory takes changes (<see cref="CheckReplaceable"/>).
+    /// </summary>
+    public static Pending PrepareDelete(string path, string what)
+    {
+        CheckReplaceable(path, what);
+        return new Pending(path, Path.GetFullPath(path), null, what);
+    }
+
+    /// <summary>A side file's replacement or removal, prepared and not yet made.</summary>
+    public sealed class Pending : IDisposable
+    {
+        private readonly string _path, _full, _what;
+        private string? _tmp;
+        private readonly bool _delete;
+
+        internal Pending(string path, string full, string? tmp, string what)
         {
-            SyncDirectory(Path.GetDirectoryName(full)!);
+            _path = path;
+            _full = full;
+            _tmp = tmp;
+            _what = what;
+            _delete = tmp == null;
         }
-        catch (IOException e)
+
+        /// <summary>Renames the new contents over the file (or removes it) and makes that durable.</summary>
+        public void Commit()
         {
-            throw Failure(e, $"cannot make the new {what} '{path}' durable");
+            if (_delete)
+            {
+                Delete(_path, _what);
+                return;
+            }
+            string tmp = _tmp ?? throw new InvalidOperationException("already committed or abandoned");
+            try
+            {
+                File.Move(tmp, _full, overwrite: true);
+                _tmp = null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw Failure(e, $"cannot write {_what} '{_path}'");
+            }
+            try
+            {
+                SyncDirectory(Path.GetDirectoryName(_full)!);
+            }
+            catch (IOException e)
+            {
+                throw Failure(e, $"cannot make the new {_what} '{_path}' durable");
+            }
+        }
+
+        /// <summary>Removes the temporary file if the replacement was not made.</summary>
+        public void Dispose()
+        {
+            if (_tmp != null)
+            {
+                TryDelete(_tmp);
+                _tmp = null;
+            }
         }
     }
 
@@ -203,8 +270,9 @@ internal static class SideFile
 
     /// <summary>
     /// The exception for a failed file-system call: EACCES for permissions, ENOENT for a missing
-    /// file or directory and ENAMETOOLONG for a name too long (whose errno texts say all .NET's
-    /// message would), EIO otherwise, with .NET's message.
+    /// file or directory, ENAMETOOLONG for a name too long, the call's own errno where .NET keeps
+    /// it (an <see cref="IOException"/> whose HResult is the errno, such as ENOSPC or ELOOP),
+    /// whose errno texts say all .NET's message would; EIO otherwise, with .NET's message.
     /// </summary>
     public static NamespaceException Failure(Exception e, string detail) =>
         e switch
@@ -212,6 +280,7 @@ internal static class SideFile
             UnauthorizedAccessException => new(Errno.EACCES, detail, e),
             FileNotFoundException or DirectoryNotFoundException => new(Errno.ENOENT, detail, e),
             PathTooLongException => new(Errno.ENAMETOOLONG, detail, e),
+            IOException when e.HResult > 0 && e.HResult != (int)Errno.EIO && Enum.IsDefined((Errno)e.HResult) => new((Errno)e.HResult, detail, e),
             _ => new(Errno.EIO, $"{detail}: {e.Message.TrimEnd('.')}", e),
         };
 

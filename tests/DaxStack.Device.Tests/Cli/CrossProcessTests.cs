@@ -92,6 +92,174 @@ public class CrossProcessTests
         Assert.That(File.ReadAllBytes(image).AsSpan(0, 21).ToArray(), Is.EqualTo("written by the parent"u8.ToArray()));
     }
 
+    // An image whose block 'block' holds 0xab and is poisoned, in 'dir'; the badblocks file's text.
+    private static string PoisonedImage(string image, long size, int block)
+    {
+        using (var fs = new FileStream(image, FileMode.CreateNew))
+        {
+            fs.SetLength(size);
+            fs.Position = block * 512L;
+            fs.Write(Enumerable.Repeat((byte)0xab, 512).ToArray());
+        }
+        var (exit, _, err) = Daxstack("ndctl", "inject-error", "namespace0.0", "--image", image, "-B", block.ToString(), "-n", "1");
+        Assert.That(exit, Is.Zero, err);
+        return File.ReadAllText(image + ".badblocks");
+    }
+
+    private static byte[] BlockOf(string image, int block)
+    {
+        using var fs = new FileStream(image, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var bytes = new byte[512];
+        fs.Position = block * 512L;
+        fs.ReadExactly(bytes);
+        return bytes;
+    }
+
+    [Test]
+    [UnsupportedOSPlatform("macos")]
+    public void ClearErrorsWhileAnotherProcessHoldsTheImageLockFailsHavingChangedNothing()
+    {
+        string image = Path.Combine(_dir, "pmem.img");
+        string badblocks = PoisonedImage(image, 16 << 20, 5);
+        using (var holder = new FileStream(image, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            holder.Lock(0, 1);
+            var (exit, _, err) = Daxstack("ndctl", "clear-errors", "namespace0.0", "--image", image);
+            Assert.Multiple(() =>
+            {
+                Assert.That(exit, Is.EqualTo(1), err);
+                Assert.That(err, Does.Contain("locked by another process"));
+                Assert.That(BlockOf(image, 5), Is.All.EqualTo(0xab), "the poisoned block was not zeroed");
+                Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo(badblocks), "the block is still recorded bad");
+            });
+        }
+        var (again, _, againErr) = Daxstack("ndctl", "clear-errors", "namespace0.0", "--image", image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(again, Is.Zero, againErr);
+            Assert.That(BlockOf(image, 5), Is.All.EqualTo(0));
+            Assert.That(File.Exists(image + ".badblocks"), Is.False);
+        });
+    }
+
+    // A tmpfs of 'size' mounted at a new directory, or the test is ignored where mounting is not
+    // permitted (not root, or a container without CAP_SYS_ADMIN).
+    private string MountSmallFileSystem(string size)
+    {
+        string mnt = Path.Combine(_dir, "mnt");
+        Directory.CreateDirectory(mnt);
+        var psi = new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", $"size={size}", "tmpfs", mnt]) { RedirectStandardError = true };
+        try
+        {
+            using var p = Process.Start(psi)!;
+            string err = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                Assert.Ignore($"cannot mount a {size} tmpfs here: {err.Trim()}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Assert.Ignore($"cannot run mount: {e.Message}");
+        }
+        _mounted = mnt;
+        return mnt;
+    }
+
+    private string? _mounted;
+
+    [TearDown]
+    public void Unmount()
+    {
+        if (_mounted == null)
+            return;
+        using var p = Process.Start(new ProcessStartInfo("umount", [_mounted]))!;
+        p.WaitForExit();
+        _mounted = null;
+    }
+
+    private static void Fill(string dir)
+    {
+        using var fs = new FileStream(Path.Combine(dir, "fill"), FileMode.Create);
+        var chunk = new byte[4096];
+        try
+        {
+            while (true)
+                fs.Write(chunk);
+        }
+        catch (IOException)
+        {
+            // Full.
+        }
+    }
+
+    [Test]
+    [UnsupportedOSPlatform("windows")]
+    public void ClearErrorsOnASparseImageInAFullFileSystemFailsWithEnospcNotACrash()
+    {
+        string mnt = MountSmallFileSystem("1m");
+        string image = Path.Combine(mnt, "sparse.img");
+        string badblocks = PoisonedImage(image, 4 << 20, 3000);
+        // The poisoned block's page is allocated (it holds 0xab); the zeros go there. Poison a
+        // block in a hole as well: writing its zeros needs a new page.
+        var (exit, _, err) = Daxstack("ndctl", "inject-error", "namespace0.0", "--image", image, "-B", "7000", "-n", "8");
+        Assert.That(exit, Is.Zero, err);
+        badblocks = File.ReadAllText(image + ".badblocks");
+        Fill(mnt);
+
+        (exit, _, err) = Daxstack("ndctl", "clear-errors", "namespace0.0", "--image", image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), "a clear error, not a crash: " + err);
+            Assert.That(err, Does.Contain("No space left on device"));
+            Assert.That(BlockOf(image, 3000), Is.All.EqualTo(0xab), "nothing was zeroed");
+            Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo(badblocks), "the blocks are still recorded bad");
+        });
+
+        File.Delete(Path.Combine(mnt, "fill"));
+        (exit, _, err) = Daxstack("ndctl", "clear-errors", "namespace0.0", "--image", image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, err);
+            Assert.That(BlockOf(image, 3000), Is.All.EqualTo(0));
+            Assert.That(BlockOf(image, 7003), Is.All.EqualTo(0));
+            Assert.That(File.Exists(image + ".badblocks"), Is.False);
+        });
+    }
+
+    [Test]
+    [UnsupportedOSPlatform("windows")]
+    public void ClearErrorsWhoseBadblocksFileHasNoRoomFailsHavingChangedNothing()
+    {
+        string mnt = MountSmallFileSystem("1m");
+        string image = Path.Combine(mnt, "pmem.img");
+        File.WriteAllBytes(image, Enumerable.Repeat((byte)0xab, 256 << 10).ToArray());
+        foreach (var args in new[]
+        {
+            new[] { "ndctl", "destroy-namespace", "namespace0.0", "--image", image, "-f" },
+            new[] { "ndctl", "create-namespace", "--image", image, "-s", "128K", "-m", "raw" },
+            new[] { "ndctl", "create-namespace", "--image", image, "-s", "128K", "-m", "raw" },
+            new[] { "ndctl", "inject-error", "namespace0.0", "--image", image, "-B", "5" },
+            new[] { "ndctl", "inject-error", "namespace0.1", "--image", image, "-B", "5" },
+        })
+        {
+            var (e, _, er) = Daxstack(args);
+            Assert.That(e, Is.Zero, $"{string.Join(' ', args)}: {er}");
+        }
+        string badblocks = File.ReadAllText(image + ".badblocks");
+        Fill(mnt);
+
+        // Clearing namespace0.0 leaves namespace0.1's range: a new badblocks file, with no room for it.
+        var (exit, _, err) = Daxstack("ndctl", "clear-errors", "namespace0.0", "--image", image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), err);
+            Assert.That(err, Does.Contain("No space left on device"));
+            Assert.That(BlockOf(image, 5), Is.All.EqualTo(0xab), "nothing was zeroed");
+            Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo(badblocks), "both ranges are still recorded");
+            Assert.That(Directory.GetFiles(mnt, ".*"), Is.Empty, "no temporary file is left behind");
+        });
+    }
+
     [Test]
     [UnsupportedOSPlatform("windows")]
     public void ClearErrorsWhereTheBadblocksFileCannotBeUpdatedFailsBeforeZeroingAnything()

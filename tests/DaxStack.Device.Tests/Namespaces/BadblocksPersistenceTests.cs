@@ -146,6 +146,41 @@ public class BadblocksPersistenceTests
     }
 
     [Test]
+    public void AnInjectionThatWouldOutgrowTheBadblocksFileIsRefusedWithEnospcAndTheFileStaysReadable()
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("big.img");
+        using (var fs = new FileStream(image, FileMode.CreateNew))
+            fs.SetLength(1L << 40);
+        // As many separate ranges as the largest valid file holds, 13 bytes a line.
+        string badblocks = image + ".badblocks";
+        long lines = BadblocksFile.MaxFileSize / 13;
+        using (var w = new StreamWriter(badblocks))
+        {
+            for (long i = 0; i < lines; i++)
+                w.Write($"{1_000_000_000 + 2 * i} 1\n");
+        }
+        long before = new FileInfo(badblocks).Length;
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.OpenImage(image);
+        var ns = region.Namespaces.Single();
+
+        var e = Assert.Throws<NamespaceException>(() => region.InjectError(ns, 1_999_999_999, 1));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.ENOSPC));
+            Assert.That(new FileInfo(badblocks).Length, Is.EqualTo(before), "the file is as it was");
+            Assert.That(region.BadBlocks(ns), Has.Count.EqualTo(lines), "the refused range was not poisoned");
+        });
+        // An injection that joins two recorded ranges into one makes the file smaller: accepted.
+        region.InjectError(ns, 1_000_000_001, 1);
+        using var again = ImageDirectory.NewBus();
+        var reopened = again.OpenImage(image);
+        Assert.That(reopened.BadBlocks(reopened.Namespaces.Single()), Has.Count.EqualTo(lines - 1), "the file reads back");
+    }
+
+    [Test]
     public void AnUninjectionTheBadblocksFileCouldNotRecordLeavesThePoisonAsItWas()
     {
         using var dir = new ImageDirectory();
