@@ -139,8 +139,30 @@ internal static class SideFile
         }
     }
 
-    // O_RDONLY and O_CLOEXEC have these values on every Linux architecture .NET runs on (O_DIRECTORY does not, and is not needed to open one).
-    private const int ORdOnly = 0, OCloExec = 0x80000, EInval = 22;
+    // O_RDONLY, O_NONBLOCK and O_CLOEXEC have these values on every Linux architecture .NET runs on (O_DIRECTORY does not, and is not needed to open one).
+    private const int ORdOnly = 0, ONonBlock = 0x800, OCloExec = 0x80000, EInval = 22, ESpipe = 29, SeekEnd = 2;
+
+    // Whether 'path' is a FIFO (named pipe): opened without waiting for a writer, it cannot seek.
+    // Anything else, or a path that cannot be opened, is left to the caller's own open to report.
+    private static bool IsFifo(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+            return false;
+        int fd = Open(path, ORdOnly | ONonBlock | OCloExec);
+        if (fd < 0)
+            return false;
+        try
+        {
+            return Lseek(fd, 0, SeekEnd) < 0 && Marshal.GetLastPInvokeError() == ESpipe;
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static extern long Lseek(int fd, long offset, int whence);
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
@@ -244,6 +266,9 @@ internal static class SideFile
     /// </summary>
     public static byte[]? ReadIfExists(string path, long maxBytes, string what)
     {
+        // Opening a FIFO for reading waits for a writer: refuse one before opening it.
+        if (IsFifo(path))
+            throw new NamespaceException(Errno.EINVAL, $"{what} '{path}' is a FIFO, not a regular file");
         try
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

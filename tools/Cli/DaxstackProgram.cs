@@ -17,7 +17,50 @@ namespace DaxStack.Tools.Cli;
 public static class DaxstackProgram
 {
     /// <summary>Runs the command line with the process's console; returns the exit status.</summary>
-    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Run(string[] args)
+    {
+        if (ArgumentNotUtf8() is { } bad)
+        {
+            Console.Error.WriteLine($"daxstack: argument '{bad}' is not valid UTF-8: .NET would read its bytes as U+FFFD, so a file it names could not be found or another file would be used; rename the file");
+            return 1;
+        }
+        return Run(args, Console.Out, Console.Error);
+    }
+
+    // The first argument of this process (as /proc/self/cmdline holds it, before .NET decodes it)
+    // that is not valid UTF-8, with its undecodable bytes shown as \xNN; null if none, or where
+    // the raw arguments cannot be read.
+    private static string? ArgumentNotUtf8()
+    {
+        byte[] raw;
+        try
+        {
+            if (!OperatingSystem.IsLinux())
+                return null;
+            raw = File.ReadAllBytes("/proc/self/cmdline");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        var strict = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true);
+        foreach (var range in raw.AsSpan().Split((byte)0))
+        {
+            var arg = raw.AsSpan(range);
+            try
+            {
+                strict.GetCharCount(arg);
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                var shown = new System.Text.StringBuilder();
+                foreach (byte b in arg)
+                    shown.Append(b is >= 0x20 and < 0x7f ? ((char)b).ToString() : $"\\x{b:x2}");
+                return shown.ToString();
+            }
+        }
+        return null;
+    }
 
     /// <summary>Runs the command line writing to the given streams (tests use this).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)

@@ -142,6 +142,53 @@ public class CrossProcessTests
         });
     }
 
+    [Test]
+    [UnsupportedOSPlatform("windows")]
+    public void AnImageNameThatIsNotUtf8IsRefusedRatherThanReadAsAnotherName()
+    {
+        // .NET cannot pass such bytes to a child process: the shell makes the argument.
+        string dll = Path.Combine(AppContext.BaseDirectory, "daxstack.dll");
+        string dir = _dir.Replace("'", "'\\''");
+        var psi = new ProcessStartInfo("/bin/bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        // The shell counts the files, then removes its own (.NET could not: it cannot name it).
+        psi.ArgumentList.Add($"cd '{dir}' && truncate -s 8M $'\\xff.img' || exit 99; dotnet '{dll}' ndctl create-namespace --image $'\\xfe.img' -s 4M -m raw; "
+            + "rc=$?; n=$(ls -A | wc -l); rm -f -- $'\\xff.img'; echo files=$n; exit $rc");
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.Multiple(() =>
+        {
+            Assert.That(p.ExitCode, Is.EqualTo(1), err);
+            Assert.That(err, Does.Contain("argument '\\xfe.img' is not valid UTF-8"));
+            Assert.That(output.Result.Trim(), Is.EqualTo("files=1"), "only the shell's \\xff.img: no image named with U+FFFD was made");
+        });
+    }
+
+    [TestCase(".labels")]
+    [TestCase(".badblocks")]
+    [UnsupportedOSPlatform("windows")]
+    public void ASideFileThatIsAFifoIsRefusedWithoutWaitingForAWriter(string suffix)
+    {
+        string image = Path.Combine(_dir, "pmem.img");
+        using (var fs = new FileStream(image, FileMode.CreateNew))
+            fs.SetLength(8 << 20);
+        using (var p = Process.Start(new ProcessStartInfo("mkfifo", [image + suffix]))!)
+        {
+            p.WaitForExit();
+            Assert.That(p.ExitCode, Is.Zero, "mkfifo");
+        }
+        var started = Stopwatch.StartNew();
+        var (exit, _, err) = Daxstack("ndctl", "list", "--image", image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), err);
+            Assert.That(err, Does.Contain("is a FIFO, not a regular file"));
+            Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "no wait for a writer");
+        });
+    }
+
     // A tmpfs of 'size' mounted at a new directory, or the test is ignored where mounting is not
     // permitted (not root, or a container without CAP_SYS_ADMIN).
     private string MountSmallFileSystem(string size)
