@@ -31,6 +31,14 @@ public sealed record CostProfile
     public const int MaxWriteCombiningBytes = 64 << 20;
 
     /// <summary>
+    /// Most write-combining buffer units a region's DIMMs may hold together (<see cref="Dimms"/>
+    /// times <see cref="WriteCombiningBytes"/> / <see cref="MediaGranularity"/>): the model keeps
+    /// about 40 bytes for each, some 40 MiB per region at this size. Each limit alone allows 64
+    /// DIMMs of a million units, which would need gigabytes.
+    /// </summary>
+    public const int MaxBufferedUnits = 1 << 20;
+
+    /// <summary>
     /// Largest <see cref="CacheBytes"/> (256 MiB): the model keeps 12 bytes for every 4 KiB the
     /// cache can hold of each region, 768 KiB of bookkeeping per region at this size.
     /// </summary>
@@ -147,6 +155,12 @@ public sealed record CostProfile
             nameof(MediaGranularity), "must be a power of two from 64 to InterleaveBytes");
         Require(WriteCombiningBytes >= 0 && WriteCombiningBytes <= MaxWriteCombiningBytes && WriteCombiningBytes % MediaGranularity == 0,
             nameof(WriteCombiningBytes), $"must be a multiple of MediaGranularity from 0 to {MaxWriteCombiningBytes} (64 MiB)");
+        if (Dimms is >= 1 and <= MaxDimms && MediaGranularity >= 64 && WriteCombiningBytes is >= 0 and <= MaxWriteCombiningBytes)
+        {
+            long units = (long)Dimms * (WriteCombiningBytes / MediaGranularity);
+            Require(units <= MaxBufferedUnits, nameof(WriteCombiningBytes),
+                $"with {Dimms} Dimms and a MediaGranularity of {MediaGranularity} makes {units} buffer units, more than the {MaxBufferedUnits} the model keeps per region");
+        }
         Require(CacheBytes == 0 || (CacheBytes >= 4096 && CacheBytes <= MaxCacheBytes && IsPowerOfTwo(CacheBytes)),
             nameof(CacheBytes), $"must be 0 or a power of two from 4096 to {MaxCacheBytes} (256 MiB)");
         Require(WriteBackSlots is >= 1 and <= MaxWriteBackSlots, nameof(WriteBackSlots), $"must be from 1 to {MaxWriteBackSlots}");

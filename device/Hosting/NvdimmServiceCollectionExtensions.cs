@@ -1,5 +1,6 @@
 using DaxStack.Device.Cost;
 using DaxStack.Device.Diagnostics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -18,8 +19,11 @@ public static class NvdimmServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddNvdimm(this IServiceCollection services)
     {
+        // Unknown keys fail the start rather than being ignored (a misspelt setting would otherwise
+        // leave the default in force unnoticed), and so does a setting given a list or a section.
         services.AddOptions<NvdimmOptions>()
-            .BindConfiguration(NvdimmOptions.SectionName)
+            .Configure<IConfiguration>((_, configuration) => CheckProfileSettings(configuration.GetSection(NvdimmOptions.SectionName)))
+            .BindConfiguration(NvdimmOptions.SectionName, o => o.ErrorOnUnknownConfiguration = true)
             .Validate(o => o.InMemorySize > 0 && o.InMemorySize % 4096 == 0, "Nvdimm:InMemorySize must be a positive multiple of 4096")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Profile), "Nvdimm:Profile must name a cost profile")
             .ValidateOnStart();
@@ -30,6 +34,20 @@ public static class NvdimmServiceCollectionExtensions
         services.AddSingleton(sp => new CostProfileCatalog(sp.GetRequiredService<IOptions<NvdimmOptions>>().Value));
         services.AddSingleton<DeviceMetrics>();
         return services;
+    }
+
+    // Each custom profile's Set entry is one value: a list ("FenceNs": [1, 2]) or a section
+    // (FenceNs:0=...) would otherwise bind to nothing and leave the base profile's value in force.
+    private static void CheckProfileSettings(IConfigurationSection nvdimm)
+    {
+        foreach (var profile in nvdimm.GetSection("Profiles").GetChildren())
+        {
+            foreach (var setting in profile.GetSection("Set").GetChildren())
+            {
+                if (setting.Value == null && setting.GetChildren().Any())
+                    throw new InvalidOperationException($"{setting.Path}: a cost profile setting takes one value, not a list or a section");
+            }
+        }
     }
 }
 

@@ -125,6 +125,10 @@ public sealed class NvdimmBus : IDisposable
         string labelPath = LabelStorageArea.PathFor(imagePath);
         string badblocksPath = BadblocksFile.PathFor(imagePath);
         ThrowIfDirectory(imagePath);
+        // A name ending in '/' can only be a directory: creating a file by it fails with EISDIR,
+        // which .NET reports as a permission problem.
+        if (imagePath.EndsWith('/'))
+            throw new NamespaceException(Errno.EISDIR, $"cannot create image '{imagePath}': a name ending in '/' is a directory's");
         if (File.Exists(imagePath))
             throw new NamespaceException(Errno.EEXIST, $"image '{imagePath}' already exists");
         foreach (var side in new[] { labelPath, badblocksPath })

@@ -20,7 +20,7 @@ public static class NbdServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<NbdServerOptions>()
-            .BindConfiguration(NbdServerOptions.SectionName)
+            .BindConfiguration(NbdServerOptions.SectionName, o => o.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NbdServerOptions>, NbdServerOptionsValidator>());
         services.TryAddSingleton(sp => new NbdServer(

@@ -88,6 +88,19 @@ public static class DaxstackProgram
         }
     }
 
+    // The binder's own message says only that binding failed; the setting at fault and why are in
+    // the exceptions it wraps.
+    private static string ConfigurationMessage(Exception e)
+    {
+        string message = e.Message;
+        for (var inner = e.InnerException; inner != null; inner = inner.InnerException)
+        {
+            if (!message.Contains(inner.Message, StringComparison.Ordinal))
+                message += " " + inner.Message;
+        }
+        return message;
+    }
+
     private static int RunCommand(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var (configArgs, commandArgs) = SplitConfigurationArguments(args);
@@ -99,7 +112,7 @@ public static class DaxstackProgram
         catch (Exception e) when (e is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException
                                        or InvalidDataException or KeyNotFoundException or FormatException)
         {
-            stderr.WriteLine($"daxstack: configuration: {e.Message}");
+            stderr.WriteLine($"daxstack: configuration: {ConfigurationMessage(e)}");
             return 1;
         }
         using (host)

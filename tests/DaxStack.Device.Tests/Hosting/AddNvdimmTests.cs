@@ -140,6 +140,41 @@ public class AddNvdimmTests
         });
     }
 
+    [TestCase("Nvdimm:Profle", "dram", "'Profle'")]                                    // a misspelt option
+    [TestCase("Nvdimm:Profiles:x:Sett:FenceNs", "5", "'Sett'")]                         // a misspelt Set
+    [TestCase("Nvdimm:Profiles:x:Set:FenceNs:0", "500000", "Nvdimm:Profiles:x:Set:FenceNs: a cost profile setting takes one value")]
+    public void AConfigurationKeyTheDeviceLayerDoesNotKnowFailsTheStart(string key, string value, string named)
+    {
+        using var host = Build(new() { [key] = value });
+        var e = Assert.Catch(() => host.Start());
+        var messages = new List<string>();
+        for (Exception? x = e; x != null; x = x.InnerException)
+            messages.Add(x.Message);
+        Assert.That(string.Join(" ", messages), Does.Contain(named));
+    }
+
+    [TestCase(64, 64 << 20, 64, false)]     // each within its own limit; 64 M units together
+    [TestCase(64, 1 << 20, 64, true)]       // exactly the limit: 1 M units
+    [TestCase(2, 64 << 20, 64, false)]
+    [TestCase(1, 64 << 20, 64, true)]
+    public void TheBufferOfAllTheDimmsTogetherIsLimited(int dimms, int bufferBytes, int granularity, bool valid)
+    {
+        using var host = Build(new()
+        {
+            ["Nvdimm:Profiles:big:Base"] = "dram",
+            ["Nvdimm:Profiles:big:Set:Dimms"] = dimms.ToString(),
+            ["Nvdimm:Profiles:big:Set:WriteCombiningBytes"] = bufferBytes.ToString(),
+            ["Nvdimm:Profiles:big:Set:MediaGranularity"] = granularity.ToString(),
+        });
+        if (valid)
+        {
+            Assert.That(host.Services.GetRequiredService<CostProfileCatalog>().Get("big").Dimms, Is.EqualTo(dimms));
+            return;
+        }
+        var e = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredService<CostProfileCatalog>());
+        Assert.That(e!.Message, Does.StartWith("cost profile 'big': WriteCombiningBytes").And.Contain("buffer units"));
+    }
+
     [Test]
     public void InvalidOptionsFailValidation()
     {

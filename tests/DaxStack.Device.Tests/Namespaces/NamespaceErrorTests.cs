@@ -360,6 +360,19 @@ public class NamespaceErrorTests
         Assert.That(dir.Snapshot(), Is.EqualTo(before));
     }
 
+    [Test]
+    public void CreatingAnImageByANameEndingInASlashIsADirectoryError()
+    {
+        using var dir = new ImageDirectory();
+        using var bus = ImageDirectory.NewBus();
+        var e = Assert.Throws<NamespaceException>(() => bus.CreateImage(dir.PathOf("new") + "/", 4 << 20));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EISDIR), e.Message);
+            Assert.That(Directory.GetFileSystemEntries(dir.PathOf(".")), Is.Empty, "nothing was made");
+        });
+    }
+
     [TestCase(".labels", "label file")]
     [TestCase(".badblocks", "badblocks file")]
     public void ASideFileThatIsADirectoryIsReportedAsADirectory(string suffix, string what)

@@ -60,6 +60,14 @@ public class AddPmemDriverTests
         Assert.That(e!.Message, Does.Contain(message));
     }
 
+    [Test]
+    public void AMisspeltKeyIsRefusedRatherThanIgnored()
+    {
+        using var host = Build(new() { ["Pmem:QueueCont"] = "3" });
+        var e = Assert.Throws<InvalidOperationException>(() => _ = host.Services.GetRequiredService<IOptions<PmemOptions>>().Value);
+        Assert.That(e!.Message, Does.Contain("'QueueCont'"));
+    }
+
     [TestCase(65, 0, "Pmem:QueueCount must be 0 (one per processor) to 64")]
     [TestCase(0, 1024, "Pmem:LogicalBlockSize must be 0 (the namespace's), 512 or 4096")]
     public void ADriverMadeWithBadOptionsNamesItsParameterAndTheKey(int queues, int logicalBlockSize, string message)

@@ -272,6 +272,18 @@ public class ServeCommandTests
         Assert.That(err, Does.StartWith("serve: Nbd:MaxConnections must be 1-4096"));
     }
 
+    [Test]
+    public void AMisspeltNbdSettingIsAnErrorRatherThanIgnored()
+    {
+        var (exit, output, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--Nbd:MaxConection=4");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), err);
+            Assert.That(output, Is.Empty);
+            Assert.That(err, Does.StartWith("serve: ").And.Contain("'MaxConection'"));
+        });
+    }
+
     [TestCase("MaxConnections", "lots")]
     [TestCase("StopTimeout", "soon")]
     public void NbdSettingThatDoesNotConvertIsAConfigurationError(string key, string value)
