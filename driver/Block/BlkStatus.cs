@@ -13,6 +13,9 @@ public enum BlkStatus : byte
     /// <summary>BLK_STS_NOTSUPP: the device does not support the operation (EOPNOTSUPP).</summary>
     NotSupported = 1,
 
+    /// <summary>BLK_STS_NOSPC: no room to write (ENOSPC); here, the image file's file system is full.</summary>
+    NoSpace = 3,
+
     /// <summary>BLK_STS_MEDIUM: a media error the device could name (ENODATA).</summary>
     Medium = 7,
 

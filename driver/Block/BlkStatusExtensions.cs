@@ -11,6 +11,7 @@ public static class BlkStatusExtensions
     {
         BlkStatus.Ok => 0,
         BlkStatus.NotSupported => Errno.EOPNOTSUPP,
+        BlkStatus.NoSpace => Errno.ENOSPC,
         BlkStatus.Medium => Errno.ENODATA,
         BlkStatus.Invalid => Errno.EINVAL,
         _ => Errno.EIO,

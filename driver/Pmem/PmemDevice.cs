@@ -39,12 +39,14 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     private readonly PhysicalAddressSpace _space;
     private readonly NvdimmRegion _region;
     private readonly SubmissionQueue[] _queues;
+    private readonly HostRoom _room;
 
     internal PmemDevice(PhysicalAddressSpace space, NvdimmNamespace ns, bool readOnly, int logicalBlockSize, int queueCount)
     {
         _space = space;
         Namespace = ns;
         _region = ns.Region;
+        _room = new HostRoom(_region.Media, ns.Offset, ns.Size);
         Limits = new QueueLimits
         {
             Capacity = ns.Size / logicalBlockSize * logicalBlockSize,
@@ -80,6 +82,9 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_submit_bio");
         var status = Validate(bio);
+        // Room in the image for what a write, discard or write-zeroes stores (a sparse image on a full file system).
+        if (status == BlkStatus.Ok && bio.Op is not (BioOp.Read or BioOp.Flush) && !_room.TryReserve(bio.Offset, bio.Size, out _))
+            status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
         {
             status = bio.Op switch
@@ -206,6 +211,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         written = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_write_from");
         var status = ValidateRange(BioOp.Write, offset, length);
+        if (status == BlkStatus.Ok && !_room.TryReserve(offset, length, out _))
+            status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
         {
             if ((flags & BioFlags.PreFlush) != 0)
@@ -494,6 +501,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if (Limits.ReadOnly)
             return Errno.EROFS;
         long offset = pgoff << PageShift, length = nrPages << PageShift;
+        if (!_room.TryReserve(offset, length, out _))
+            return Errno.ENOSPC;
         if (HasBadBlocks(offset, length))
             ClearPoison(offset, length);
         var cpu = _space.CurrentCpu;
@@ -508,7 +517,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         if (offset < 0 || offset > Namespace.Size - source.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), offset, $"[{offset}, +{source.Length}) is outside {Name} ({Namespace.Size} bytes)");
-        if (Limits.ReadOnly || source.IsEmpty)
+        if (Limits.ReadOnly || source.IsEmpty || !_room.TryReserve(offset, source.Length, out _))
             return 0;
         var cpu = _space.CurrentCpu;
         // As pmem_recovery_write, look at the whole pages the write touches: a page with poison

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Runtime.Versioning;
+using DaxStack.Device.Errors;
+using DaxStack.Driver.Block;
+using DaxStack.Driver.Nbd;
+using DaxStack.Driver.Tests.Nbd;
+using DaxStack.Tests.Shared;
+using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
+
+namespace DaxStack.Driver.Tests.Block;
+
+/// <summary>
+/// A sparse image on a file system that fills up: the driver's writes into the image's holes fail
+/// with ENOSPC (BLK_STS_NOSPC), through every write path and over NBD, instead of the process
+/// ending with SIGBUS, and work again once there is room. Needs a small tmpfs, so root (the test
+/// is ignored where mounting is not permitted).
+/// </summary>
+[UnsupportedOSPlatform("windows")]
+public class FullFileSystemTests
+{
+    private string _dir = null!;
+    private string? _mounted;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Directory.CreateTempSubdirectory("daxstack-full-").FullName;
+        var psi = new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", _dir]) { RedirectStandardError = true };
+        try
+        {
+            using var p = Process.Start(psi)!;
+            string err = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                Assert.Ignore($"cannot mount a 1 MiB tmpfs here: {err.Trim()}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Assert.Ignore($"cannot run mount: {e.Message}");
+        }
+        _mounted = _dir;
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        if (_mounted != null)
+        {
+            using var p = Process.Start(new ProcessStartInfo("umount", [_mounted]))!;
+            p.WaitForExit();
+            _mounted = null;
+        }
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    // A sparse 8 MiB image in the 1 MiB tmpfs, and a 256 KiB file beside it to free room later.
+    private string SparseImage()
+    {
+        string image = Path.Combine(_dir, "sparse.img");
+        using (var fs = new FileStream(image, FileMode.CreateNew))
+            fs.SetLength(8 << 20);
+        File.WriteAllBytes(Path.Combine(_dir, "filler"), new byte[256 << 10]);
+        return image;
+    }
+
+    [Test]
+    public void EveryWritePathFailsWithNoSpaceOnceTheFileSystemIsFullAndWorksAgainWithRoom()
+    {
+        using var t = TestDevice.Image(SparseImage());
+        var data = TestDevice.Pattern(64 << 10, 1);
+        long offset = 0;
+        BlkStatus status;
+        while ((status = t.Device.Write(offset, data)) == BlkStatus.Ok)
+            offset += 128 << 10;
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(BlkStatus.NoSpace));
+            Assert.That(status.ToErrno(), Is.EqualTo(Errno.ENOSPC));
+            Assert.That(offset, Is.GreaterThan(0).And.LessThan(8 << 20), "some writes fit, then the file system was full");
+            Assert.That(t.Device.WriteFrom(offset, data.Length, new BufferStoreSource(data), BioFlags.None, out _), Is.EqualTo(BlkStatus.NoSpace));
+            Assert.That(t.Device.SubmitBio(Bio.WriteZeroes(offset, data.Length)), Is.EqualTo(BlkStatus.NoSpace));
+            Assert.That(t.Device.ZeroPageRange(offset / 4096, 16), Is.EqualTo(Errno.ENOSPC));
+            Assert.That(t.Device.RecoveryWrite(offset, data), Is.Zero);
+        });
+        // What was written before is intact; a write where there is room still works.
+        var back = new byte[data.Length];
+        Assert.That(t.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(data));
+        Assert.That(t.Device.Write(4096, data.AsSpan(0, 4096)), Is.EqualTo(BlkStatus.Ok), "a chunk with blocks already");
+
+        File.Delete(Path.Combine(_dir, "filler"));
+        Assert.That(t.Device.Write(offset, data), Is.EqualTo(BlkStatus.Ok), "room again");
+        Assert.That(t.Device.Read(offset, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(data));
+    }
+
+    [Test]
+    public async Task AnNbdWriteWithNoRoomGetsEnospcAndTheConnectionGoesOn()
+    {
+        using var t = TestDevice.Image(SparseImage());
+        var server = new NbdServer(new NbdServerOptions { Listen = "127.0.0.1:0" }, [new NbdExport(t.Device.Name, t.Device, "sparse", false)]);
+        await server.StartAsync();
+        try
+        {
+            using var client = RawNbdClient.ConnectAndGo(server.LocalEndPoint!, t.Device.Name);
+            var data = TestDevice.Pattern(256 << 10, 2);
+            long offset = 0;
+            uint error;
+            while ((error = client.Write(offset, data)) == 0)
+                offset += 512 << 10;
+            Assert.Multiple(() =>
+            {
+                Assert.That(error, Is.EqualTo(ENOSPC));
+                Assert.That(offset, Is.GreaterThan(0).And.LessThan(8 << 20));
+                Assert.That(client.Flush(), Is.Zero, "the connection goes on");
+                Assert.That(client.ReadOk(0, data.Length), Is.EqualTo(data));
+            });
+        }
+        finally
+        {
+            await server.StopAsync();
+        }
+    }
+}
