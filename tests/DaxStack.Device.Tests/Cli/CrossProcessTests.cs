@@ -4,6 +4,7 @@ using DaxStack.Device.Cost;
 using DaxStack.Device.Hosting;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Poison;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Device.Tests.Cli;
 
@@ -189,61 +190,31 @@ public class CrossProcessTests
         });
     }
 
-    // A tmpfs of 'size' mounted at a new directory, or the test is ignored where mounting is not
-    // permitted (not root, or a container without CAP_SYS_ADMIN).
-    private string MountSmallFileSystem(string size)
+    // A tmpfs of 'size' mounted at a new directory, unmounted at tear-down (or the test is
+    // ignored where mounting is not permitted).
+    private SmallFileSystem MountSmallFileSystem(string size)
     {
         string mnt = Path.Combine(_dir, "mnt");
         Directory.CreateDirectory(mnt);
-        var psi = new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", $"size={size}", "tmpfs", mnt]) { RedirectStandardError = true };
-        try
-        {
-            using var p = Process.Start(psi)!;
-            string err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-                Assert.Ignore($"cannot mount a {size} tmpfs here: {err.Trim()}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Assert.Ignore($"cannot run mount: {e.Message}");
-        }
-        _mounted = mnt;
-        return mnt;
+        _mounted = SmallFileSystem.Mount(mnt, size);
+        return _mounted;
     }
 
-    private string? _mounted;
+    private SmallFileSystem? _mounted;
 
     [TearDown]
     public void Unmount()
     {
-        if (_mounted == null)
-            return;
-        using var p = Process.Start(new ProcessStartInfo("umount", [_mounted]))!;
-        p.WaitForExit();
+        _mounted?.Dispose();
         _mounted = null;
-    }
-
-    private static void Fill(string dir)
-    {
-        using var fs = new FileStream(Path.Combine(dir, "fill"), FileMode.Create);
-        var chunk = new byte[4096];
-        try
-        {
-            while (true)
-                fs.Write(chunk);
-        }
-        catch (IOException)
-        {
-            // Full.
-        }
     }
 
     [Test]
     [UnsupportedOSPlatform("windows")]
     public void ClearErrorsOnASparseImageInAFullFileSystemFailsWithEnospcNotACrash()
     {
-        string mnt = MountSmallFileSystem("1m");
+        var small = MountSmallFileSystem("1m");
+        string mnt = small.Path;
         string image = Path.Combine(mnt, "sparse.img");
         string badblocks = PoisonedImage(image, 4 << 20, 3000);
         // The poisoned block's page is allocated (it holds 0xab); the zeros go there. Poison a
@@ -251,7 +222,7 @@ public class CrossProcessTests
         var (exit, _, err) = Daxstack("ndctl", "inject-error", "namespace0.0", "--image", image, "-B", "7000", "-n", "8");
         Assert.That(exit, Is.Zero, err);
         badblocks = File.ReadAllText(image + ".badblocks");
-        Fill(mnt);
+        small.Fill();
 
         (exit, _, err) = Daxstack("ndctl", "clear-errors", "namespace0.0", "--image", image);
         Assert.Multiple(() =>
@@ -277,7 +248,8 @@ public class CrossProcessTests
     [UnsupportedOSPlatform("windows")]
     public void ClearErrorsWhoseBadblocksFileHasNoRoomFailsHavingChangedNothing()
     {
-        string mnt = MountSmallFileSystem("1m");
+        var small = MountSmallFileSystem("1m");
+        string mnt = small.Path;
         string image = Path.Combine(mnt, "pmem.img");
         File.WriteAllBytes(image, Enumerable.Repeat((byte)0xab, 256 << 10).ToArray());
         foreach (var args in new[]
@@ -293,7 +265,7 @@ public class CrossProcessTests
             Assert.That(e, Is.Zero, $"{string.Join(' ', args)}: {er}");
         }
         string badblocks = File.ReadAllText(image + ".badblocks");
-        Fill(mnt);
+        small.Fill();
 
         // Clearing namespace0.0 leaves namespace0.1's range: a new badblocks file, with no room for it.
         var (exit, _, err) = Daxstack("ndctl", "clear-errors", "namespace0.0", "--image", image);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.Versioning;
 using DaxStack.Device.Errors;
 using DaxStack.Driver.Block;
@@ -19,37 +18,20 @@ namespace DaxStack.Driver.Tests.Block;
 public class FullFileSystemTests
 {
     private string _dir = null!;
-    private string? _mounted;
+    private SmallFileSystem? _fs;
 
     [SetUp]
     public void SetUp()
     {
         _dir = Directory.CreateTempSubdirectory("daxstack-full-").FullName;
-        var psi = new ProcessStartInfo("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", _dir]) { RedirectStandardError = true };
-        try
-        {
-            using var p = Process.Start(psi)!;
-            string err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-                Assert.Ignore($"cannot mount a 1 MiB tmpfs here: {err.Trim()}");
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Assert.Ignore($"cannot run mount: {e.Message}");
-        }
-        _mounted = _dir;
+        _fs = SmallFileSystem.Mount(_dir, "1m");
     }
 
     [TearDown]
     public void TearDown()
     {
-        if (_mounted != null)
-        {
-            using var p = Process.Start(new ProcessStartInfo("umount", [_mounted]))!;
-            p.WaitForExit();
-            _mounted = null;
-        }
+        _fs?.Dispose();
+        _fs = null;
         Directory.Delete(_dir, recursive: true);
     }
 
