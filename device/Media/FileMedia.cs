@@ -132,6 +132,26 @@ public sealed unsafe class FileMedia : IMedia
     }
 
     /// <inheritdoc/>
+    public bool ReadsAllocate => _readsAllocate ??= !_readOnly && OnTmpfs(Path);
+
+    private bool? _readsAllocate;
+
+    // Whether 'path' is on tmpfs (statfs's f_type, the first field of struct statfs on every
+    // 64-bit Linux .NET runs on, is TMPFS_MAGIC); false where that cannot be told.
+    private static bool OnTmpfs(string path)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
+            return false;
+        byte* buffer = stackalloc byte[256];
+        return Statfs(path, buffer) == 0 && *(long*)buffer == TmpfsMagic;
+    }
+
+    private const long TmpfsMagic = 0x01021994;
+
+    [DllImport("libc", EntryPoint = "statfs", SetLastError = true)]
+    private static extern int Statfs([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte* buffer);
+
+    /// <inheritdoc/>
     public void Reserve(long offset, long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(offset);

@@ -29,4 +29,11 @@ public unsafe interface IMedia : IDisposable
     /// need none, or when the file system cannot allocate ahead (EOPNOTSUPP).
     /// </summary>
     void Reserve(long offset, long length) { }
+
+    /// <summary>
+    /// Whether a load from a hole of the backing store allocates too (an image on tmpfs, whose
+    /// shared mappings take a page even to read one), so that a read needs <see cref="Reserve"/>
+    /// as a store does. False for media that need no room.
+    /// </summary>
+    bool ReadsAllocate => false;
 }

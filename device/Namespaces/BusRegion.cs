@@ -140,6 +140,7 @@ public sealed class BusRegion
             var old = GetNamespace(name);
             if (!force)
                 throw Busy(old, "reconfigure");
+            ThrowIfHeld(old);
             var (align, sector, map) = spec.Resolve();
             var rest = _labels == null ? [] : _labels.Where(l => l.Index != old.Index).ToList();
             var effective = spec with
@@ -152,6 +153,65 @@ public sealed class BusRegion
             var label = Plan(effective, align, sector, map, rest, old.Index, spec.Uuid ?? old.Uuid, old.Offset);
             Commit([.. rest, label]);
             return _namespaces.First(n => n.Index == label.Index);
+        }
+    }
+
+    /// <summary>
+    /// Marks <paramref name="ns"/> as in use by this process, as a block device held open is (an
+    /// NBD export of it): until the result is disposed, destroying or reconfiguring it, here or
+    /// in another process, fails with EBUSY even with force, as ndctl cannot disable a namespace
+    /// whose device is held. For an image, an advisory lock on a byte of the image's file beyond
+    /// its data marks it for other processes; an image this process cannot open for writing is
+    /// marked for this process only. Throws EBUSY if another process holds it already.
+    /// </summary>
+    public IDisposable Hold(NvdimmNamespace ns)
+    {
+        CheckOwn(ns);
+        IDisposable? fileLock = null;
+        if (ImagePath != null && !IsReadOnly)
+        {
+            fileLock = SideFile.TryLockByte(ImagePath, InUseByte(ns.Offset), out bool heldElsewhere);
+            if (heldElsewhere)
+                throw InUse(ns);
+        }
+        lock (_gate)
+            _held.Add(ns.Offset);
+        return new Holding(this, ns.Offset, fileLock);
+    }
+
+    private readonly HashSet<long> _held = [];
+
+    // The byte whose lock marks the namespace at 'offset' in use: past any image's data (2^60),
+    // one per 4 KiB of offset, so namespaces never share one.
+    private static long InUseByte(long offset) => (1L << 60) + offset / 4096;
+
+    private static NamespaceException InUse(NvdimmNamespace ns) =>
+        new(Errno.EBUSY, $"{ns.Name} is in use (an export of it by daxstack serve?): stop that first");
+
+    // Fails with EBUSY if 'ns' is held, by this process or another.
+    private void ThrowIfHeld(NvdimmNamespace ns)
+    {
+        if (_held.Contains(ns.Offset))
+            throw InUse(ns);
+        if (ImagePath == null)
+            return;
+        using var probe = SideFile.TryLockByte(ImagePath, InUseByte(ns.Offset), out bool heldElsewhere);
+        if (heldElsewhere)
+            throw InUse(ns);
+    }
+
+    private sealed class Holding(BusRegion region, long offset, IDisposable? fileLock) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            lock (region._gate)
+                region._held.Remove(offset);
+            fileLock?.Dispose();
         }
     }
 
@@ -169,6 +229,7 @@ public sealed class BusRegion
             var ns = GetNamespace(name);
             if (!force)
                 throw Busy(ns, "destroy");
+            ThrowIfHeld(ns);
             Commit(_labels == null ? [] : [.. _labels.Where(l => l.Index != ns.Index)]);
         }
     }

@@ -247,6 +247,39 @@ internal static class SideFile
         }
     }
 
+    /// <summary>
+    /// An exclusive advisory lock on the byte at <paramref name="position"/> of the image (a byte
+    /// past its end works as well), without waiting: null, with <paramref name="heldElsewhere"/>
+    /// set, if another process holds it; null and not set if the image cannot be opened for
+    /// writing (a read-only image cannot be locked this way). Disposing the result releases it.
+    /// </summary>
+    public static IDisposable? TryLockByte(string imagePath, long position, out bool heldElsewhere)
+    {
+        heldElsewhere = false;
+        if (OperatingSystem.IsMacOS())
+            return null;
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(imagePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+        try
+        {
+            fs.Lock(position, 1);
+            return fs;
+        }
+        catch (IOException)
+        {
+            fs.Dispose();
+            heldElsewhere = true;
+            return null;
+        }
+    }
+
     /// <summary>Removes <paramref name="path"/> if it exists.</summary>
     public static void Delete(string path, string what)
     {

@@ -28,7 +28,11 @@ public sealed class PoisonList
     /// <summary>True when nothing is poisoned.</summary>
     public bool IsEmpty => _ranges.Length == 0;
 
-    /// <summary>Poisons every sector touched by [offset, offset+length).</summary>
+    /// <summary>
+    /// Poisons every sector touched by [offset, offset+length). If a <see cref="Changed"/> handler
+    /// throws (a badblocks file that cannot record the change), the list is as it was before and
+    /// the exception propagates; so for <see cref="Clear"/>.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An empty or negative range, or one whose sector-rounded end overflows.</exception>
     public void Add(long offset, long length)
     {
@@ -36,12 +40,33 @@ public sealed class PoisonList
             throw new ArgumentOutOfRangeException(nameof(length), $"poison range [{offset}, +{length}) must be non-empty, non-negative and end below 2^63");
         long start = offset / SectorSize * SectorSize;
         long end = (offset + length + SectorSize - 1) / SectorSize * SectorSize;
+        BadRange[] before, after;
         lock (_writeLock)
         {
+            before = _ranges;
             var list = new List<BadRange>(_ranges) { new(start, end - start) };
-            _ranges = Merge(list);
+            _ranges = after = Merge(list);
         }
-        Changed?.Invoke();
+        Notify(before, after);
+    }
+
+    // Tells the Changed handlers; if one throws (the badblocks file could not record the change),
+    // the list is put back as it was, unless it has changed again since, and the exception propagates.
+    private void Notify(BadRange[] before, BadRange[] after)
+    {
+        try
+        {
+            Changed?.Invoke();
+        }
+        catch
+        {
+            lock (_writeLock)
+            {
+                if (ReferenceEquals(_ranges, after))
+                    _ranges = before;
+            }
+            throw;
+        }
     }
 
     /// <summary>Clears poison from every whole or partial sector in [offset, offset+length); an empty range clears nothing.</summary>
@@ -55,8 +80,10 @@ public sealed class PoisonList
         long start = offset / SectorSize * SectorSize;
         long end = (offset + length + SectorSize - 1) / SectorSize * SectorSize;
         bool changed = false;
+        BadRange[] before, after = [];
         lock (_writeLock)
         {
+            before = _ranges;
             var list = new List<BadRange>();
             foreach (var r in _ranges)
             {
@@ -72,10 +99,10 @@ public sealed class PoisonList
                     list.Add(new BadRange(end, r.End - end));
             }
             if (changed)
-                _ranges = [.. list];
+                _ranges = after = [.. list];
         }
         if (changed)
-            Changed?.Invoke();
+            Notify(before, after);
     }
 
     /// <summary>Replaces the whole list (when loading a persisted badblocks list).</summary>

@@ -21,6 +21,9 @@ internal sealed class HostRoom
     private readonly long _size;
     private readonly ulong[] _reserved = [];
 
+    /// <summary>Whether reads need room too (<see cref="IMedia.ReadsAllocate"/>: an image on tmpfs).</summary>
+    public bool ForReads { get; }
+
     public HostRoom(IMedia media, long namespaceOffset, long namespaceSize)
     {
         if (!media.IsPersistentStore)
@@ -30,6 +33,7 @@ internal sealed class HostRoom
         _size = namespaceSize;
         long chunks = (namespaceSize + (1L << ChunkShift) - 1) >> ChunkShift;
         _reserved = new ulong[(chunks + 63) / 64];
+        ForReads = media.ReadsAllocate;
     }
 
     /// <summary>

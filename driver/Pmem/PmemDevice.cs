@@ -83,7 +83,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_submit_bio");
         var status = Validate(bio);
         // Room in the image for what a write, discard or write-zeroes stores (a sparse image on a full file system).
-        if (status == BlkStatus.Ok && bio.Op is not (BioOp.Read or BioOp.Flush) && !_room.TryReserve(bio.Offset, bio.Size, out _))
+        if (status == BlkStatus.Ok && (bio.Op is not (BioOp.Read or BioOp.Flush) || (bio.Op == BioOp.Read && _room.ForReads))
+            && !_room.TryReserve(bio.Offset, bio.Size, out _))
             status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
         {
@@ -239,8 +240,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 Monitor.Exit(q);
             }
             long whole = written - written % Bio.SectorSize;
-            if (poisoned && whole > 0)
-                ClearPoison(offset, whole);
+            if (poisoned && whole > 0 && !ClearPoison(offset, whole))
+                status = BlkStatus.IoError;     // written, but its sectors stay bad: reads fail rather than return them
         }
         AccountCopy(activity, BioOp.Write, offset, length, written, status);
         return status;
@@ -261,6 +262,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         var status = offset < 0 || length < 0 ? BlkStatus.Invalid
             : (length != 0 && offset > Limits.Capacity - length) || HasBadBlocks(offset, length) ? BlkStatus.IoError
             : BlkStatus.Ok;
+        if (status == BlkStatus.Ok && _room.ForReads && !_room.TryReserve(offset, length, out _))
+            status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
         {
             long pa = Namespace.PhysicalAddress + offset;
@@ -354,8 +357,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         var q = EnterQueue();
         try
         {
-            if (bio.Size > 0 && HasBadBlocks(bio.Offset, bio.Size))
-                ClearPoison(bio.Offset, bio.Size);
+            if (bio.Size > 0 && HasBadBlocks(bio.Offset, bio.Size) && !ClearPoison(bio.Offset, bio.Size))
+                return BlkStatus.IoError;
             var cpu = q.Cpu;
             // FUA: the last store of the bio is fused with the fence (Cpu.Persist is ntstore +
             // sfence in one step: the same instructions and modeled cost, less bookkeeping).
@@ -412,11 +415,23 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         }
     }
 
-    /// <summary>The platform's clear-error command over the sectors of the range, then the badblocks list.</summary>
-    private void ClearPoison(long offset, long length)
+    // The platform's clear-error command over the sectors of the range, then the badblocks list.
+    // Clears the poison of [offset, +length) of the namespace, as a write over it does. False if the
+    // badblocks file beside the image could not record that (another process holds the image's
+    // lock, no room, no permission): the poison then stays, in the list and the file, and the
+    // write fails with EIO, as pmem_do_write does when pmem_clear_poison fails.
+    private bool ClearPoison(long offset, long length)
     {
-        _region.Poison.Clear(Namespace.Offset + offset, length);
+        try
+        {
+            _region.Poison.Clear(Namespace.Offset + offset, length);
+        }
+        catch (NamespaceException)
+        {
+            return false;
+        }
         DriverDiagnostics.PoisonCleared.Add(length);
+        return true;
     }
 
     // The submission queue a bio runs on, entered (its monitor held; the caller exits it): the
@@ -503,8 +518,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         long offset = pgoff << PageShift, length = nrPages << PageShift;
         if (!_room.TryReserve(offset, length, out _))
             return Errno.ENOSPC;
-        if (HasBadBlocks(offset, length))
-            ClearPoison(offset, length);
+        if (HasBadBlocks(offset, length) && !ClearPoison(offset, length))
+            return Errno.EIO;
         var cpu = _space.CurrentCpu;
         WriteZeroes(cpu, Namespace.PhysicalAddress + offset, length, fence: true);
         if (length == 0)
@@ -527,9 +542,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if (HasBadBlocks(first, end - first))
         {
             // Poison can only be cleared a whole page at a time.
-            if (offset % PageSize != 0 || source.Length % PageSize != 0)
+            if (offset % PageSize != 0 || source.Length % PageSize != 0 || !ClearPoison(offset, source.Length))
                 return 0;
-            ClearPoison(offset, source.Length);
         }
         cpu.NtStore(Namespace.PhysicalAddress + offset, source);
         return source.Length;

@@ -113,7 +113,8 @@ public static class DaxstackProgram
                                        or InvalidDataException or KeyNotFoundException or FormatException)
         {
             stderr.WriteLine($"daxstack: configuration: {ConfigurationMessage(e)}");
-            return 1;
+            // repair's exit statuses are xfs_repair's: 2 when it could not check at all.
+            return commandArgs.Length > 0 && commandArgs[0] == "repair" ? 2 : 1;
         }
         using (host)
         {
@@ -196,6 +197,17 @@ public static class DaxstackProgram
         }
         _ = host.Services.GetRequiredService<DaxStack.Device.Cost.CostProfileCatalog>();
         _ = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PmemOptions>>().Value;
+        // The Nbd section as serve binds it: a key it does not have is an error for every command.
+        try
+        {
+            _ = builder.Configuration.GetSection(DaxStack.Driver.Nbd.NbdServerOptions.SectionName)
+                .Get<DaxStack.Driver.Nbd.NbdServerOptions>(o => o.ErrorOnUnknownConfiguration = true);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
         return host;
     }
 

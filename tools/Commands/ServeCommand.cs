@@ -105,6 +105,7 @@ public static class ServeCommand
     private static int Run(CliContext context, string path, string? listen, string? exportName, string? namespaceName, bool readOnly, CrashPolicy crashPolicy)
     {
         using var bus = NdctlCommand.OpenBus(context);
+        IDisposable? hold;
         PmemDevice device;
         NvdimmNamespace ns;
         BusRegion region;
@@ -120,6 +121,8 @@ public static class ServeCommand
                          $"'{path}' has no raw or fsdax namespace to serve (devdax and sector namespaces have no pmem block device)");
             }
             device = context.Services.GetRequiredService<PmemDriver>().AttachPmem(region, ns);
+            // Held while exported: another process's destroy-namespace or reconfigure of it is EBUSY.
+            hold = region.Hold(ns);
         }
         catch (NamespaceException e)
         {
@@ -129,6 +132,7 @@ public static class ServeCommand
         {
             return context.Fail(Command, e.Message);
         }
+        using var held = hold;
 
         string name = exportName ?? device.Name;
         NbdExport export;

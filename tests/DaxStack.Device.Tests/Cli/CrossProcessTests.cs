@@ -118,6 +118,46 @@ public class CrossProcessTests
 
     [Test]
     [UnsupportedOSPlatform("macos")]
+    public void ANamespaceHeldByAnotherProcessCannotBeDestroyedOrReconfiguredEvenWithForce()
+    {
+        string image = Path.Combine(_dir, "pmem.img");
+        using (var bus = new NvdimmBus(Catalog()))
+        {
+            var region = bus.CreateImage(image, 32 << 20);
+            region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 16 << 20, Name = "a" });
+            region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 16 << 20, Name = "b" });
+        }
+        string labels = Convert.ToHexString(File.ReadAllBytes(image + ".labels"));
+        using (var bus = new NvdimmBus(Catalog()))
+        {
+            var region = bus.OpenImage(image);
+            // As daxstack serve holds the namespace it exports.
+            using var hold = region.Hold(region.GetNamespace("namespace0.1"));
+            foreach (var args in new[]
+            {
+                new[] { "ndctl", "destroy-namespace", "namespace0.1", "--image", image, "--force" },
+                new[] { "ndctl", "create-namespace", "-e", "namespace0.1", "--image", image, "--force", "--mode", "fsdax" },
+            })
+            {
+                var (exit, _, err) = Daxstack(args);
+                Assert.Multiple(() =>
+                {
+                    Assert.That(exit, Is.EqualTo(1), err);
+                    Assert.That(err, Does.Contain("namespace0.1 is in use").And.Contain("Device or resource busy"));
+                });
+            }
+            var (other, _, otherErr) = Daxstack("ndctl", "destroy-namespace", "namespace0.0", "--image", image, "--force");
+            Assert.That(other, Is.Zero, "another namespace is not held: " + otherErr);
+            labels = Convert.ToHexString(File.ReadAllBytes(image + ".labels"));
+        }
+        // Released with the process's bus: destroying it works now.
+        var (exitAfter, _, errAfter) = Daxstack("ndctl", "destroy-namespace", "namespace0.1", "--image", image, "--force");
+        Assert.That(exitAfter, Is.Zero, errAfter);
+        Assert.That(Convert.ToHexString(File.ReadAllBytes(image + ".labels")), Is.Not.EqualTo(labels));
+    }
+
+    [Test]
+    [UnsupportedOSPlatform("macos")]
     public void ClearErrorsWhileAnotherProcessHoldsTheImageLockFailsHavingChangedNothing()
     {
         string image = Path.Combine(_dir, "pmem.img");

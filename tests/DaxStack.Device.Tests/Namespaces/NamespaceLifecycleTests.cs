@@ -247,4 +247,26 @@ public class NamespaceLifecycleTests
         var region = again.OpenImage(image);
         Assert.That(region.Region.Cost.Profile.Name, Is.EqualTo("optane-eadr"));
     }
+
+    [Test]
+    public void AHeldNamespaceCannotBeDestroyedOrReconfiguredUntilReleased()
+    {
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.AddMemory(new NativeMedia(32 << 20));
+        region.DestroyNamespace("namespace0.0", force: true);
+        region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 16 << 20 });
+        region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 16 << 20 });
+        var held = region.Hold(region.GetNamespace("namespace0.1"));
+        var destroy = Assert.Throws<NamespaceException>(() => region.DestroyNamespace("namespace0.1", force: true));
+        var reconfigure = Assert.Throws<NamespaceException>(() => region.ReconfigureNamespace("namespace0.1", new NamespaceSpec { Mode = NamespaceMode.Fsdax }, force: true));
+        Assert.Multiple(() =>
+        {
+            Assert.That(destroy!.Errno, Is.EqualTo(Errno.EBUSY));
+            Assert.That(reconfigure!.Errno, Is.EqualTo(Errno.EBUSY));
+            Assert.That(region.Namespaces, Has.Count.EqualTo(2));
+        });
+        held.Dispose();
+        region.DestroyNamespace("namespace0.1", force: true);
+        Assert.That(region.Namespaces, Has.Count.EqualTo(1));
+    }
 }

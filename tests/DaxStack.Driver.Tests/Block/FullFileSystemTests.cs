@@ -64,6 +64,12 @@ public class FullFileSystemTests
             Assert.That(t.Device.ZeroPageRange(offset / 4096, 16), Is.EqualTo(Errno.ENOSPC));
             Assert.That(t.Device.RecoveryWrite(offset, data), Is.Zero);
         });
+        // On tmpfs a read of a hole takes a page too: with no room it fails the same way.
+        Assert.Multiple(() =>
+        {
+            Assert.That(t.Device.Read(offset, new byte[4096]), Is.EqualTo(BlkStatus.NoSpace), "a read bio of a hole");
+            Assert.That(t.Device.ReadTo(offset, 4096, new BufferLoadSink(4096), out _), Is.EqualTo(BlkStatus.NoSpace), "ReadTo");
+        });
         // What was written before is intact; a write where there is room still works.
         var back = new byte[data.Length];
         Assert.That(t.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok));

@@ -357,6 +357,53 @@ public class PmemBlockDeviceTests
         }
     }
 
+    // pmem_do_write fails with EIO when pmem_clear_poison does: here, when the badblocks file
+    // beside the image cannot record the clearing. The poison stays, in the list and the file,
+    // so the sector's old bytes are never read back as good; once the file can be written again,
+    // the write goes through.
+    [Test]
+    public void AWriteOverPoisonThatTheBadblocksFileCannotRecordFailsAndThePoisonStays()
+    {
+        string dir = Directory.CreateTempSubdirectory("daxstack-drv-").FullName;
+        try
+        {
+            string image = Path.Combine(dir, "pmem.img");
+            using (var f = File.Create(image))
+                f.SetLength(8 << 20);
+            using var t = TestDevice.Image(image);
+            var ns = t.Device.Namespace;
+            t.Region.InjectError(ns, block: 16, count: 1);
+            string badblocks = image + ".badblocks";
+            string recorded = File.ReadAllText(badblocks);
+            // Unwritable from now on: a directory where the file was.
+            File.Delete(badblocks);
+            Directory.CreateDirectory(badblocks);
+            var data = TestDevice.Pattern(4096, 3);
+            Assert.Multiple(() =>
+            {
+                Assert.That(t.Device.Write(8192, data), Is.EqualTo(BlkStatus.IoError), "a write bio");
+                Assert.That(t.Device.Write(8192, data, BioFlags.Fua), Is.EqualTo(BlkStatus.IoError), "with FUA");
+                Assert.That(t.Device.SubmitBio(Bio.WriteZeroes(8192, 4096)), Is.EqualTo(BlkStatus.IoError), "write-zeroes");
+                Assert.That(t.Device.WriteFrom(8192, 4096, new BufferStoreSource(data), BioFlags.None, out _), Is.EqualTo(BlkStatus.IoError), "in place");
+                Assert.That(t.Device.ZeroPageRange(2, 1), Is.EqualTo(Errno.EIO), "ZeroPageRange");
+                Assert.That(t.Device.RecoveryWrite(8192, data), Is.Zero, "RecoveryWrite");
+                Assert.That(t.Region.BadBlocks(ns).Select(b => (b.Block, b.Count)), Is.EqualTo(new[] { (16L, 1L) }), "still poisoned");
+                Assert.That(t.Device.Read(8192, new byte[4096]), Is.EqualTo(BlkStatus.IoError), "the old bytes are not read as good");
+            });
+            Directory.Delete(badblocks);
+            File.WriteAllText(badblocks, recorded);
+            Assert.That(t.Device.Write(8192, data), Is.EqualTo(BlkStatus.Ok));
+            var back = new byte[4096];
+            Assert.That(t.Device.Read(8192, back), Is.EqualTo(BlkStatus.Ok));
+            Assert.That(back, Is.EqualTo(data));
+            Assert.That(File.Exists(badblocks), Is.False, "the clearing is recorded");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Test]
     public void AReadOnlyDeviceRefusesWritesDiscardsAndZeroesButReads()
     {

@@ -273,6 +273,17 @@ public class ServeCommandTests
     }
 
     [Test]
+    public void ABadNbdSettingIsAnErrorForEveryCommandNotOnlyServe()
+    {
+        var (exit, _, err) = Run("ndctl", "list", "--image", PlainImage(), "--Nbd:MaxConection=4");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), err);
+            Assert.That(err, Does.StartWith("daxstack: configuration: ").And.Contain("'MaxConection'"));
+        });
+    }
+
+    [Test]
     public void AMisspeltNbdSettingIsAnErrorRatherThanIgnored()
     {
         var (exit, output, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--Nbd:MaxConection=4");
@@ -280,7 +291,7 @@ public class ServeCommandTests
         {
             Assert.That(exit, Is.EqualTo(1), err);
             Assert.That(output, Is.Empty);
-            Assert.That(err, Does.StartWith("serve: ").And.Contain("'MaxConection'"));
+            Assert.That(err, Does.StartWith("daxstack: configuration: ").And.Contain("'MaxConection'"));
         });
     }
 
@@ -293,7 +304,7 @@ public class ServeCommandTests
         {
             Assert.That(exit, Is.EqualTo(1), "a bad setting, not an internal error (70)");
             Assert.That(output, Is.Empty);
-            Assert.That(err, Does.StartWith("serve: ").And.Contain($"'{value}' at 'Nbd:{key}'"));
+            Assert.That(err, Does.StartWith("daxstack: configuration: ").And.Contain($"'{value}' at 'Nbd:{key}'"));
         });
     }
 

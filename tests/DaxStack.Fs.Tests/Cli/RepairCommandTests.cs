@@ -62,6 +62,18 @@ public class RepairCommandTests
     }
 
     [Test]
+    public void ABadConfigurationCannotBeCheckedAndExitsTwo()
+    {
+        var (status, output, error) = CliRun.Run("repair", "-n", _image, "--Pmem:QueueCont=3");
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(2), "could not check: not 1, which says the filesystem has problems");
+            Assert.That(output, Is.Empty);
+            Assert.That(error, Does.Contain("'QueueCont'"));
+        });
+    }
+
+    [Test]
     public void AMissingImageCannotBeCheckedAndExitsTwo()
     {
         var (status, output, error) = CliRun.Run("repair", "-n", Path.Combine(_dir, "absent.img"));
