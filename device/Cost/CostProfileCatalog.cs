@@ -87,6 +87,11 @@ public sealed class CostProfileCatalog
         built.Add(name);
     }
 
+    // What a custom profile's Set may name: CostProfile's settable properties but its Name.
+    private static readonly string[] Settings =
+        [.. typeof(CostProfile).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanWrite && p.Name != nameof(CostProfile.Name)).Select(p => p.Name)];
+
     private CostProfile Build(string name, CustomProfileOptions custom)
     {
         if (custom.Base is not { } baseName || !_profiles.TryGetValue(baseName, out var baseProfile))
@@ -96,7 +101,7 @@ public sealed class CostProfileCatalog
         {
             var prop = typeof(CostProfile).GetProperty(key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
             if (prop == null || prop.Name == nameof(CostProfile.Name) || !prop.CanWrite)
-                throw new InvalidOperationException($"cost profile '{name}': '{key}' is not a cost profile setting");
+                throw new InvalidOperationException($"cost profile '{name}': '{key}' is not a cost profile setting (the settings: {string.Join(", ", Settings)})");
             object parsed;
             try
             {

@@ -98,6 +98,14 @@ public static class DaxstackProgram
             if (!message.Contains(inner.Message, StringComparison.Ordinal))
                 message += " " + inner.Message;
         }
+        // The binder's words for a key no options class has, said plainly.
+        var unknown = System.Text.RegularExpressions.Regex.Match(message,
+            @"the following properties were not found on the instance of [\w.]*?(\w+?)(?:Server)?Options: (.+)$");
+        if (unknown.Success)
+        {
+            string section = unknown.Groups[1].Value == "CustomProfile" ? "a custom cost profile (Base, Set)" : $"section {unknown.Groups[1].Value}";
+            return $"unknown setting {unknown.Groups[2].Value.TrimEnd('.')}: not a key of {section}";
+        }
         return message;
     }
 

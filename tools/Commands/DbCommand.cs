@@ -23,7 +23,7 @@ public static class DbCommand
     {
         var commands = new Option<string[]>("-c")
         {
-            Description = "A command to run (repeatable; run in order): sb [agno], agf [agno], agi [agno], agfl [agno], inode [ino], print [field...], help.",
+            Description = "A command to run (repeatable; run in order): sb [agno], agf [agno], agi [agno], agfl [agno], inode [ino], print [field...], bmap, help.",
             HelpName = "CMD",
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,

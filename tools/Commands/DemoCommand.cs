@@ -41,7 +41,7 @@ public static class DemoCommand
         {
             Description = "Cost profile of the ADR device (optane-adr, optane-eadr, dram, or one from configuration). Default: Nvdimm:Profile.",
         };
-        var cmd = new Command("demo", "End-to-end tour on an in-memory device: a store lost at a crash, the same store kept after clwb+sfence, eADR, a poisoned read, and modeled costs.");
+        var cmd = new Command("demo", "End-to-end tour on an in-memory device: a store lost at a crash, the same store kept after clwb+sfence, eADR, a poisoned read, modeled costs, the pmem block driver and DAX, and the XFS-like filesystem (crash recovery, reflink).");
         cmd.Options.Add(profileOption);
         cmd.SetAction(pr =>
         {
