@@ -254,7 +254,8 @@ public sealed class BusRegion
     {
         var (offset, length) = CheckBlocks(ns, block, count);
         ThrowIfReadOnly();
-        ChangePoison(() => Region.Poison.Add(offset, length));
+        // The list's save (SaveBadblocks) records it; if that fails, PoisonList puts itself back.
+        Region.Poison.Add(offset, length);
     }
 
     /// <summary>
@@ -266,7 +267,7 @@ public sealed class BusRegion
     {
         var (offset, length) = CheckBlocks(ns, block, count);
         ThrowIfReadOnly();
-        ChangePoison(() => Region.Poison.Clear(offset, length));
+        Region.Poison.Clear(offset, length);
     }
 
     /// <summary>
@@ -297,9 +298,7 @@ public sealed class BusRegion
             SideFile.Pending? record = null;
             if (BadblocksPath != null)
             {
-                var onDisk = BadblocksFile.Load(BadblocksPath, Region.Size);
-                var merged = onDisk.SequenceEqual(_badblocksSynced) ? after.Ranges : Rebase(onDisk, _badblocksSynced, after.Ranges);
-                record = BadblocksFile.Prepare(BadblocksPath, merged);
+                record = BadblocksFile.Prepare(BadblocksPath, MergedWithFile(after.Ranges));
             }
             using (record)
             {
@@ -336,26 +335,6 @@ public sealed class BusRegion
             _badblocksSynced = after.Ranges;
             Region.Poison.Clear(ns.Offset, ns.Size);
             return cleared;
-        }
-    }
-
-    // Applies a change to the poison list that the badblocks file records (see SaveBadblocks).
-    // If the file could not record it, the list is put back as it was before the exception
-    // propagates: a failed inject or uninject changes nothing, and a later save cannot write it.
-    private void ChangePoison(Action change)
-    {
-        lock (_badblocksGate)
-        {
-            var before = Region.Poison.Ranges;
-            try
-            {
-                change();
-            }
-            catch (NamespaceException)
-            {
-                Region.Poison.Load(before);
-                throw;
-            }
         }
     }
 
@@ -511,13 +490,18 @@ public sealed class BusRegion
             if (current.SequenceEqual(_badblocksSynced))
                 return;     // nothing of this region's own to record (a clearing recorded it already)
             using (SideFile.LockImage(ImagePath!))
-            {
-                var onDisk = BadblocksFile.Load(BadblocksPath!, Region.Size);
-                var merged = onDisk.SequenceEqual(_badblocksSynced) ? current : Rebase(onDisk, _badblocksSynced, current);
-                BadblocksFile.Save(BadblocksPath!, merged);
-            }
+                BadblocksFile.Save(BadblocksPath!, MergedWithFile(current));
             _badblocksSynced = current;
         }
+    }
+
+    // What the badblocks file should hold for this region's list to be 'current': what it holds
+    // now with this region's own changes since its last load or save applied. The caller holds
+    // the image lock.
+    private IReadOnlyList<PoisonList.BadRange> MergedWithFile(IReadOnlyList<PoisonList.BadRange> current)
+    {
+        var onDisk = BadblocksFile.Load(BadblocksPath!, Region.Size);
+        return onDisk.SequenceEqual(_badblocksSynced) ? current : Rebase(onDisk, _badblocksSynced, current);
     }
 
     // 'onDisk' with the ranges poisoned from 'synced' to 'current' added and those cleared removed.
