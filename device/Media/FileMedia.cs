@@ -160,12 +160,21 @@ public sealed unsafe class FileMedia : IMedia
             throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, +{length}) is past the end of the {Length}-byte image");
         if (length == 0 || _readOnly || !OperatingSystem.IsLinux())
             return;
-        using var fs = new FileStream(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        // One descriptor for every reservation (the driver reserves on the first write to each
+        // chunk, so a sparse image being filled asks often), opened on the first.
+        var handle = _reserveHandle;
+        if (handle == null)
+        {
+            var opened = File.OpenHandle(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            handle = Interlocked.CompareExchange(ref _reserveHandle, opened, null) ?? opened;
+            if (handle != opened)
+                opened.Dispose();
+        }
         bool added = false;
         try
         {
-            fs.SafeFileHandle.DangerousAddRef(ref added);
-            int fd = (int)fs.SafeFileHandle.DangerousGetHandle();
+            handle.DangerousAddRef(ref added);
+            int fd = (int)handle.DangerousGetHandle();
             int result;
             int errno;
             do
@@ -181,9 +190,11 @@ public sealed unsafe class FileMedia : IMedia
         finally
         {
             if (added)
-                fs.SafeFileHandle.DangerousRelease();
+                handle.DangerousRelease();
         }
     }
+
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _reserveHandle;
 
     private const int EIntr = 4, EOpNotSupp = 95;
 
@@ -214,5 +225,6 @@ public sealed unsafe class FileMedia : IMedia
         _pointer = null;
         _view?.Dispose();
         _file?.Dispose();
+        _reserveHandle?.Dispose();
     }
 }
