@@ -42,7 +42,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
         IsAdr = profile.Domain == PersistenceDomain.Adr;
         Tracker = new LineTracker(MediaBase, media.Length);
         Lock = RegionLock.Create();
-        Poison = new PoisonList();
+        Poison = new PoisonList(media.Length);
     }
 
     /// <summary>Region name (region0, region1, ...).</summary>

@@ -13,6 +13,26 @@ public sealed class PoisonList
     private volatile BadRange[] _ranges = [];
     private readonly object _writeLock = new();
 
+    /// <summary>A list of poison anywhere in [0, 2^63): for range arithmetic.</summary>
+    public PoisonList()
+        : this(long.MaxValue)
+    {
+    }
+
+    /// <summary>
+    /// The poison of a region of <paramref name="size"/> bytes (a whole number of sectors): a range
+    /// outside it is refused, as the kernel refuses badblocks past the end of a device, since no
+    /// load could ever consume it and a badblocks file holding it would not load.
+    /// </summary>
+    public PoisonList(long size)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        Size = size;
+    }
+
+    /// <summary>Bytes the list covers: every range lies in [0, Size).</summary>
+    public long Size { get; }
+
     /// <summary>A poisoned range in region-relative bytes (sector aligned).</summary>
     public readonly record struct BadRange(long Offset, long Length)
     {
@@ -33,21 +53,30 @@ public sealed class PoisonList
     /// throws (a badblocks file that cannot record the change), the list is as it was before and
     /// the exception propagates; so for <see cref="Clear"/>.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">An empty or negative range, or one whose sector-rounded end overflows.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An empty or negative range, one whose sector-rounded end overflows, or one past <see cref="Size"/>.</exception>
     public void Add(long offset, long length)
+    {
+        var range = Sectors(offset, length);
+        BadRange[] before, after;
+        lock (_writeLock)
+        {
+            before = _ranges;
+            var list = new List<BadRange>(_ranges) { range };
+            _ranges = after = Merge(list);
+        }
+        Notify(before, after);
+    }
+
+    // The sectors [offset, offset+length) touches, checked to be a non-empty range inside the list.
+    private BadRange Sectors(long offset, long length)
     {
         if (offset < 0 || length <= 0 || EndOverflows(offset, length))
             throw new ArgumentOutOfRangeException(nameof(length), $"poison range [{offset}, +{length}) must be non-empty, non-negative and end below 2^63");
         long start = offset / SectorSize * SectorSize;
         long end = (offset + length + SectorSize - 1) / SectorSize * SectorSize;
-        BadRange[] before, after;
-        lock (_writeLock)
-        {
-            before = _ranges;
-            var list = new List<BadRange>(_ranges) { new(start, end - start) };
-            _ranges = after = Merge(list);
-        }
-        Notify(before, after);
+        if (end > Size)
+            throw new ArgumentOutOfRangeException(nameof(length), $"poison range [{offset}, +{length}) runs past the end of the {Size}-byte region");
+        return new BadRange(start, end - start);
     }
 
     // Tells the Changed handlers; if one throws (the badblocks file could not record the change),
@@ -105,11 +134,17 @@ public sealed class PoisonList
             Notify(before, after);
     }
 
-    /// <summary>Replaces the whole list (when loading a persisted badblocks list).</summary>
+    /// <summary>
+    /// Replaces the whole list (when loading a persisted badblocks list). Each range is taken as
+    /// <see cref="Add"/> takes one, whole sectors; nothing changes if one is refused.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A range <see cref="Add"/> would refuse.</exception>
     public void Load(IEnumerable<BadRange> ranges)
     {
+        ArgumentNullException.ThrowIfNull(ranges);
+        var list = ranges.Select(r => Sectors(r.Offset, r.Length)).ToList();
         lock (_writeLock)
-            _ranges = Merge([.. ranges]);
+            _ranges = Merge(list);
     }
 
     /// <summary>Finds the first poisoned byte in [offset, offset+length); false if none (always for an empty range).</summary>

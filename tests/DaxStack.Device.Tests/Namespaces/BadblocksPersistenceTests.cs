@@ -335,4 +335,21 @@ public class BadblocksPersistenceTests
             Assert.Throws<MachineCheckException>(() => bus.Space.CurrentCpu.Load(region.Namespaces[0].ToPhysicalAddress(2047 * 512), new byte[1]));
         });
     }
+
+    [Test]
+    public void PoisonPastTheRegionIsRefusedAndTheImageStillOpens()
+    {
+        using var dir = new ImageDirectory();
+        string image = Image(dir);
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.OpenImage(image);
+            region.InjectError(region.GetNamespace("namespace0.0"), 0, 1);
+            Assert.Throws<ArgumentOutOfRangeException>(() => region.Region.Poison.Add(region.Region.Size - 512, 1024));
+            Assert.Throws<ArgumentOutOfRangeException>(() => region.Region.Poison.Add(region.Region.Size, 512));
+        }
+        Assert.That(File.ReadAllText(image + ".badblocks"), Is.EqualTo("0 1\n"));
+        using (var bus = ImageDirectory.NewBus())
+            Assert.That(bus.OpenImage(image).BadBlocks(), Is.EqualTo(new[] { new BadBlock(0, 1) }));
+    }
 }

@@ -103,4 +103,25 @@ public class PoisonTests
         list.Add(512, 100);
         Assert.That(list.Ranges, Is.EqualTo(new[] { new PoisonList.BadRange(0, 1024) }));
     }
+
+    [TestCase(1L << 20, 512L)]          // wholly past the end
+    [TestCase((1L << 20) - 512, 1024L)] // running past it
+    public void PoisonOutsideTheRegionIsRefusedAndTheListKept(long offset, long length)
+    {
+        using var d = new DeviceFixture(size: 1 << 20);
+        d.Region.Poison.Add(0, 512);
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Region.Poison.Add(offset, length));
+        Assert.That(d.Region.Poison.Ranges, Is.EqualTo(new[] { new PoisonList.BadRange(0, 512) }));
+    }
+
+    [Test]
+    public void ALoadedListIsKeptInWholeSectorsInsideTheRegion()
+    {
+        using var d = new DeviceFixture(size: 1 << 20);
+        d.Region.Poison.Load([new PoisonList.BadRange(600, 10)]);
+        Assert.That(d.Region.Poison.Ranges, Is.EqualTo(new[] { new PoisonList.BadRange(512, 512) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Region.Poison.Load([new PoisonList.BadRange(0, 512), new PoisonList.BadRange(1 << 20, 512)]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Region.Poison.Load([new PoisonList.BadRange(0, 0)]));
+        Assert.That(d.Region.Poison.Ranges, Is.EqualTo(new[] { new PoisonList.BadRange(512, 512) }), "a refused load changes nothing");
+    }
 }
