@@ -21,7 +21,12 @@ public abstract class CrashPolicy
     public static CrashPolicy Random(int seed) => new RandomPolicy(seed);
 
     /// <summary>Exactly the state <paramref name="state"/> (from a <c>CrashStateSpace</c>); lines it does not name keep their persisted content.</summary>
-    public static CrashPolicy Exactly(CrashState state) => new ExactPolicy(state);
+    public static CrashPolicy Exactly(CrashState state)
+    {
+        // Checked now: found at the power failure, a null would stop it part way through.
+        ArgumentNullException.ThrowIfNull(state);
+        return new ExactPolicy(state);
+    }
 
     /// <summary>Parses "strict", "all" or "random:SEED" (the CLI's -p values).</summary>
     public static CrashPolicy Parse(string text)

@@ -23,4 +23,13 @@ public class CrashPolicyParsingTests
     [Test]
     public void RejectsNullAsAnArgumentError() =>
         Assert.Throws<ArgumentNullException>(() => CrashPolicy.Parse(null!));
+
+    [Test]
+    public void ExactlyRejectsANullStateBeforeAnyPowerFailure()
+    {
+        using var d = new DeviceFixture();
+        d.Cpu.Store(d.Pa(0), new byte[] { 1, 2, 3 });
+        Assert.Throws<ArgumentNullException>(() => CrashPolicy.Exactly(null!));
+        Assert.That(d.Region.InFlightLineCount, Is.EqualTo(1), "nothing crashed");
+    }
 }
