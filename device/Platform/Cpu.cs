@@ -572,8 +572,9 @@ public sealed unsafe class Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private NvdimmRegion Region(long physicalAddress, long length)
     {
+        // Reach, not Size: a disposed region is reached by no address (see NvdimmRegion.Reach).
         var r = _lastRegion;
-        if (r == null || (ulong)(physicalAddress - r.BaseAddress) >= (ulong)r.Size || length > r.EndAddress - physicalAddress)
+        if (r == null || (ulong)(physicalAddress - r.BaseAddress) >= (ulong)r.Reach || length > r.EndAddress - physicalAddress)
             _lastRegion = r = _space.Resolve(physicalAddress, length);
         return r;
     }

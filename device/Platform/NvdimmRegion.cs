@@ -28,6 +28,13 @@ public sealed unsafe class NvdimmRegion : IDisposable
     internal readonly bool IsAdr;
     private bool _disposed;
 
+    // The bytes a CPU may address: the size while the region lives, 0 once it is disposed and its
+    // media released. Cpu's range check reads this instead of the size, so after a dispose every
+    // address misses it and takes the slow path (PhysicalAddressSpace.Resolve), which reports the
+    // release instead of loading or storing through the unmapped media. A region is disposed
+    // when no CPU executes on it any more (as a driver unbinds a device it has no users of).
+    internal long Reach;
+
     public NvdimmRegion(string name, IMedia media, CostProfile profile)
     {
         ArgumentNullException.ThrowIfNull(media);
@@ -39,6 +46,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
         Cost = new CostModel(profile, media.Length);
         MediaBase = media.Pointer;
         _size = media.Length;
+        Reach = _size;
         IsAdr = profile.Domain == PersistenceDomain.Adr;
         Tracker = new LineTracker(MediaBase, media.Length);
         Lock = RegionLock.Create();
@@ -120,6 +128,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
     /// </summary>
     public void ReadPersisted(long offset, Span<byte> destination)
     {
+        ThrowIfReleased();
         CheckRange(offset, destination.Length);
         Lock.Enter();
         try { Tracker.ReadPersisted(offset, destination); }
@@ -170,12 +179,20 @@ public sealed unsafe class NvdimmRegion : IDisposable
             throw new ArgumentOutOfRangeException(nameof(offset), $"[{offset}, {offset}+{length}) is outside {Name} (size {Size})");
     }
 
-    /// <summary>Writes back every store (orderly exit) and releases the media.</summary>
+    // A disposed region's media is unmapped: an access must fail before it reaches it.
+    internal void ThrowIfReleased()
+    {
+        if (Volatile.Read(ref Reach) == 0)
+            throw new ObjectDisposedException(Name, $"{Name} at 0x{BaseAddress:x} has been disposed: its media is released");
+    }
+
+    /// <summary>Writes back every store (orderly exit) and releases the media; a CPU access to the region then throws <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         if (_disposed)
             return;
         _disposed = true;
+        Volatile.Write(ref Reach, 0);
         WriteBackAll();
         Media.Dispose();
     }

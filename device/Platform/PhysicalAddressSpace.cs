@@ -118,7 +118,7 @@ public sealed class PhysicalAddressSpace : IDisposable
         }
     }
 
-    /// <summary>The region containing [<paramref name="physicalAddress"/>, +<paramref name="length"/>); throws if the range is not inside one region.</summary>
+    /// <summary>The region containing [<paramref name="physicalAddress"/>, +<paramref name="length"/>); throws if the range is not inside one region, or <see cref="ObjectDisposedException"/> if that region has been disposed.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public NvdimmRegion Resolve(long physicalAddress, long length)
     {
@@ -126,6 +126,7 @@ public sealed class PhysicalAddressSpace : IDisposable
         {
             if ((ulong)(physicalAddress - r.BaseAddress) < (ulong)r.Size)
             {
+                r.ThrowIfReleased();
                 if (length > r.EndAddress - physicalAddress)
                     ThrowCrossesRegion(physicalAddress, length, r);
                 return r;
