@@ -122,6 +122,8 @@ public sealed class PhysicalAddressSpace : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public NvdimmRegion Resolve(long physicalAddress, long length)
     {
+        // A negative length would pass the check against the region's end below.
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
         foreach (var r in _regions)
         {
             if ((ulong)(physicalAddress - r.BaseAddress) < (ulong)r.Size)

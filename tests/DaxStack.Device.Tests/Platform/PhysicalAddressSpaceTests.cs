@@ -37,6 +37,14 @@ public class PhysicalAddressSpaceTests
         Assert.Throws<ArgumentOutOfRangeException>(() => d.Cpu.Load(d.Pa((1 << 20) - 4), new byte[8]));
     }
 
+    [TestCase(-1L)]
+    [TestCase(long.MinValue)]
+    public void ResolvingARangeOfNegativeLengthIsRejected(long length)
+    {
+        using var d = new DeviceFixture();
+        Assert.Throws<ArgumentOutOfRangeException>(() => d.Space.Resolve(d.Pa(4096), length));
+    }
+
     [TestCase(long.MaxValue)]           // address + length overflows
     [TestCase(-64L)]
     public void AFlushOfARangeThatIsNotInsideARegionIsRejected(long length)
