@@ -249,21 +249,64 @@ public sealed class CrashStateSpace
             yield break;
         }
         // Fewer states wanted than exist: draw each line's choice uniformly, and reject repeats
-        // by the state's mixed-radix rank (a state is uniquely its rank).
+        // by the state's mixed-radix rank (a state is uniquely its rank), kept as 64-bit limbs:
+        // one per run of lines whose counts multiply to at most 2^64, so a draw costs time in
+        // proportion to the lines, not to their square as a BigInteger grown line by line does.
+        var limbStarts = LimbStarts();
         var rng = new Random(seed);
-        var seen = new HashSet<BigInteger>();
+        var seen = new HashSet<ulong[]>(LimbsComparer.Instance);
         var choice = new int[_varying.Length];
         while (seen.Count < size)
         {
-            BigInteger rank = 0;
-            for (int j = 0; j < choice.Length; j++)
+            var rank = new ulong[limbStarts.Length];
+            for (int limb = 0; limb < rank.Length; limb++)
             {
-                int radix = _varying[j].Count;
-                choice[j] = rng.Next(radix);
-                rank = rank * radix + choice[j];
+                int end = limb + 1 < limbStarts.Length ? limbStarts[limb + 1] : choice.Length;
+                ulong digits = 0;
+                for (int j = limbStarts[limb]; j < end; j++)
+                {
+                    int radix = _varying[j].Count;
+                    choice[j] = rng.Next(radix);
+                    digits = digits * (ulong)radix + (ulong)choice[j];
+                }
+                rank[limb] = digits;
             }
             if (seen.Add(rank))
                 yield return StateOf(choice);
+        }
+    }
+
+    // Where each 64-bit limb of a rank starts in _varying: a new one where the product of the
+    // counts since the last start would pass 2^64, so each limb's rank fits its ulong.
+    private int[] LimbStarts()
+    {
+        var starts = new List<int>();
+        ulong product = 0;  // 0: no limb started yet
+        for (int j = 0; j < _varying.Length; j++)
+        {
+            ulong radix = (ulong)_varying[j].Count;
+            if (product == 0 || product > ulong.MaxValue / radix)
+            {
+                starts.Add(j);
+                product = radix;
+            }
+            else
+                product *= radix;
+        }
+        return [.. starts];
+    }
+
+    private sealed class LimbsComparer : IEqualityComparer<ulong[]>
+    {
+        public static readonly LimbsComparer Instance = new();
+
+        public bool Equals(ulong[]? x, ulong[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(ulong[] limbs)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(limbs.AsSpan()));
+            return hash.ToHashCode();
         }
     }
 
