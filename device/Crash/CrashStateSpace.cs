@@ -34,6 +34,7 @@ public sealed class CrashStateSpace
     private readonly Dictionary<long, LineChoices> _byAddress;
     private readonly LineChoices[] _changed;             // full content differs from persisted
     private readonly LineChoices[] _varying;             // more than one distinct content
+    private readonly BigInteger _prefixCount;            // product of the varying lines' counts
 
     /// <summary>Builds the space of the given in-flight lines (any order; addresses must be distinct).</summary>
     public CrashStateSpace(IEnumerable<InFlightLine> lines)
@@ -46,6 +47,7 @@ public sealed class CrashStateSpace
                 throw new ArgumentException($"line 0x{l.Address:x} is listed twice", nameof(lines));
         _changed = [.. _lines.Where(l => l.Changes)];
         _varying = [.. _lines.Where(l => l.Count > 1)];
+        _prefixCount = ProductOfCounts(_varying);
         Lines = [.. _lines.Select(l => l.Line)];
     }
 
@@ -67,7 +69,19 @@ public sealed class CrashStateSpace
     public BigInteger CountSubsets(int maxSize = DefaultSubsetSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
-        int n = _changed.Length, k = Math.Min(maxSize, n);
+        int n = _changed.Length;
+        if (maxSize >= n)
+            return BigInteger.One << n;
+        // Each term costs time in proportion to its size: sum the shorter side of the binomials,
+        // the subsets of more than maxSize lines being as many as those of fewer than n - maxSize.
+        return maxSize <= n / 2
+            ? SumOfBinomials(n, maxSize)
+            : (BigInteger.One << n) - SumOfBinomials(n, n - maxSize - 1);
+    }
+
+    // C(n, 0) + C(n, 1) + ... + C(n, k), k <= n.
+    private static BigInteger SumOfBinomials(int n, int k)
+    {
         BigInteger total = 0, binomial = 1;
         for (int size = 0; size <= k; size++)
         {
@@ -81,12 +95,22 @@ public sealed class CrashStateSpace
     public BigInteger CountPowerset() => BigInteger.One << _changed.Length;
 
     /// <summary>Exact number of distinct images the hardware could leave: the product of each line's distinct contents.</summary>
-    public BigInteger CountPrefixes()
+    public BigInteger CountPrefixes() => _prefixCount;
+
+    // The product of the lines' counts, the two halves' products multiplied together: a product
+    // grown one line at a time costs time quadratic in the lines (over a minute for the 1.6
+    // million bits of 500,000 lines), halves cost about one multiplication of the full size.
+    private static BigInteger ProductOfCounts(ReadOnlySpan<LineChoices> lines)
     {
-        BigInteger total = 1;
-        foreach (var l in _varying)
-            total *= l.Count;
-        return total;
+        if (lines.Length <= 16)
+        {
+            BigInteger product = BigInteger.One;
+            foreach (var l in lines)
+                product *= l.Count;
+            return product;
+        }
+        int half = lines.Length / 2;
+        return ProductOfCounts(lines[..half]) * ProductOfCounts(lines[half..]);
     }
 
     /// <summary>The concrete strategy <paramref name="options"/> selects (resolves <see cref="CrashStrategy.Auto"/>).</summary>

@@ -406,6 +406,47 @@ public class CrashStateSpaceTests
     }
 
     [Test]
+    public void TheCountsOfACrashPointWithHundredsOfThousandsOfLinesTakeSeconds()
+    {
+        // 300,000 lines (of the 512 Ki a region may keep in flight), each a full-line store whose
+        // 8 words all differ from the zeros under them: 9 images per line.
+        const int lines = 300_000;
+        using var p = new SmallPlatform(size: 20 << 20);
+        var data = new byte[64];
+        var rng = new Random(1);
+        for (int line = 0; line < lines; line++)
+        {
+            rng.NextBytes(data);
+            data[0] |= 1;
+            for (int word = 8; word < 64; word += 8)
+                data[word] |= 1;
+            p.Cpu.Store(p.Base + line * 64L, data);
+        }
+        var space = SpaceOf(p);
+        var options = new CrashEnumerationOptions();
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var prefixes = space.CountPrefixes();
+        var strategy = space.Resolve(options);
+        var count = space.Count(options);
+        var all = space.CountSubsets(int.MaxValue);
+        var allButOne = space.CountSubsets(lines - 1);
+        watch.Stop();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(prefixes, Is.EqualTo(BigInteger.Pow(9, lines)));
+            Assert.That(strategy, Is.EqualTo(CrashStrategy.Sample));
+            Assert.That(count, Is.EqualTo(new BigInteger(options.MaxStates)));
+            Assert.That(all, Is.EqualTo(BigInteger.One << lines));
+            Assert.That(allButOne, Is.EqualTo((BigInteger.One << lines) - 1));
+            // A count grown one line at a time took quadratic time: about 25 s for each count of
+            // the prefixes (three here) and 10 s for the subsets.
+            Assert.That(watch.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "the counts");
+        });
+    }
+
+    [Test]
     public void SampleLargerThanTheSpaceGivesEveryState()
     {
         using var p = ThreeLinesOneStoreEach();
