@@ -57,13 +57,27 @@ public sealed unsafe class FileMedia : IMedia
     /// <summary>
     /// The file an image path names: for a symbolic link, the file it finally points to (a
     /// <see cref="FileInfo"/> of the link itself has the link's length, and exists even when its
-    /// target does not). A link loop fails with an <see cref="IOException"/>.
+    /// target does not). A link loop fails with an <see cref="IOException"/> whose HResult is
+    /// ELOOP, as open(2) would fail.
     /// </summary>
     internal static FileInfo Describe(string path)
     {
         var info = new FileInfo(path);
-        return info.LinkTarget != null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target ? target : info;
+        if (info.LinkTarget == null)
+            return info;
+        try
+        {
+            return info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+        }
+        catch (IOException e) when (e.HResult <= 0)
+        {
+            // .NET follows the links itself and reports too many (a loop) without an errno;
+            // every failure of a system call on the way carries its errno.
+            throw new IOException(e.Message, ELoop);
+        }
     }
+
+    private const int ELoop = 40;  // Linux errno.h
 
     /// <summary>
     /// Creates a new sparse image of <paramref name="length"/> zero bytes; fails if the file exists.

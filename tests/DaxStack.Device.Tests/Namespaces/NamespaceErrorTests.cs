@@ -318,6 +318,26 @@ public class NamespaceErrorTests
         });
     }
 
+    [TestCase(1)]   // a link to itself
+    [TestCase(2)]   // two links to each other
+    public void ASymbolicLinkLoopIsRejectedWithEloop(int links)
+    {
+        using var dir = new ImageDirectory();
+        for (int i = 0; i < links; i++)
+            File.CreateSymbolicLink(dir.PathOf($"loop{i}.img"), dir.PathOf($"loop{(i + 1) % links}.img"));
+        var before = Directory.GetFileSystemEntries(dir.Root).Order().ToList();
+        using var bus = ImageDirectory.NewBus();
+
+        var e = Assert.Throws<NamespaceException>(() => bus.OpenImage(dir.PathOf("loop0.img")));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.ELOOP), e.Message);
+            Assert.That(e.Message, Does.Contain("loop0.img"));
+            Assert.That(Directory.GetFileSystemEntries(dir.Root).Order(), Is.EqualTo(before), "nothing created");
+        });
+    }
+
     [Test]
     public void AMissingImageIsRejectedWithEnoentAndItsOrphanLabelsAreNamed()
     {
