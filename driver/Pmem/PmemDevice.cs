@@ -153,6 +153,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             if (data != bio.Size)
                 return BlkStatus.Invalid;
         }
+        // A negative start sector is malformed (Bio marks a byte offset that is not a whole sector
+        // with -1); past -2^54 its byte offset would wrap, into the device for some of them.
+        if (bio.Sector < 0)
+            return BlkStatus.Invalid;
         // bio_check_eod compares sectors: a start sector whose byte offset does not fit in 64 bits
         // is past the end of any device, and Bio.Offset would wrap (possibly into the device).
         if (bio.Sector > long.MaxValue / Bio.SectorSize)

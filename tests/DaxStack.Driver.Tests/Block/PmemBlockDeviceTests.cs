@@ -255,6 +255,26 @@ public class PmemBlockDeviceTests
         Assert.That(back, Is.All.Zero, "nothing was written at the start of the device");
     }
 
+    [TestCase(long.MinValue, TestName = "ANegativeSectorWhoseByteOffsetWrapsToZeroIsEinvalAndWritesNothing")]
+    [TestCase(long.MinValue + 8, TestName = "ANegativeSectorWhoseByteOffsetWrapsIntoTheDeviceIsEinvalAndWritesNothing")]
+    [TestCase(-(1L << 55), TestName = "ANegativeSectorOfMinusTwoToTheFiftyFiveIsEinvalAndWritesNothing")]
+    [TestCase(-8L, TestName = "ANegativeSectorIsEinval")]
+    public void ANegativeSectorIsEinvalAndTouchesNothing(long sector)
+    {
+        // Sector * 512 wraps for sectors below -2^54: long.MinValue * 512 is 0, the first sector.
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var data = TestDevice.Pattern(512, 15);
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.Write, Sector = sector, Size = 512, Buffer = data }), Is.EqualTo(BlkStatus.Invalid));
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.WriteZeroes, Sector = sector, Size = 512 }), Is.EqualTo(BlkStatus.Invalid));
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.Write, Sector = sector, Size = 0 }), Is.EqualTo(BlkStatus.Invalid));
+        var read = TestDevice.Pattern(512, 16);
+        Assert.That(t.Device.SubmitBio(new Bio { Op = BioOp.Read, Sector = sector, Size = 512, Buffer = read }), Is.EqualTo(BlkStatus.Invalid));
+        Assert.That(read, Is.EqualTo(TestDevice.Pattern(512, 16)), "a read fills nothing");
+        var back = new byte[8192];
+        Assert.That(t.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.All.Zero, "nothing was written at the start of the device");
+    }
+
     [Test]
     public void AnOperationTheDriverDoesNotKnowIsNotSupportedAndLeavesTheDataAlone()
     {
