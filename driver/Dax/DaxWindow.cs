@@ -9,18 +9,22 @@ namespace DaxStack.Driver.Dax;
 /// stores, cache flushes and fences on it execute on the calling thread's emulated CPU, so the
 /// device's persistence model and cost model see every access (the kernel would dereference the
 /// kaddr directly). Offsets are relative to the window; touching bytes outside it is a bug and
-/// throws <see cref="ArgumentOutOfRangeException"/>.
+/// throws <see cref="ArgumentOutOfRangeException"/>. A window over a mapping without write access
+/// (a device-dax mapping made without <c>PROT_WRITE</c>) refuses stores with
+/// <see cref="InvalidOperationException"/>, where the hardware would raise a protection fault.
 /// </summary>
 /// <remarks>Models the kernel virtual address (<c>kaddr</c>) that <c>dax_direct_access</c> returns.</remarks>
 public readonly struct DaxWindow
 {
     private readonly PhysicalAddressSpace _space;
+    private readonly bool _readOnly;
 
-    internal DaxWindow(PhysicalAddressSpace space, long physicalAddress, long length)
+    internal DaxWindow(PhysicalAddressSpace space, long physicalAddress, long length, bool writable = true)
     {
         _space = space;
         PhysicalAddress = physicalAddress;
         Length = length;
+        _readOnly = !writable;
     }
 
     /// <summary>The physical address of the window's first byte.</summary>
@@ -35,11 +39,14 @@ public readonly struct DaxWindow
     /// <summary>Whether the window is the default (empty) value.</summary>
     public bool IsEmpty => _space is null;
 
+    /// <summary>Whether stores through the window are allowed (false for a read-only mapping).</summary>
+    public bool IsWritable => _space is not null && !_readOnly;
+
     /// <summary>The part of the window from <paramref name="offset"/> for <paramref name="length"/> bytes.</summary>
     public DaxWindow Slice(long offset, long length)
     {
         Check(offset, length);
-        return new DaxWindow(_space, PhysicalAddress + offset, length);
+        return new DaxWindow(_space, PhysicalAddress + offset, length, !_readOnly);
     }
 
     /// <summary>The physical address of byte <paramref name="offset"/>.</summary>
@@ -89,28 +96,28 @@ public readonly struct DaxWindow
     /// <summary>Stores through the cache: visible now, durable once written back and fenced.</summary>
     public void Store(long offset, ReadOnlySpan<byte> source)
     {
-        Check(offset, source.Length);
+        CheckStore(offset, source.Length);
         _space.CurrentCpu.Store(PhysicalAddress + offset, source);
     }
 
     /// <summary>Stores a little-endian 64-bit value (8-byte aligned stores never tear).</summary>
     public void StoreUInt64(long offset, ulong value)
     {
-        Check(offset, 8);
+        CheckStore(offset, 8);
         _space.CurrentCpu.StoreUInt64(PhysicalAddress + offset, value);
     }
 
     /// <summary>Non-temporal stores: durable after this CPU's next fence (<c>memcpy_flushcache</c>).</summary>
     public void NtStore(long offset, ReadOnlySpan<byte> source)
     {
-        Check(offset, source.Length);
+        CheckStore(offset, source.Length);
         _space.CurrentCpu.NtStore(PhysicalAddress + offset, source);
     }
 
     /// <summary>Non-temporal stores and a fence: durable on return.</summary>
     public void Persist(long offset, ReadOnlySpan<byte> source)
     {
-        Check(offset, source.Length);
+        CheckStore(offset, source.Length);
         _space.CurrentCpu.Persist(PhysicalAddress + offset, source);
     }
 
@@ -126,6 +133,14 @@ public readonly struct DaxWindow
 
     /// <summary>sfence on the calling CPU: every write-back it issued is durable afterwards (<c>pmem_wmb</c>).</summary>
     public void Sfence() => _space.CurrentCpu.Sfence();
+
+    private void CheckStore(long offset, long length)
+    {
+        Check(offset, length);
+        if (_readOnly)
+            throw new InvalidOperationException(
+                $"the DAX window at 0x{PhysicalAddress:x} is read-only: a store through it would fault (the mapping has no write access)");
+    }
 
     private void Check(long offset, long length)
     {

@@ -85,7 +85,8 @@ public sealed class DevDaxMapping
 
     /// <summary>
     /// The window over the installed entry that holds <paramref name="address"/>; false when no
-    /// entry maps it (an access there would fault first).
+    /// entry maps it (an access there would fault first). The window refuses stores when the
+    /// entry is not writable (a mapping without <see cref="DevDaxMapFlags.Write"/>).
     /// </summary>
     public bool TryGetWindow(long address, out DaxWindow window)
     {
@@ -95,7 +96,7 @@ public sealed class DevDaxMapping
         {
             if (!_entries.TryGetValue(va, out var entry))
                 return false;
-            window = new DaxWindow(_device.Space, entry.PhysicalAddress, (long)entry.Size);
+            window = new DaxWindow(_device.Space, entry.PhysicalAddress, (long)entry.Size, entry.Writable);
             return true;
         }
     }

@@ -214,6 +214,40 @@ public class DevDaxTests
     }
 
     [Test]
+    public void AMappingWithoutWriteAccessRefusesStoresThroughItsWindow()
+    {
+        // Without PROT_WRITE the entries are read-only: a store through them is a protection
+        // fault on the hardware, and must not reach the namespace.
+        var (bus, region, dax) = Create(Mib2);
+        using (bus)
+        {
+            var data = TestDevice.Pattern(64, 32);
+            Assert.That(dax.Mmap(0, Mib2, 0, DevDaxMapFlags.Shared, out var map), Is.EqualTo((Errno)0));
+            Assert.That(map!.Fault(100, PageEntrySize.Pmd, write: false, out _), Is.EqualTo(DaxFaultStatus.NoPage));
+            Assert.That(map.TryGetWindow(100, out var window), Is.True);
+            Assert.That(window.IsWritable, Is.False);
+            Assert.Throws<InvalidOperationException>(() => window.Store(0, data));
+            Assert.Throws<InvalidOperationException>(() => window.StoreUInt64(0, 1));
+            Assert.Throws<InvalidOperationException>(() => window.NtStore(0, data));
+            Assert.Throws<InvalidOperationException>(() => window.Persist(0, data));
+            Assert.Throws<InvalidOperationException>(() => window.Slice(64, 64).Store(0, data));
+            var back = new byte[64];
+            window.Load(0, back);
+            Assert.That(back, Is.All.Zero, "loads work and nothing was stored");
+            window.WriteBack(0, 64);
+            window.Sfence();
+
+            Assert.That(dax.Mmap(Mib2, Mib2, 0, DevDaxMapFlags.Shared | DevDaxMapFlags.Write, out var writable), Is.EqualTo((Errno)0));
+            writable!.Fault(Mib2, PageEntrySize.Pmd, write: true, out _);
+            Assert.That(writable.TryGetWindow(Mib2, out var rw), Is.True);
+            Assert.That(rw.IsWritable, Is.True);
+            rw.Store(0, data);
+            window.Load(0, back);
+            Assert.That(back, Is.EqualTo(data), "a writable mapping of the same pages stores");
+        }
+    }
+
+    [Test]
     public void TheBlockDriverRefusesDevdaxAndSectorNamespacesAndDeviceDaxRefusesTheRest()
     {
         var (bus, region, dax) = Create(Mib2);
