@@ -19,6 +19,7 @@ public interface IBlockDeviceOperations
     /// write-zeroes that carries <see cref="BioFlags.Fua"/> or <see cref="BioFlags.PreFlush"/> fails
     /// with <see cref="BlkStatus.IoError"/>. A bio past the end of the device fails with
     /// <see cref="BlkStatus.IoError"/> only if it has sectors: an empty one completes at any start sector.
+    /// Every bio fails with <see cref="BlkStatus.IoError"/> once the device is gone (its namespace destroyed or reconfigured).
     /// </summary>
     BlkStatus SubmitBio(in Bio bio);
 

@@ -17,7 +17,8 @@ public interface IDaxOperations
     /// <paramref name="extent"/> says how many pages are contiguous and addressable from there
     /// (possibly fewer than asked: never past the device end or, when the device has bad blocks, past the request),
     /// their first page frame number and a window for loads, stores, flushes and fences.
-    /// Errors: EINVAL for a negative count, ERANGE for a page offset at or past the end, EIO
+    /// Errors: ENXIO once the namespace has been destroyed or reconfigured (the dax device is dead),
+    /// EINVAL for a negative count, ERANGE for a page offset at or past the end, EIO
     /// when the range holds poison (unless <paramref name="mode"/> is <see cref="DaxAccessMode.RecoveryWrite"/>,
     /// which hands out the pages up to the first bad one, or that one page).
     /// </summary>
@@ -26,7 +27,8 @@ public interface IDaxOperations
 
     /// <summary>
     /// Zeroes <paramref name="nrPages"/> pages from <paramref name="pgoff"/> durably (non-temporal
-    /// stores and a fence), clearing any poison in them. EIO if the range is outside the device.
+    /// stores and a fence), clearing any poison in them. EIO if the range is outside the device,
+    /// ENXIO once the namespace has been destroyed or reconfigured.
     /// </summary>
     /// <remarks>Models <c>pmem_dax_zero_page_range</c>.</remarks>
     Errno ZeroPageRange(long pgoff, long nrPages);

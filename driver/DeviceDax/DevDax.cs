@@ -1,6 +1,7 @@
 using DaxStack.Device.Errors;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Platform;
+using DaxStack.Driver.Pmem;
 
 namespace DaxStack.Driver.DeviceDax;
 
@@ -13,10 +14,12 @@ namespace DaxStack.Driver.DeviceDax;
 public sealed class DevDax
 {
     private readonly PhysicalAddressSpace _space;
+    private readonly NamespaceBinding _binding;
 
-    internal DevDax(PhysicalAddressSpace space, NvdimmNamespace ns, bool readOnly)
+    internal DevDax(BusRegion region, NvdimmNamespace ns, bool readOnly)
     {
-        _space = space;
+        _space = region.Space;
+        _binding = new NamespaceBinding(region, ns);
         Namespace = ns;
         ReadOnly = readOnly;
     }
@@ -38,13 +41,18 @@ public sealed class DevDax
 
     internal PhysicalAddressSpace Space => _space;
 
+    // Whether the namespace was destroyed or reconfigured since the device was attached: the
+    // kernel has killed the dax device then (check_vma fails, its mappings are zapped).
+    internal bool IsGone => _binding.IsGone;
+
     /// <summary>
     /// Checks and creates a mapping of <paramref name="length"/> bytes at virtual address
     /// <paramref name="address"/>, starting at page <paramref name="pgoff"/> of the device.
     /// EINVAL for a zero length, a private mapping, or an address, length or offset not aligned to
     /// <see cref="Align"/>; ENOMEM for a range that runs past the end of the address space;
     /// EOVERFLOW for an offset whose mapping would end past 2^64 bytes of the device; EACCES
-    /// for a writable shared mapping of a read-only device (checked, as do_mmap does, before the range).
+    /// for a writable shared mapping of a read-only device (checked, as do_mmap does, before the range);
+    /// ENXIO once the namespace has been destroyed or reconfigured (checked first by the driver's check_vma).
     /// </summary>
     public Errno Mmap(long address, long length, long pgoff, DevDaxMapFlags flags, out DevDaxMapping? mapping)
     {
@@ -55,10 +63,12 @@ public sealed class DevDax
             return Errno.ENOMEM;    // past the end of the address space (get_unmapped_area)
         if ((ulong)pgoff > (ulong.MaxValue - (ulong)length) >> 12)
             return Errno.EOVERFLOW; // file_mmap_ok: a character device's offsets end at 2^64 bytes
+        if ((flags & (DevDaxMapFlags.Shared | DevDaxMapFlags.Write)) == (DevDaxMapFlags.Shared | DevDaxMapFlags.Write) && ReadOnly)
+            return Errno.EACCES;    // do_mmap, before the driver's mmap sees the range
+        if (IsGone)
+            return Errno.ENXIO;     // check_vma: the dax device is no longer alive
         if ((flags & DevDaxMapFlags.Shared) == 0)
             return Errno.EINVAL;    // "cannot mmap private mapping"
-        if ((flags & DevDaxMapFlags.Write) != 0 && ReadOnly)
-            return Errno.EACCES;    // do_mmap, before the driver's mmap sees the range
         long mask = Align - 1;
         if ((address & mask) != 0 || ((address + length) & mask) != 0 || ((pgoff << 12) & mask) != 0)
             return Errno.EINVAL;    // "vm_start/vm_end misaligned"

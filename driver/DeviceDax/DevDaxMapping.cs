@@ -49,15 +49,15 @@ public sealed class DevDaxMapping
     /// <summary>
     /// Serves a fault at <paramref name="address"/> asking for an entry of <paramref name="size"/>.
     /// A size smaller than the device's alignment is SIGBUS, a larger one FALLBACK (the caller
-    /// retries smaller); a fault outside the mapping or past the device end, or a write fault on a
-    /// read-only mapping, is SIGBUS. On NOPAGE <paramref name="entry"/> is the installed entry
+    /// retries smaller); a fault outside the mapping or past the device end, a write fault on a
+    /// read-only mapping, or any fault once the namespace has been destroyed or reconfigured, is SIGBUS. On NOPAGE <paramref name="entry"/> is the installed entry
     /// (the one already there if another fault installed it first).
     /// </summary>
     public DaxFaultStatus Fault(long address, PageEntrySize size, bool write, out DevDaxEntry entry)
     {
         entry = default;
         long fault = (long)size;
-        if (address < Start || address >= End || (write && !Writable))
+        if (address < Start || address >= End || (write && !Writable) || _device.IsGone)
             return DaxFaultStatus.SigBus;
         if (fault < _device.Align)
             return DaxFaultStatus.SigBus;
@@ -85,12 +85,15 @@ public sealed class DevDaxMapping
 
     /// <summary>
     /// The window over the installed entry that holds <paramref name="address"/>; false when no
-    /// entry maps it (an access there would fault first). The window refuses stores when the
+    /// entry maps it (an access there would fault first), as after the namespace has been destroyed
+    /// or reconfigured (the kernel zaps the mappings of a dax device it kills). The window refuses stores when the
     /// entry is not writable (a mapping without <see cref="DevDaxMapFlags.Write"/>).
     /// </summary>
     public bool TryGetWindow(long address, out DaxWindow window)
     {
         window = default;
+        if (_device.IsGone)
+            return false;
         long va = address & ~(_device.Align - 1);
         lock (_entries)
         {

@@ -40,10 +40,13 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     private readonly NvdimmRegion _region;
     private readonly SubmissionQueue[] _queues;
     private readonly HostRoom _room;
+    private readonly NamespaceBinding _binding;
 
-    internal PmemDevice(PhysicalAddressSpace space, NvdimmNamespace ns, bool readOnly, int logicalBlockSize, int queueCount)
+    internal PmemDevice(BusRegion region, NvdimmNamespace ns, bool readOnly, int logicalBlockSize, int queueCount)
     {
+        var space = region.Space;
         _space = space;
+        _binding = new NamespaceBinding(region, ns);
         Namespace = ns;
         _region = ns.Region;
         _room = new HostRoom(_region.Media, ns.Offset, ns.Size);
@@ -81,7 +84,9 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     public BlkStatus SubmitBio(in Bio bio)
     {
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_submit_bio");
-        var status = Validate(bio);
+        // A device whose namespace was destroyed or reconfigured is gone: its bios fail as those
+        // of a deleted disk do (blk_queue_enter), instead of reaching what the range holds now.
+        var status = _binding.IsGone ? BlkStatus.IoError : Validate(bio);
         // Room in the image for what a write, discard or write-zeroes stores (a sparse image on a full file system).
         if (status == BlkStatus.Ok && (bio.Op is not (BioOp.Read or BioOp.Flush) || (bio.Op == BioOp.Read && _room.ForReads))
             && !_room.TryReserve(bio.Offset, bio.Size, out _))
@@ -215,7 +220,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         ArgumentNullException.ThrowIfNull(source);
         written = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_write_from");
-        var status = ValidateRange(BioOp.Write, offset, length);
+        var status = _binding.IsGone ? BlkStatus.IoError : ValidateRange(BioOp.Write, offset, length);
         if (status == BlkStatus.Ok && !_room.TryReserve(offset, length, out _))
             status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
@@ -263,7 +268,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         ArgumentNullException.ThrowIfNull(sink);
         read = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_read_to");
-        var status = offset < 0 || length < 0 ? BlkStatus.Invalid
+        var status = _binding.IsGone ? BlkStatus.IoError
+            : offset < 0 || length < 0 ? BlkStatus.Invalid
             : (length != 0 && offset > Limits.Capacity - length) || HasBadBlocks(offset, length) ? BlkStatus.IoError
             : BlkStatus.Ok;
         if (status == BlkStatus.Ok && _room.ForReads && !_room.TryReserve(offset, length, out _))
@@ -481,6 +487,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     private Errno DirectAccessCore(long pgoff, long nrPages, DaxAccessMode mode, out DaxExtent extent)
     {
         extent = default;
+        if (_binding.IsGone)
+            return Errno.ENXIO;     // dax_direct_access: the dax device is no longer alive
         if (nrPages < 0)
             return Errno.EINVAL;
         if (pgoff < 0 || pgoff >= PageCount)
@@ -515,6 +523,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     /// <inheritdoc/>
     public Errno ZeroPageRange(long pgoff, long nrPages)
     {
+        if (_binding.IsGone)
+            return Errno.ENXIO;     // dax_zero_page_range: the dax device is no longer alive
         if (nrPages < 0 || pgoff < 0 || pgoff > PageCount - nrPages)
             return Errno.EIO;
         if (Limits.ReadOnly)
@@ -536,7 +546,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         if (offset < 0 || offset > Namespace.Size - source.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), offset, $"[{offset}, +{source.Length}) is outside {Name} ({Namespace.Size} bytes)");
-        if (Limits.ReadOnly || source.IsEmpty || !_room.TryReserve(offset, source.Length, out _))
+        if (_binding.IsGone || Limits.ReadOnly || source.IsEmpty || !_room.TryReserve(offset, source.Length, out _))
             return 0;
         var cpu = _space.CurrentCpu;
         // As pmem_recovery_write, look at the whole pages the write touches: a page with poison

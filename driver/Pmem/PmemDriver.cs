@@ -40,7 +40,7 @@ public sealed class PmemDriver(PmemOptions options)
         }
         int lbs = Options.LogicalBlockSize != 0 ? Options.LogicalBlockSize : ns.SectorSize is 512 or 4096 ? ns.SectorSize : 512;
         int queues = Options.QueueCount != 0 ? Options.QueueCount : Math.Clamp(Environment.ProcessorCount, 1, 64);
-        return new PmemDevice(region.Space, ns, region.IsReadOnly, lbs, queues);
+        return new PmemDevice(region, ns, region.IsReadOnly, lbs, queues);
     }
 
     /// <summary>Attaches the device-dax driver to the devdax namespace <paramref name="ns"/>.</summary>
@@ -49,7 +49,7 @@ public sealed class PmemDriver(PmemOptions options)
         CheckOwner(region, ns);
         if (ns.Mode != NamespaceMode.Devdax)
             throw new PmemProbeException(Errno.ENXIO, $"{ns.Name} is a {ns.Mode.ToName()} namespace, not devdax");
-        return new DevDax(region.Space, ns, region.IsReadOnly);
+        return new DevDax(region, ns, region.IsReadOnly);
     }
 
     private static void CheckOwner(BusRegion region, NvdimmNamespace ns)

@@ -331,6 +331,46 @@ public class PmemBlockDeviceTests
     }
 
     [Test]
+    public void ADeviceWhoseNamespaceWasDestroyedFailsItsBiosAndLeavesTheNamespaceNowThereAlone()
+    {
+        // ndctl destroy-namespace -f disables the namespace first: the kernel deletes its disk, and
+        // bios still submitted to it fail. The old device must not reach the namespace made since
+        // over the same range.
+        using var t = TestDevice.InMemory(size: 16 << 20);
+        var raw = new DaxStack.Device.Namespaces.NamespaceSpec { Mode = DaxStack.Device.Namespaces.NamespaceMode.Raw, Size = 4 << 20 };
+        var first = t.Region.ReconfigureNamespace(t.Region.Namespaces[0].Name, raw, force: true);
+        var second = t.Region.CreateNamespace(raw);
+        using var d0 = TestDevice.Attach(t.Bus, t.Region, first);
+        using var d1 = TestDevice.Attach(t.Bus, t.Region, second);
+        t.Region.CreateNamespace(raw);
+        Assert.That(d0.Device.Write(0, TestDevice.Pattern(4096, 40)), Is.EqualTo(BlkStatus.Ok), "a change to another namespace leaves the device alone");
+
+        t.Region.DestroyNamespace(first.Name, force: true);
+        var successor = t.Region.CreateNamespace(raw);
+        Assert.That(successor.Offset, Is.EqualTo(first.Offset));
+        using var dn = TestDevice.Attach(t.Bus, t.Region, successor);
+        var theirs = TestDevice.Pattern(8192, 41);
+        Assert.That(dn.Device.Write(0, theirs, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
+
+        Assert.That(d0.Device.Write(0, TestDevice.Pattern(4096, 42)), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(d0.Device.WriteZeroes(4096, 4096), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(d0.Device.Discard(4096, 4096), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(d0.Device.Flush(), Is.EqualTo(BlkStatus.IoError));
+        var stale = new byte[4096];
+        Assert.That(d0.Device.Read(0, stale), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(stale, Is.All.Zero, "a read fills nothing");
+        Assert.That(d0.Device.WriteFrom(0, 4096, new BufferStoreSource(new byte[4096]), BioFlags.None, out long written), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(written, Is.Zero);
+        Assert.That(d0.Device.ReadTo(0, 4096, new BufferLoadSink(), out long read), Is.EqualTo(BlkStatus.IoError));
+        Assert.That(read, Is.Zero);
+
+        var back = new byte[8192];
+        Assert.That(dn.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(back, Is.EqualTo(theirs), "the namespace now at the range kept its data");
+        Assert.That(d1.Device.Read(0, back), Is.EqualTo(BlkStatus.Ok), "the other namespaces' devices still work");
+    }
+
+    [Test]
     public void AReadOfAPoisonedSectorIsEioAndAWriteOverItClearsThePoison()
     {
         using var t = TestDevice.InMemory();

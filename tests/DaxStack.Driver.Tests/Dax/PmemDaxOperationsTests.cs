@@ -183,4 +183,23 @@ public class PmemDaxOperationsTests
         Assert.That(t.Device.DirectAccess(1, 1, DaxAccessMode.Access, out _), Is.EqualTo(Errno.EIO));
         Assert.That(t.Device.RecoveryWrite(2 * Page + 1024, data), Is.EqualTo(1024), "a partial write into a clean page is fine");
     }
+
+    [Test]
+    public void DaxOperationsOfADeviceWhoseNamespaceWasReconfiguredFailWithEnxio()
+    {
+        // Reconfiguring the namespace disables it first: dax_direct_access and dax_zero_page_range
+        // of the dead dax device are ENXIO, and nothing reaches the namespace now over the range.
+        using var t = TestDevice.InMemory(size: 1 << 20);
+        var data = TestDevice.Pattern(Page, 43);
+        t.Device.Write(0, data, BioFlags.Fua);
+        t.Region.ReconfigureNamespace(t.Device.Namespace.Name,
+            new DaxStack.Device.Namespaces.NamespaceSpec { Mode = DaxStack.Device.Namespaces.NamespaceMode.Fsdax, Size = 1 << 20, Align = 4096 }, force: true);
+
+        Assert.That(t.Device.DirectAccess(0, 1, DaxAccessMode.Access, out var extent), Is.EqualTo(Errno.ENXIO));
+        Assert.That(extent.Window.IsEmpty, Is.True);
+        Assert.That(t.Device.DirectAccess(0, 1, DaxAccessMode.RecoveryWrite, out _), Is.EqualTo(Errno.ENXIO));
+        Assert.That(t.Device.ZeroPageRange(0, 1), Is.EqualTo(Errno.ENXIO));
+        Assert.That(t.Device.RecoveryWrite(0, TestDevice.Pattern(Page, 44)), Is.Zero);
+        Assert.That(t.Persisted(0, Page), Is.EqualTo(data), "neither zeroed nor overwritten");
+    }
 }

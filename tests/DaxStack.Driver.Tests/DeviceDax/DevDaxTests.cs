@@ -248,6 +248,25 @@ public class DevDaxTests
     }
 
     [Test]
+    public void ADeviceWhoseNamespaceWasDestroyedRefusesMappingsAndFaultsAndItsEntriesAreGone()
+    {
+        // Destroying the namespace kills the dax device: check_vma is ENXIO, faults are SIGBUS, and
+        // the entries already installed are zapped, so no store reaches the range afterwards.
+        var (bus, region, dax) = Create(Mib2);
+        using (bus)
+        {
+            Assert.That(dax.Mmap(0, 2 * Mib2, 0, DevDaxMapFlags.Shared | DevDaxMapFlags.Write, out var map), Is.EqualTo((Errno)0));
+            Assert.That(map!.Fault(0, PageEntrySize.Pmd, write: true, out _), Is.EqualTo(DaxFaultStatus.NoPage));
+            region.DestroyNamespace(dax.Namespace.Name, force: true);
+
+            Assert.That(dax.Mmap(0, Mib2, 0, DevDaxMapFlags.Shared | DevDaxMapFlags.Write, out var late), Is.EqualTo(Errno.ENXIO));
+            Assert.That(late, Is.Null);
+            Assert.That(map.Fault(Mib2, PageEntrySize.Pmd, write: true, out _), Is.EqualTo(DaxFaultStatus.SigBus));
+            Assert.That(map.TryGetWindow(0, out _), Is.False);
+        }
+    }
+
+    [Test]
     public void TheBlockDriverRefusesDevdaxAndSectorNamespacesAndDeviceDaxRefusesTheRest()
     {
         var (bus, region, dax) = Create(Mib2);
