@@ -75,6 +75,26 @@ public class CostModelValidationTests
         });
     }
 
+    // Zero latencies with a write-combining buffer that holds the whole stream: the write-bandwidth
+    // benchmarks end with no modeled time elapsed.
+    [TestCase("write bandwidth, ntstore, 1 DIMM (GB/s)", "StoreNs=0", "FlushIssueNs=0", "FenceNs=0", "NtWriteLatencyNs=0",
+        "ClwbWriteLatencyNs=0", "DimmWriteIngestNs=0", "WriteCombiningBytes=67108864")]
+    // A read bandwidth so high that a 1 MiB load adds less than the clock can resolve.
+    [TestCase("read bandwidth, 1 DIMM (GB/s)", "ReadBandwidthGBps=1e300", "ReadLatencySequentialNs=0")]
+    public void ABenchmarkTheModelChargesNoTimeIsReportedWithoutInfinity(string quantity, params string[] settings)
+    {
+        var (exit, output, error) = CliRunner.Run(
+            [.. settings.Select(s => "--Nvdimm:Profiles:free:Set:" + s), "bench", "cost-model", "--profile", "free", "--dimms", "1"]);
+        string row = output.Split('\n').Single(l => l.StartsWith(quantity, StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), error);
+            Assert.That(output, Does.Not.Contain("Infinity").And.Not.Contain("NaN").And.Not.Contain("\u221e"));
+            Assert.That(row, Does.Contain("unbounded").And.Contain("no modeled time elapsed"));
+            Assert.That(error, Does.StartWith("bench cost-model: the cost model misses a published figure"));
+        });
+    }
+
     [TestCase("1000000")]
     [TestCase("2147483647")]
     public void ADimmCountBeyondTheModelsLimitIsRefusedAtOnce(string dimms)
