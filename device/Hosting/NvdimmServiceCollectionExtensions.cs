@@ -20,9 +20,15 @@ public static class NvdimmServiceCollectionExtensions
     public static IServiceCollection AddNvdimm(this IServiceCollection services)
     {
         // Unknown keys fail the start rather than being ignored (a misspelt setting would otherwise
-        // leave the default in force unnoticed), and so does a setting given a list or a section.
+        // leave the default in force unnoticed), and so does a setting given a list or a section,
+        // or a section given one value.
         services.AddOptions<NvdimmOptions>()
-            .Configure<IConfiguration>((_, configuration) => CheckProfileSettings(configuration.GetSection(NvdimmOptions.SectionName)))
+            .Configure<IConfiguration>((_, configuration) =>
+            {
+                var section = configuration.GetSection(NvdimmOptions.SectionName);
+                CheckProfileSettings(section);
+                ConfigurationShape.Check(section, typeof(NvdimmOptions));
+            })
             .BindConfiguration(NvdimmOptions.SectionName, o => o.ErrorOnUnknownConfiguration = true)
             .Validate(o => o.InMemorySize > 0 && o.InMemorySize % 4096 == 0, "Nvdimm:InMemorySize must be a positive multiple of 4096")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Profile), "Nvdimm:Profile must name a cost profile")

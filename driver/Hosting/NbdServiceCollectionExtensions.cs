@@ -1,4 +1,6 @@
+using DaxStack.Device.Hosting;
 using DaxStack.Driver.Nbd;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -20,6 +22,8 @@ public static class NbdServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddOptions<NbdServerOptions>()
+            .Configure<IConfiguration>((_, configuration) =>
+                ConfigurationShape.Check(configuration.GetSection(NbdServerOptions.SectionName), typeof(NbdServerOptions)))
             .BindConfiguration(NbdServerOptions.SectionName, o => o.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NbdServerOptions>, NbdServerOptionsValidator>());

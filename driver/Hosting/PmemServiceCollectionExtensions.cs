@@ -1,4 +1,6 @@
+using DaxStack.Device.Hosting;
 using DaxStack.Driver.Pmem;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -14,6 +16,8 @@ public static class PmemServiceCollectionExtensions
     public static IServiceCollection AddPmemDriver(this IServiceCollection services)
     {
         services.AddOptions<PmemOptions>()
+            .Configure<IConfiguration>((_, configuration) =>
+                ConfigurationShape.Check(configuration.GetSection(PmemOptions.SectionName), typeof(PmemOptions)))
             .BindConfiguration(PmemOptions.SectionName, o => o.ErrorOnUnknownConfiguration = true)
             .Validate(o => o.QueueCount is >= 0 and <= 64, "Pmem:QueueCount must be 0 (one per processor) to 64")
             .Validate(o => o.LogicalBlockSize is 0 or 512 or 4096, "Pmem:LogicalBlockSize must be 0 (the namespace's), 512 or 4096")

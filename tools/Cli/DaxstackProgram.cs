@@ -208,8 +208,9 @@ public static class DaxstackProgram
         // The Nbd section as serve binds it: a key it does not have is an error for every command.
         try
         {
-            _ = builder.Configuration.GetSection(DaxStack.Driver.Nbd.NbdServerOptions.SectionName)
-                .Get<DaxStack.Driver.Nbd.NbdServerOptions>(o => o.ErrorOnUnknownConfiguration = true);
+            var nbd = builder.Configuration.GetSection(DaxStack.Driver.Nbd.NbdServerOptions.SectionName);
+            ConfigurationShape.Check(nbd, typeof(DaxStack.Driver.Nbd.NbdServerOptions));
+            _ = nbd.Get<DaxStack.Driver.Nbd.NbdServerOptions>(o => o.ErrorOnUnknownConfiguration = true);
         }
         catch
         {

@@ -116,6 +116,15 @@ public class DemoCommandTests
     [TestCase("--Nvdimm:Profiles:bad:Sett:FenceNs=1", "unknown setting 'Sett': not a key of a custom cost profile (Base, Set)")]
     [TestCase("--Pmem:QueueCont=1", "unknown setting 'QueueCont': not a key of section Pmem")]
     [TestCase("--Nbd:MaxConection=1", "unknown setting 'MaxConection': not a key of section Nbd")]
+    // A list or a section where one value belongs, and the other way round: the message names the key,
+    // not the .NET type the binder failed on.
+    [TestCase("--Nvdimm:Profile:0=dram", "Nvdimm:Profile: takes one value, not a list or a section")]
+    [TestCase("--Nvdimm:InMemorySize:0=4096", "Nvdimm:InMemorySize: takes one value, not a list or a section")]
+    [TestCase("--Nvdimm:Profiles:x:Base:0=dram", "Nvdimm:Profiles:x:Base: takes one value, not a list or a section")]
+    [TestCase("--Pmem:QueueCount:0=1", "Pmem:QueueCount: takes one value, not a list or a section")]
+    [TestCase("--Nbd:MaxConnections:a=1", "Nbd:MaxConnections: takes one value, not a list or a section")]
+    [TestCase("--Nvdimm:Profiles:x=dram", "Nvdimm:Profiles:x: a section of settings, not one value ('dram')")]
+    [TestCase("--Nvdimm:Profiles:x:Set=dram", "Nvdimm:Profiles:x:Set: a section of settings, not one value ('dram')")]
     public void ACustomProfileThatCannotBeBuiltIsReportedWithItsKey(string setting, string message)
     {
         var (exit, _, error) = CliRunner.Run("ndctl", "list", setting);
@@ -123,6 +132,7 @@ public class DemoCommandTests
         {
             Assert.That(exit, Is.EqualTo(1));
             Assert.That(error, Does.StartWith("daxstack: configuration: " + message));
+            Assert.That(error, Does.Not.Contain("System."));
         });
     }
 }
