@@ -71,7 +71,7 @@ public sealed class CostProfileCatalog
             throw new InvalidOperationException($"cost profile '{name}': its Base profiles form a cycle ({string.Join(" -> ", building)} -> {name})");
         var custom = customs[name];
         // A profile may redefine a built-in one from itself; any other base that is configured is built first.
-        if (custom.Base is { } b && !string.Equals(b, name, StringComparison.OrdinalIgnoreCase) && customs.ContainsKey(b))
+        if (BaseOf(name, custom) is { } b && !string.Equals(b, name, StringComparison.OrdinalIgnoreCase) && customs.ContainsKey(b))
             BuildWithBase(customs.Keys.First(k => string.Equals(k, b, StringComparison.OrdinalIgnoreCase)), customs, building, built);
         try
         {
@@ -92,9 +92,14 @@ public sealed class CostProfileCatalog
         [.. typeof(CostProfile).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanWrite && p.Name != nameof(CostProfile.Name)).Select(p => p.Name)];
 
+    // The Base given, or, when none is, the built-in profile a profile of that name redefines
+    // (Profiles:dram:Set:FenceNs changes dram, not an optane-adr copy called dram), else optane-adr.
+    private static string? BaseOf(string name, CustomProfileOptions custom) =>
+        !custom.BaseGiven && CostProfiles.Find(name) is { } builtIn ? builtIn.Name : custom.Base;
+
     private CostProfile Build(string name, CustomProfileOptions custom)
     {
-        if (custom.Base is not { } baseName || !_profiles.TryGetValue(baseName, out var baseProfile))
+        if (BaseOf(name, custom) is not { } baseName || !_profiles.TryGetValue(baseName, out var baseProfile))
             throw new InvalidOperationException($"cost profile '{name}': unknown base profile '{custom.Base}'");
         var profile = baseProfile with { Name = name };
         foreach (var (key, value) in custom.Set)

@@ -52,6 +52,39 @@ public class AddNvdimmTests
         });
     }
 
+    // A profile named after a built-in one with no Base changes that built-in profile: "dram" stays
+    // DRAM (six channels, 64-byte units), "optane-eadr" stays eADR, instead of becoming optane-adr.
+    [TestCase("dram")]
+    [TestCase("optane-eadr")]
+    [TestCase("OPTANE-EADR")]
+    public void ACustomProfileThatRedefinesABuiltInOneWithoutABaseStartsFromIt(string name)
+    {
+        using var host = Build(new() { [$"Nvdimm:Profiles:{name}:Set:FenceNs"] = "5" });
+        var p = host.Services.GetRequiredService<CostProfileCatalog>().Get(name);
+        var builtIn = CostProfiles.Find(name)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(p.FenceNs, Is.EqualTo(5));
+            Assert.That(p with { Name = builtIn.Name, FenceNs = builtIn.FenceNs }, Is.EqualTo(builtIn));
+        });
+    }
+
+    [Test]
+    public void AnExplicitBaseIsKeptAndANewNameStillStartsFromOptaneAdr()
+    {
+        using var host = Build(new()
+        {
+            ["Nvdimm:Profiles:dram:Base"] = "optane-adr",
+            ["Nvdimm:Profiles:fresh:Set:FenceNs"] = "5",
+        });
+        var catalog = host.Services.GetRequiredService<CostProfileCatalog>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(catalog.Get("dram").Technology, Is.EqualTo("optane"), "an explicit Base is kept");
+            Assert.That(catalog.Get("fresh").Technology, Is.EqualTo("optane"), "a new name still starts from optane-adr");
+        });
+    }
+
     [Test]
     public void AnUnknownSettingInACustomProfileIsNamed()
     {
