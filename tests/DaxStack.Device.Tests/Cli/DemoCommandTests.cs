@@ -40,6 +40,23 @@ public class DemoCommandTests
     }
 
     [Test]
+    public void AnEadrProfileGetsItsOwnCostTableAndTheTourSaysWhichDeviceIsAdr()
+    {
+        // The tour's ADR steps need an ADR device; the profile asked for is still the one whose costs it shows.
+        var (exit, output, error) = CliRunner.Run(
+            "--Nvdimm:Profiles:slow-eadr:Base=optane-eadr", "--Nvdimm:Profiles:slow-eadr:Set:FenceNs=500", "demo", "--profile", "slow-eadr");
+        string sfence = output.Split('\n').Single(l => l.TrimStart().StartsWith("sfence, nothing outstanding", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(output, Does.Contain("profile slow-eadr is eADR: the ADR device of the other steps uses optane-adr"));
+            Assert.That(output, Does.Contain("profile slow-eadr: store, no flush, power failure (strict)"));
+            Assert.That(output, Does.Contain("8. Modeled cost on slow-eadr"));
+            Assert.That(sfence, Does.Contain("500.0"));
+        });
+    }
+
+    [Test]
     public void AnUnknownProfileIsAClearError()
     {
         var (exit, _, error) = CliRunner.Run("demo", "--profile", "nope");
