@@ -62,7 +62,7 @@ public sealed record CostProfile
 
     /// <summary>
     /// The memory technology modeled, which names the published measurements the profile is checked
-    /// against by <c>daxstack bench cost-model</c>: "optane" or "dram" (other values have none). Default "optane".
+    /// against by <c>daxstack bench cost-model</c>: "optane" or "dram", in any case (other values have none). Default "optane".
     /// </summary>
     public string Technology { get; init; } = "optane";
 

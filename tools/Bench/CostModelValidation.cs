@@ -70,7 +70,10 @@ public static class CostModelValidation
             throw new ArgumentException("at least one DIMM count, each at least 1", nameof(dimmCounts));
         var p = profile with { Dimms = dimmCounts[0] };
         p.Validate();
-        bool optane = p.Technology == "optane", dram = p.Technology == "dram", adr = p.Domain == PersistenceDomain.Adr;
+        // In any case, as profile names and Domain are read.
+        bool optane = string.Equals(p.Technology, "optane", StringComparison.OrdinalIgnoreCase),
+            dram = string.Equals(p.Technology, "dram", StringComparison.OrdinalIgnoreCase),
+            adr = p.Domain == PersistenceDomain.Adr;
         var rows = new List<Row>();
 
         void Add(string quantity, double modeled, double? optaneValue, double? dramValue, string source)

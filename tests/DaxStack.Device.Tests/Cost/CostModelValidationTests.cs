@@ -95,6 +95,20 @@ public class CostModelValidationTests
         });
     }
 
+    // Profile names and Domain are read in any case; so is the Technology that picks the figures.
+    [TestCase("dram", "DRAM", 8)]
+    [TestCase("optane-adr", "Optane", 16)]
+    public void TheTechnologyIsReadInAnyCase(string @base, string technology, int publishedRows)
+    {
+        var (exit, output, error) = CliRunner.Run(
+            $"--Nvdimm:Profiles:x:Base={@base}", $"--Nvdimm:Profiles:x:Set:Technology={technology}", "bench", "cost-model", "--profile", "x");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(output, Does.Contain($"{publishedRows} rows with a published value, all within 10%."));
+        });
+    }
+
     [TestCase("1000000")]
     [TestCase("2147483647")]
     public void ADimmCountBeyondTheModelsLimitIsRefusedAtOnce(string dimms)
