@@ -45,7 +45,7 @@ public sealed class CostProfileCatalog
         catch (InvalidOperationException e)
         {
             string key = $"{NvdimmOptions.SectionName}:{nameof(NvdimmOptions.Profiles)}";
-            if (e.Data[FailedProfileKey] is string name)
+            if (e.Data[FailedProfileKey] is string name && !string.IsNullOrWhiteSpace(name))
                 key += ":" + name;
             return $"{key}: {e.Message}";
         }
@@ -67,6 +67,9 @@ public sealed class CostProfileCatalog
     {
         if (built.Contains(name))
             return;
+        // Nvdimm:Profile could not name it, and output would show nothing where its name goes.
+        if (string.IsNullOrWhiteSpace(name))
+            throw new InvalidOperationException($"cost profile '{name}': a profile's name must not be empty or blank");
         if (!building.Add(name))
             throw new InvalidOperationException($"cost profile '{name}': its Base profiles form a cycle ({string.Join(" -> ", building)} -> {name})");
         var custom = customs[name];

@@ -130,6 +130,8 @@ public class DemoCommandTests
     [TestCase("--Nvdimm:Profiles:bad:Base=optane-zz", "Nvdimm:Profiles:bad: cost profile 'bad': unknown base profile 'optane-zz'")]
     [TestCase("--Nvdimm:Profiles:bad:Set:WarpFactor=9", "Nvdimm:Profiles:bad: cost profile 'bad': 'WarpFactor' is not a cost profile setting (the settings: Technology, Domain, Dimms,")]
     [TestCase("--Nvdimm:Bogus=1", "unknown setting 'Bogus': not a key of section Nvdimm")]
+    [TestCase("--Nvdimm:Profiles::Base=dram", "Nvdimm:Profiles: cost profile '': a profile's name must not be empty or blank")]
+    [TestCase("--Nvdimm:Profiles: :Set:FenceNs=3", "Nvdimm:Profiles: cost profile ' ': a profile's name must not be empty or blank")]
     [TestCase("--Nvdimm:Profiles:bad:Sett:FenceNs=1", "unknown setting 'Sett': not a key of a custom cost profile (Base, Set)")]
     [TestCase("--Pmem:QueueCont=1", "unknown setting 'QueueCont': not a key of section Pmem")]
     [TestCase("--Nbd:MaxConection=1", "unknown setting 'MaxConection': not a key of section Nbd")]
