@@ -59,6 +59,21 @@ public static class BenchCommand
             if (dimms is < 1 or > CostProfile.MaxDimms)
                 return context.Fail(name, $"--dimms must be from 1 to {CostProfile.MaxDimms} (got {dimms})");
             IReadOnlyList<int> counts = dimms is { } n ? [n] : CostModelValidation.DefaultDimmCounts(profile);
+            // Every DIMM count before any benchmark runs. The six-DIMM rows run by default: a profile
+            // that cannot have six DIMMs (a large write-combining buffer) is told how to run its own count.
+            foreach (int count in counts)
+            {
+                try
+                {
+                    (profile with { Dimms = count }).Validate();
+                }
+                catch (ArgumentException e)
+                {
+                    return context.Fail(name, dimms is null && count != profile.Dimms
+                        ? $"{e.Message} (the {count}-DIMM rows run by default; --dimms {profile.Dimms} runs only the profile's own count)"
+                        : e.Message);
+                }
+            }
             IReadOnlyList<CostModelValidation.Row> rows;
             try
             {

@@ -109,6 +109,21 @@ public class CostModelValidationTests
         });
     }
 
+    [Test]
+    public void AProfileThatCannotHaveTheDefaultSixDimmsIsToldHowToRunItsOwnCount()
+    {
+        // Valid with its one DIMM; six of its 64 MiB buffers are more units than the model keeps.
+        var (exit, output, error) = CliRunner.Run(
+            "--Nvdimm:Profiles:big:Set:WriteCombiningBytes=67108864", "bench", "cost-model", "--profile", "big");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("bench cost-model: cost profile 'big': WriteCombiningBytes with 6 Dimms"));
+            Assert.That(error, Does.Contain("--dimms 1"));
+            Assert.That(output, Is.Empty);
+        });
+    }
+
     [TestCase("1000000")]
     [TestCase("2147483647")]
     public void ADimmCountBeyondTheModelsLimitIsRefusedAtOnce(string dimms)
