@@ -17,8 +17,18 @@ public abstract class CrashPolicy
     /// <summary>Eviction persisted everything that was stored.</summary>
     public static CrashPolicy AllPersisted { get; } = new AllPolicy();
 
-    /// <summary>Each in-flight line independently keeps a prefix of its stores, chosen by a generator seeded with <paramref name="seed"/>.</summary>
-    public static CrashPolicy Random(int seed) => new RandomPolicy(seed);
+    /// <summary>
+    /// Each in-flight line independently keeps a prefix of its stores, chosen by a generator seeded
+    /// with <paramref name="seed"/>, 0 to <see cref="int.MaxValue"/>. A negative seed is refused:
+    /// <see cref="System.Random.Random(int)"/> takes its absolute value, so it would only be a second name
+    /// for a non-negative seed (-1 for 1).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="seed"/> is negative.</exception>
+    public static CrashPolicy Random(int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(seed);
+        return new RandomPolicy(seed);
+    }
 
     /// <summary>Exactly the state <paramref name="state"/> (from a <c>CrashStateSpace</c>); lines it does not name keep their persisted content.</summary>
     public static CrashPolicy Exactly(CrashState state)
@@ -28,7 +38,8 @@ public abstract class CrashPolicy
         return new ExactPolicy(state);
     }
 
-    /// <summary>Parses "strict", "all" or "random:SEED" (the CLI's -p values).</summary>
+    /// <summary>Parses "strict", "all" or "random:SEED" with SEED 0 to <see cref="int.MaxValue"/> (the CLI's -p values).</summary>
+    /// <exception cref="FormatException">Not one of those, or SEED is an integer outside its range; the message names the text.</exception>
     public static CrashPolicy Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -37,8 +48,12 @@ public abstract class CrashPolicy
         if (string.Equals(text, "all", StringComparison.OrdinalIgnoreCase))
             return AllPersisted;
         if (text.StartsWith("random:", StringComparison.OrdinalIgnoreCase)
-            && int.TryParse(text.AsSpan(7), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int seed))
-            return Random(seed);
+            && long.TryParse(text.AsSpan(7), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out long seed))
+        {
+            if (seed is < 0 or > int.MaxValue)
+                throw new FormatException($"crash policy '{text}': SEED must be 0 to {int.MaxValue}");
+            return Random((int)seed);
+        }
         throw new FormatException($"unknown crash policy '{text}': expected strict, all or random:SEED");
     }
 

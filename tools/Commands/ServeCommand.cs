@@ -69,7 +69,7 @@ public static class ServeCommand
         };
         var crashPolicy = new Option<string?>("--crash-policy")
         {
-            Description = "What the power failure SIGUSR1 simulates leaves of writes not yet flushed: strict (all lost; the default), all (all kept) or random:SEED (each cache line keeps a prefix of its stores).",
+            Description = "What the power failure SIGUSR1 simulates leaves of writes not yet flushed: strict (all lost; the default), all (all kept) or random:SEED with SEED 0 to 2147483647 (each cache line keeps a prefix of its stores, reproducibly from the seed).",
             HelpName = "POLICY",
         };
         var cmd = new Command(Command,

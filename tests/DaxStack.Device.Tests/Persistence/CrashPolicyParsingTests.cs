@@ -20,6 +20,18 @@ public class CrashPolicyParsingTests
         Assert.That(e!.Message, Does.Contain($"'{text}'"));
     }
 
+    [TestCase("random:-1")]
+    [TestCase("random:2147483648")]
+    public void RejectsASeedOutOfRangeNamingIt(string text)
+    {
+        var e = Assert.Throws<FormatException>(() => CrashPolicy.Parse(text));
+        Assert.That(e!.Message, Is.EqualTo($"crash policy '{text}': SEED must be 0 to 2147483647"));
+    }
+
+    [Test]
+    public void RandomRefusesANegativeSeedWhichWouldRepeatItsAbsoluteValue() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => CrashPolicy.Random(-1));
+
     [Test]
     public void RejectsNullAsAnArgumentError() =>
         Assert.Throws<ArgumentNullException>(() => CrashPolicy.Parse(null!));

@@ -193,6 +193,20 @@ public class ServeCommandTests
     }
 
     [Test]
+    public void ANegativeRandomCrashSeedIsAnError()
+    {
+        // An image that does not exist: were the policy accepted, serve would fail on the image
+        // instead of serving until a signal that never comes.
+        var (exit, output, err) = Run("serve", "--image", Path.Combine(_dir, "absent.img"), "--nbd", "127.0.0.1:0", "--crash-policy", "random:-1");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(output, Is.Empty);
+            Assert.That(err.TrimEnd(), Is.EqualTo("serve: invalid --crash-policy: crash policy 'random:-1': SEED must be 0 to 2147483647"));
+        });
+    }
+
+    [Test]
     public void MissingImageOptionIsAnError()
     {
         var (exit, _, err) = Run("serve");
