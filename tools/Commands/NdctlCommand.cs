@@ -42,12 +42,15 @@ public static class NdctlCommand
         HelpName = "FILE",
     };
 
-    /// <summary>The namespace argument: namespaceR.N, R.N, or a namespace's friendly name (checked by <see cref="Run"/>).</summary>
-    internal static Argument<string?> NamespaceArgument(string description) => new("namespace")
+    /// <summary>
+    /// The namespace argument: namespaceR.N, R.N, or a namespace's friendly name. Required, as ndctl
+    /// requires it: the parser reports it missing (so the usage line shows <c>&lt;NAMESPACE&gt;</c>,
+    /// not <c>[&lt;namespace&gt;]</c>), and <see cref="Run"/> refuses an empty one.
+    /// </summary>
+    internal static Argument<string?> NamespaceArgument(string description) => new("NAMESPACE")
     {
         Description = description,
-        HelpName = "NAMESPACE",
-        Arity = ArgumentArity.ZeroOrOne,
+        Arity = ArgumentArity.ExactlyOne,
     };
 
     /// <summary>ndctl accepts <c>R.N</c> for <c>namespaceR.N</c>.</summary>

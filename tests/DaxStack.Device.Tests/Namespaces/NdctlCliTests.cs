@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Poison;
 using DaxStack.Tools.Cli;
@@ -486,6 +487,43 @@ public class NdctlCliTests
             Assert.That(r.Err, Does.StartWith("ndctl create-namespace: "));
             Assert.That(r.Err, Does.Contain($"{LabelStorageArea.MaxLabels} labels").And.Contain("No space left on device"));
             Assert.That(dir.Snapshot(), Is.EqualTo(before));
+        });
+    }
+
+    [TestCase("create-namespace")]
+    [TestCase("list")]
+    [TestCase("destroy-namespace")]
+    [TestCase("inject-error")]
+    [TestCase("clear-errors")]
+    public void UsageLineNamesTheListedArgumentsAsTheCommandRequiresThem(string sub)
+    {
+        var help = Ndctl(sub, "--help");
+        var lines = help.Out.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        string usage = lines[lines.IndexOf("Usage:") + 1].Trim();
+        int section = lines.IndexOf("Arguments:");
+        var listed = section < 0
+            ? []
+            : lines.Skip(section + 1).TakeWhile(l => l.Length > 0).Select(l => Regex.Match(l, @"^\s*(<[^>]+>)").Groups[1].Value).ToList();
+        // In the usage line "<X>" is required and "[<X>]" optional.
+        var inUsage = Regex.Matches(usage, @"(\[)?(<[^>]+>)").Select(m => (Name: m.Groups[2].Value, Optional: m.Groups[1].Success)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(help.Exit, Is.EqualTo(0));
+            Assert.That(usage, Does.Contain($" ndctl {sub} "), "the root's name is the process's (testhost here)");
+            Assert.That(inUsage.Select(a => a.Name), Is.EqualTo(listed), $"usage '{usage}' names the arguments listed, spelt alike");
+            Assert.That(inUsage.Where(a => a.Optional).Select(a => a.Name), Is.Empty, $"usage '{usage}': no ndctl subcommand runs without its argument");
+        });
+        if (listed.Count == 0)
+            return;
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        Assert.That(Ndctl("create-namespace", "--image", image, "-s", "8M", "-m", "fsdax").Exit, Is.EqualTo(0));
+        // Everything else the command needs is given (destroy-namespace also needs --force).
+        var r = sub == "destroy-namespace" ? Ndctl(sub, "--image", image, "--force") : Ndctl(sub, "--image", image);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Exit, Is.EqualTo(1), $"{sub} without {listed[0]}");
+            Assert.That(r.Err, Does.StartWith($"ndctl {sub}: "));
         });
     }
 
