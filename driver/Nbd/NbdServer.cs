@@ -19,6 +19,8 @@ namespace DaxStack.Driver.Nbd;
 /// <see cref="StopAsync"/> stops accepting, lets every connection answer the request it is
 /// serving (for at most <see cref="NbdServerOptions.StopTimeout"/>), closes the connections, and
 /// flushes every export so that every write that was answered is durable.
+/// <see cref="PowerFailAsync"/> drops every connection at once and flushes nothing, also when it
+/// comes in the middle of a stop.
 /// </para>
 /// </summary>
 /// <remarks>Models nbd-server (the NBD protocol's reference server), as nbdkit and qemu-nbd also implement it.</remarks>
@@ -34,6 +36,9 @@ public sealed class NbdServer : IAsyncDisposable
     private long _nextId;
     private bool _started;
     private volatile bool _stopping;
+    // Set (under _gate) and cancelled by a power failure: a stop under way stops waiting and flushes nothing.
+    private bool _powerFailed;
+    private readonly CancellationTokenSource _powerFail = new();
 
     /// <summary>A server for <paramref name="exports"/> (names must be unique), not yet listening.</summary>
     /// <exception cref="ArgumentException">The options are invalid or two exports share a name.</exception>
@@ -137,17 +142,27 @@ public sealed class NbdServer : IAsyncDisposable
     /// still arriving ends where it stands), and flushes nothing. Once it completes no request
     /// touches the exports again, so the caller can fail the device's power
     /// (<c>NvdimmRegion.Crash</c>) and find exactly what the clients' flushes and FUA writes made
-    /// durable. A later <see cref="StopAsync"/> does nothing; if the server was already stopping,
-    /// this waits for that stop instead. Safe to call more than once.
+    /// durable. A later <see cref="StopAsync"/> does nothing. If the server is stopping, the stop
+    /// ends as a power failure: it waits no longer for the requests in progress (nor out its
+    /// <see cref="NbdServerOptions.StopTimeout"/>), drops the connections still open, and flushes
+    /// nothing unless it had already begun to; the returned task is that stop's. Safe to call more
+    /// than once.
     /// </summary>
     public Task PowerFailAsync()
     {
+        Task stop;
         lock (_gate)
         {
             if (!_started)
                 return Task.CompletedTask;
-            return _stopTask ??= PowerFailCoreAsync();
+            if (_stopTask == null)
+                return _stopTask = PowerFailCoreAsync();
+            _powerFailed = true;
+            stop = _stopTask;
         }
+        // Outside the lock: the stop's wait may resume on this thread.
+        _powerFail.Cancel();
+        return stop;
     }
 
     /// <summary>Stops the server.</summary>
@@ -173,7 +188,7 @@ public sealed class NbdServer : IAsyncDisposable
             c.RequestStop();
         var all = Task.WhenAll(open.Select(c => c.Completion));
         int aborted = 0;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _powerFail.Token))
         {
             timeout.CancelAfter(Options.StopTimeout);
             try
@@ -189,6 +204,16 @@ public sealed class NbdServer : IAsyncDisposable
                 }
                 await all;
             }
+        }
+        bool powerFailed;
+        lock (_gate)
+            powerFailed = _powerFailed;
+        if (powerFailed)
+        {
+            // The power failed before the flush: what no client flushed stays in flight, to be lost.
+            BufferPool.Dispose();
+            NbdLog.PowerFailed(_logger, aborted);
+            return;
         }
         // Every write that was answered becomes durable, whether or not its client flushed.
         foreach (var export in Exports)

@@ -26,7 +26,8 @@ namespace DaxStack.Tools.Commands;
 /// SIGUSR1 simulates a power failure (Linux and macOS): every connection drops without a reply,
 /// the writes not yet made durable by a FLUSH or FUA are lost as <c>--crash-policy</c> says
 /// (strict by default), the image keeps the rest, and serve exits with status 0, so a restarted
-/// serve shows real clients what their flushes kept.
+/// serve shows real clients what their flushes kept. It does so during a stop too: a SIGTERM stop
+/// still waiting for a request in progress (up to Nbd:StopTimeout) ends at once, flushing nothing.
 /// <para>
 /// Standard output gets exactly two lines: <c>daxstack serve: exporting 'NAME' (SIZE bytes) on
 /// nbd://HOST:PORT/NAME</c> once listening (flushed at once, so scripts can read the port when
@@ -238,7 +239,8 @@ public static class ServeCommand
     // The power failure: the server drops every connection without replies or a flush, so no
     // request touches the device again; the region then loses what the policy says of the lines
     // still in flight, and the image keeps exactly what survived (the bus writes nothing more back:
-    // nothing is left in flight). The host's stop that follows finds the server stopped.
+    // nothing is left in flight). The host's stop that follows finds the server stopped. When a
+    // SIGTERM stop is under way, PowerFailAsync cuts it short the same way and returns it.
     private static async Task<int> PowerFailAsync(CliContext context, IHost host, NvdimmRegion region, CrashPolicy crashPolicy)
     {
         await host.Services.GetRequiredService<NbdServer>().PowerFailAsync();

@@ -1,4 +1,5 @@
 using DaxStack.Device.Crash;
+using DaxStack.Driver.Nbd;
 using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
 
 namespace DaxStack.Driver.Tests.Nbd;
@@ -130,6 +131,37 @@ public class NbdDurabilityTests
             Assert.That(_server.DeviceBytes(0, lost.Length), Is.All.Zero);
             Assert.That(_server.DeviceBytes(65536, kept.Length), Is.EqualTo(kept));
         });
+    }
+
+    [Test]
+    public async Task APowerFailureDuringAStopDropsTheConnectionStillBusyAtOnceAndFlushesNothing()
+    {
+        // A stop timeout no test waits out: the power failure must end the stop, not the timeout.
+        await using var server = await NbdTestServer.StartAsync(4 << 20, options: new NbdServerOptions { StopTimeout = TimeSpan.FromMinutes(1) });
+        using var busy = server.Go();
+        var lost = NbdTestServer.Pattern(8192, 14);
+        Assert.That(busy.Write(0, lost), Is.Zero, "answered, never flushed");
+        var arriving = NbdTestServer.Pattern(65536, 15);
+        // The header and part of the payload: the stop waits for the rest, which never comes.
+        busy.SendRequest(CmdWrite, 0, 16384, (uint)arriving.Length, arriving.AsSpan(0, 1000));
+        using var idle = server.Go();
+
+        var stop = server.Server.StopAsync();
+        // The stop is under way once it has closed the idle connection.
+        Assert.That(idle.ServerCloses(), Is.True, "the stop closes an idle connection");
+        Assert.That(stop.IsCompleted, Is.False, "the stop waits for the write in progress");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await server.Server.PowerFailAsync().WaitAsync(TimeSpan.FromSeconds(15));
+        await stop.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Multiple(() =>
+        {
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)));
+            Assert.That(busy.ServerCloses(), Is.True, "the power failure dropped the busy connection");
+            Assert.That(server.Server.ConnectionCount, Is.Zero);
+            Assert.That(server.Persisted(0, lost.Length), Is.All.Zero, "the stop flushed nothing once the power failed");
+        });
+        server.PowerFailure();
+        Assert.That(server.DeviceBytes(0, lost.Length), Is.All.Zero);
     }
 
     [Test]

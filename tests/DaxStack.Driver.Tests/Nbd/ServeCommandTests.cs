@@ -181,6 +181,65 @@ public class ServeCommandTests
     }
 
     [Test]
+    public async Task SigusrOneDuringASigtermStopIsAPowerFailureAtOnceNotAfterTheStopTimeout()
+    {
+        string image = Path.Combine(_dir, "plain.img");
+        using (var f = File.Create(image))
+            f.SetLength(8 << 20);
+        var unflushed = NbdTestServer.Pattern(65536, 16);
+        var arriving = NbdTestServer.Pattern(65536, 17);
+
+        // A stop timeout as long as the test's own bound on the exit: only the power failure can end the stop in time.
+        using var serve = StartServe("--image", image, "--nbd", "127.0.0.1:0", "--Nbd:StopTimeout=00:01:00");
+        try
+        {
+            var (_, _, endpoint) = await ReadStatusLineAsync(serve);
+            using var busy = RawNbdClient.ConnectAndGo(endpoint, "pmem0");
+            Assert.That(busy.Write(1 << 20, unflushed), Is.Zero, "answered, never flushed");
+            // The header and part of the payload: the stop waits for the rest, which never comes.
+            busy.SendRequest(CmdWrite, 0, 8192, (uint)arriving.Length, arriving.AsSpan(0, 1000));
+            using var idle = RawNbdClient.ConnectAndGo(endpoint, "pmem0");
+            var stdout = serve.StandardOutput.ReadToEndAsync();
+            var stderr = serve.StandardError.ReadToEndAsync();
+
+            await KillAsync(serve, "-TERM");
+            // The stop is under way once it has closed the idle connection.
+            Assert.That(idle.ServerCloses(), Is.True, "the stop closes an idle connection");
+            var clock = Stopwatch.StartNew();
+            await KillAsync(serve, "-USR1");
+            try
+            {
+                await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
+            }
+            catch (TimeoutException)
+            {
+                Assert.Fail("serve did not exit within 15 s of SIGUSR1 during its stop (Nbd:StopTimeout is 1 minute)");
+            }
+            string rest = await stdout, err = await stderr;
+            var status = Regex.Match(rest, @"^daxstack serve: power failure \(strict\); (\d+) cache line\(s\) not yet persistent at the failure\r?\n$");
+            Assert.Multiple(() =>
+            {
+                Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(15)));
+                Assert.That(serve.ExitCode, Is.Zero, err);
+                Assert.That(status.Success, Is.True, rest);
+                // The 64 KiB never flushed are 1024 lines; the part of the write that arrived may add some.
+                Assert.That(status.Success ? int.Parse(status.Groups[1].Value) : 0, Is.GreaterThanOrEqualTo(1024), "the stop flushed nothing");
+                // The idle connection may still be finishing its close, and so be counted too.
+                Assert.That(err, Does.Match(@"nbd: power failure; [12] connection\(s\) dropped without a reply, nothing flushed"));
+                Assert.That(err, Does.Contain("connection 1 closed after 2 request(s): dropped"));
+                Assert.That(busy.ServerCloses(), Is.True, "the power failure dropped the busy connection");
+            });
+            var onDisk = File.ReadAllBytes(image);
+            Assert.That(onDisk.AsSpan(1 << 20, unflushed.Length).ToArray(), Is.All.Zero, "a write never flushed is lost");
+        }
+        finally
+        {
+            if (!serve.HasExited)
+                serve.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Test]
     public void AnUnknownCrashPolicyIsAnError()
     {
         var (exit, output, err) = Run("serve", "--image", PlainImage(), "--nbd", "127.0.0.1:0", "--crash-policy", "sometimes");
@@ -423,8 +482,7 @@ public class ServeCommandTests
     {
         var stdout = serve.StandardOutput.ReadToEndAsync();
         var stderr = serve.StandardError.ReadToEndAsync();
-        using (var kill = Process.Start("kill", [signal, serve.Id.ToString()]))
-            await kill.WaitForExitAsync().WaitAsync(ProcessTimeout);
+        await KillAsync(serve, signal);
         try
         {
             await serve.WaitForExitAsync().WaitAsync(ProcessTimeout);
@@ -435,5 +493,12 @@ public class ServeCommandTests
             Assert.Fail($"daxstack serve did not exit within a minute of kill {signal}");
         }
         return (serve.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Sends the signal <paramref name="signal"/> (a kill option) to serve.</summary>
+    private static async Task KillAsync(Process serve, string signal)
+    {
+        using var kill = Process.Start("kill", [signal, serve.Id.ToString()]);
+        await kill.WaitForExitAsync().WaitAsync(ProcessTimeout);
     }
 }
