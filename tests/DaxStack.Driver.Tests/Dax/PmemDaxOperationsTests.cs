@@ -11,6 +11,42 @@ public class PmemDaxOperationsTests
     private const int Page = 4096;
 
     [Test]
+    public void AReadOnlyDeviceHandsOutWindowsThatLoadButRefuseStores()
+    {
+        string dir = Directory.CreateTempSubdirectory("daxstack-drv-").FullName;
+        try
+        {
+            string image = Path.Combine(dir, "pmem.img");
+            var pattern = TestDevice.Pattern(1 << 20, 5);
+            File.WriteAllBytes(image, pattern);
+            using (var t = TestDevice.Image(image, readOnly: true))
+            {
+                Assert.That(t.Device.DirectAccess(1, 2, DaxAccessMode.Access, out var extent), Is.EqualTo((Errno)0));
+                Assert.That(extent.Window.IsWritable, Is.False);
+                Assert.That(extent.Window.Slice(0, Page).IsWritable, Is.False);
+                var back = new byte[64];
+                extent.Window.Load(0, back);
+                Assert.That(back, Is.EqualTo(pattern.AsSpan(Page, 64).ToArray()));
+                // A store would land in the read-only device's private copy and vanish: refused,
+                // as the kernel maps a read-only device's pages without write permission.
+                Assert.Throws<InvalidOperationException>(() => extent.Window.Store(0, new byte[] { 1, 2, 3 }));
+                Assert.Throws<InvalidOperationException>(() => extent.Window.Persist(0, new byte[64]));
+                extent.Window.Load(0, back);
+                Assert.That(back, Is.EqualTo(pattern.AsSpan(Page, 64).ToArray()));
+            }
+            using (var t = TestDevice.InMemory(size: 1 << 20))
+            {
+                Assert.That(t.Device.DirectAccess(1, 2, DaxAccessMode.Access, out var extent), Is.EqualTo((Errno)0));
+                Assert.That(extent.Window.IsWritable, Is.True);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test]
     public void DirectAccessHandsOutThePagesToTheEndWithTheirPfns()
     {
         using var t = TestDevice.InMemory(size: 1 << 20);
