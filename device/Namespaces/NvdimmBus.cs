@@ -13,8 +13,8 @@ namespace DaxStack.Device.Namespaces;
 /// namespace, so tools that format the image file directly keep working) and <c>F.badblocks</c>
 /// (its poisoned sectors). Nothing is ever written into the image for metadata.
 /// Opening checks everything before mapping anything: an image that is missing, not a multiple
-/// of 4096 bytes or shorter than its labels say, labels that are corrupt or belong to another
-/// image, and a corrupt badblocks list each fail with a <see cref="NamespaceException"/>.
+/// of 4096 bytes or not the size its labels were written for (truncated or grown), labels that
+/// are corrupt or belong to another image, and a corrupt badblocks list each fail with a <see cref="NamespaceException"/>.
 /// </summary>
 /// <remarks>Models the kernel's <c>struct nvdimm_bus</c> with its region enumeration (<c>nd_region_probe</c>) and label scanning (<c>nd_region_register_namespaces</c>).</remarks>
 public sealed class NvdimmBus : IDisposable
@@ -80,7 +80,7 @@ public sealed class NvdimmBus : IDisposable
                 : $"image '{imagePath}' does not exist");
         long length = info.Length;
         if (length == 0 || length % PhysicalAddressSpace.PageSize != 0)
-            throw new NamespaceException(Errno.ENXIO,
+            throw ResizedSinceLabelled(imagePath, labelPath, length) ?? new NamespaceException(Errno.ENXIO,
                 $"image '{imagePath}' is {length} bytes, not a positive multiple of {PhysicalAddressSpace.PageSize}: truncated, or not an image");
 
         var labels = LabelStorageArea.Load(labelPath);
@@ -225,14 +225,42 @@ public sealed class NvdimmBus : IDisposable
         if (index.ImageName != imageName)
             throw new NamespaceException(Errno.ENXIO,
                 $"label file '{labelPath}' belongs to image '{index.ImageName}' ({index.ImageSize} bytes), not to '{imageName}'");
-        if (length < index.ImageSize)
-            throw new NamespaceException(Errno.ENXIO,
-                $"image '{imagePath}' is {length} bytes but its labels describe a {index.ImageSize}-byte region: the image is truncated");
-        if (length > index.ImageSize)
-            throw new NamespaceException(Errno.ENXIO,
-                $"image '{imagePath}' is {length} bytes but its label file was written for a {index.ImageSize}-byte image: the labels belong to another image");
+        if (length != index.ImageSize)
+            throw SizeChanged(imagePath, length, index.ImageSize);
         if (NamespaceLayout.CheckSet(labels.Labels, length) is { } problem)
             throw LabelStorageArea.Corrupt(labelPath, problem);
+    }
+
+    /// <summary>
+    /// The error for an image whose label file names it but records another size: the image was
+    /// truncated or grown after its labels were written. Both sizes are named; like a label file
+    /// of another image it fails with ENXIO.
+    /// </summary>
+    private static NamespaceException SizeChanged(string imagePath, long length, long labelledSize) =>
+        new(Errno.ENXIO, length < labelledSize
+            ? $"image '{imagePath}' is now {length} bytes; its labels were written for {labelledSize} bytes: the image is truncated"
+            : $"image '{imagePath}' is now {length} bytes; its labels were written for {labelledSize} bytes: the image has grown since its labels were written (resize it back to {labelledSize} bytes to use them)");
+
+    /// <summary>
+    /// For an image whose size is not a positive multiple of the page size: the
+    /// <see cref="SizeChanged"/> error if a readable label file names this image and records
+    /// another size, else null (the plain size error is then the one to give).
+    /// </summary>
+    private static NamespaceException? ResizedSinceLabelled(string imagePath, string labelPath, long length)
+    {
+        LabelStorageArea? labels;
+        try
+        {
+            labels = LabelStorageArea.Load(labelPath);
+        }
+        catch (NamespaceException)
+        {
+            return null;
+        }
+        if (labels == null || labels.Index.ImageName != Path.GetFileName(Path.GetFullPath(imagePath))
+            || labels.Index.ImageSize == length)
+            return null;
+        return SizeChanged(imagePath, length, labels.Index.ImageSize);
     }
 
     private CostProfile ResolveProfile(string? name, string? labelPath)

@@ -253,7 +253,7 @@ public class NamespaceErrorTests
     }
 
     [Test]
-    public void ALabelFileWrittenForALargerImageOfTheSameNameIsRejectedAsTruncated()
+    public void ALabelFileWrittenForALargerImageOfTheSameNameIsRejectedAsTruncatedNamingBothSizes()
     {
         using var dir = new ImageDirectory();
         string image = LabelledImage(dir);
@@ -265,21 +265,64 @@ public class NamespaceErrorTests
         Assert.Multiple(() =>
         {
             Assert.That(e.Errno, Is.EqualTo(Errno.ENXIO));
-            Assert.That(e.Message, Does.Contain("truncated").And.Contain("8388608"));
+            Assert.That(e.Message, Does.StartWith(
+                $"image '{image}' is now 4194304 bytes; its labels were written for 8388608 bytes: the image is truncated"));
         });
     }
 
     [Test]
-    public void ALabelFileWrittenForASmallerImageIsRejectedAsBelongingToAnotherImage()
+    public void AnImageGrownSinceItsLabelsWereWrittenIsRejectedNamingBothSizesNotAsAnotherImage()
     {
         using var dir = new ImageDirectory();
         string image = LabelledImage(dir);
         using (var fs = new FileStream(image, FileMode.Open))
-            fs.SetLength(12 * MiB);
+            fs.SetLength(9 * MiB);
 
         var e = OpenFailsWithoutChange(dir, image);
 
-        Assert.That(e.Message, Does.Contain("another image"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENXIO));
+            Assert.That(e.Message, Does.StartWith(
+                $"image '{image}' is now 9437184 bytes; its labels were written for 8388608 bytes: the image has grown"));
+            Assert.That(e.Message, Does.Not.Contain("another image"));
+        });
+    }
+
+    [TestCase(100L, "has grown")]
+    [TestCase(-100L, "is truncated")]
+    [TestCase(-(8L << 20), "is truncated")]
+    public void ALabelledImageResizedToAnOddSizeIsRejectedNamingBothSizes(long change, string what)
+    {
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        long length = (8L << 20) + change;
+        using (var fs = new FileStream(image, FileMode.Open))
+            fs.SetLength(length);
+
+        var e = OpenFailsWithoutChange(dir, image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Errno, Is.EqualTo(Errno.ENXIO));
+            Assert.That(e.Message, Does.StartWith(
+                $"image '{image}' is now {length} bytes; its labels were written for 8388608 bytes: the image {what}"));
+        });
+    }
+
+    [Test]
+    public void AnOddSizedImageWithAnotherImagesLabelsGetsThePlainSizeError()
+    {
+        using var dir = new ImageDirectory();
+        string first = LabelledImage(dir, "first.img");
+        string second = dir.PathOf("second.img");
+        using (var fs = new FileStream(second, FileMode.CreateNew))
+            fs.SetLength(5000);
+        File.Copy(first + ".labels", second + ".labels");
+
+        var e = OpenFailsWithoutChange(dir, second);
+
+        Assert.That(e.Message, Does.Contain("5000 bytes, not a positive multiple of 4096"));
     }
 
     [TestCase(0L)]

@@ -350,6 +350,29 @@ public class NdctlCliTests
         }
     }
 
+    [TestCase(1L << 20, "has grown since its labels were written")]
+    [TestCase(-(1L << 20), "is truncated")]
+    public void AnImageResizedSinceItsNamespacesWereCreatedIsRefusedNamingBothSizes(long change, string what)
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        Assert.That(Ndctl("create-namespace", "--image", image, "-s", "8M", "-m", "fsdax").Exit, Is.EqualTo(0));
+        using (var fs = new FileStream(image, FileMode.Open))
+            fs.SetLength(fs.Length + change);
+        var before = dir.Snapshot();
+
+        var r = Ndctl("list", "--image", image);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(r.Exit, Is.EqualTo(1));
+            Assert.That(r.Err, Does.StartWith(
+                $"ndctl list: image '{image}' is now {(8L << 20) + change} bytes; its labels were written for 8388608 bytes: the image {what}"));
+            Assert.That(r.Err, Does.Not.Contain("another image"));
+            Assert.That(dir.Snapshot(), Is.EqualTo(before));
+        });
+    }
+
     [Test]
     public void MissingImageOptionIsAnNdctlError()
     {
