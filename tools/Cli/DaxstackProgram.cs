@@ -120,6 +120,9 @@ public static class DaxstackProgram
         catch (Exception e) when (e is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException
                                        or InvalidDataException or KeyNotFoundException or FormatException)
         {
+            // Help does not depend on the settings: asked for, it is shown whatever they are.
+            if (HelpWithoutHost(commandArgs, stdout, stderr) is { } status)
+                return status;
             stderr.WriteLine($"daxstack: configuration: {ConfigurationMessage(e)}");
             // repair's exit statuses are xfs_repair's: 2 when it could not check at all.
             return commandArgs.Length > 0 && commandArgs[0] == "repair" ? 2 : 1;
@@ -159,6 +162,21 @@ public static class DaxstackProgram
                 return 70; // EX_SOFTWARE
             }
         }
+    }
+
+    /// <summary>
+    /// Shows the help <paramref name="commandArgs"/> ask for (--help, -h or -? on a command line
+    /// that otherwise parses) and returns its exit status, without the host, whose configuration
+    /// may be invalid; null if the command line does not ask for help. Building the command tree
+    /// reads no service, so the tree built here has none.
+    /// </summary>
+    private static int? HelpWithoutHost(string[] commandArgs, TextWriter stdout, TextWriter stderr)
+    {
+        using var services = new ServiceCollection().BuildServiceProvider();
+        var parsed = BuildRootCommand(new CliContext(services, stdout, stderr)).Parse(commandArgs);
+        if (parsed.Errors.Count > 0 || parsed.Action is not System.CommandLine.Help.HelpAction)
+            return null;
+        return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
     }
 
     /// <summary>The command tree.</summary>
