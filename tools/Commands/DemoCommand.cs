@@ -329,7 +329,20 @@ public static class DemoCommand
             string amp = requested > 0 ? $"{media} / {requested} ({(double)media / requested:0.0}x)" : "-";
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {op,-34} {ns,11:0.0} {ins,-34} {amp,27}"));
         }
-        o.WriteLine("   Figures are modeled (Optane-class numbers, DESIGN.md section 9), not measured wall-clock time.");
+        o.WriteLine($"   {CostTableSource(profile)}");
+    }
+
+    /// <summary>
+    /// The cost table's closing line: which profile's numbers the figures are modeled from. Only a
+    /// built-in profile as shipped has published numbers behind it (Optane or DRAM, DESIGN.md
+    /// section 9); a configured profile, or a built-in one redefined by configuration, has its own.
+    /// </summary>
+    private static string CostTableSource(CostProfile profile)
+    {
+        string numbers = CostProfiles.BuiltIn.Contains(profile)
+            ? $"{(profile.Technology.Equals("dram", StringComparison.OrdinalIgnoreCase) ? "DRAM" : "Optane")}-class numbers, DESIGN.md section 9"
+            : "configured numbers, not a published device's";
+        return $"Figures are modeled on profile {profile.Name} ({numbers}), not measured wall-clock time.";
     }
 
     private static void Step(TextWriter o, string title) => o.WriteLine(title);

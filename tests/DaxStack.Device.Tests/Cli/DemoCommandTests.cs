@@ -56,6 +56,26 @@ public class DemoCommandTests
         });
     }
 
+    [TestCase(new string[0], "on profile optane-adr (Optane-class numbers")]
+    [TestCase(new[] { "--profile", "optane-eadr" }, "on profile optane-eadr (Optane-class numbers")]
+    [TestCase(new[] { "--profile", "dram" }, "on profile dram (DRAM-class numbers")]
+    [TestCase(new[] { "--Nvdimm:Profile=dram" }, "on profile dram (DRAM-class numbers")]
+    [TestCase(new[] { "--Nvdimm:Profiles:slow:Set:FenceNs=500", "--profile", "slow" }, "on profile slow (configured numbers")]
+    [TestCase(new[] { "--Nvdimm:Profiles:slow:Base=dram", "--profile", "slow" }, "on profile slow (configured numbers")]
+    [TestCase(new[] { "--Nvdimm:Profiles:dram:Set:FenceNs=500", "--profile", "dram" }, "on profile dram (configured numbers")]
+    public void TheClosingLineNamesTheProfileTheCostTableUsed(string[] args, string expected)
+    {
+        var (exit, output, error) = CliRunner.Run(["demo", .. args]);
+        string last = output.TrimEnd().Split('\n')[^1].Trim();
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(last, Does.StartWith("Figures are modeled " + expected).And.EndWith("not measured wall-clock time."));
+            if (!expected.Contains("Optane", StringComparison.Ordinal))
+                Assert.That(output, Does.Not.Contain("Optane-class"));
+        });
+    }
+
     [Test]
     public void AnUnknownProfileIsAClearError()
     {
