@@ -158,6 +158,9 @@ public sealed unsafe class NvdimmRegion : IDisposable
                 Tracker.Reset(); // caches are flushed on power failure: everything visible survives
             else
                 Tracker.Crash(BaseAddress, choose);
+            // Under the lock, with the tracker's reset: a CPU's thread that runs on through the
+            // failure issues its next write-back after both, and its fence completes it.
+            Space?.ForgetPending(this);
             Cost.PowerFailure();
         }
         finally { Lock.Exit(); }

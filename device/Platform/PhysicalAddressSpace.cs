@@ -27,6 +27,8 @@ public sealed class PhysicalAddressSpace : IDisposable
     private volatile NvdimmRegion[] _regions = [];
     private readonly object _gate = new();
     private readonly List<Cpu> _cpus = [];
+    // The same CPUs, for a power failure to read under a region's lock without taking _gate.
+    private volatile Cpu[] _cpuArray = [];
     private readonly ThreadLocal<Cpu> _current;
     private readonly ILogger _logger;
 
@@ -113,6 +115,7 @@ public sealed class PhysicalAddressSpace : IDisposable
         {
             var cpu = new Cpu(this, _cpus.Count);
             _cpus.Add(cpu);
+            _cpuArray = [.. _cpuArray, cpu];
             Counts.AddCpu(cpu);
             return cpu;
         }
@@ -149,6 +152,14 @@ public sealed class PhysicalAddressSpace : IDisposable
         lock (_gate)
             foreach (var cpu in _cpus)
                 cpu.ForgetOutstanding();
+    }
+
+    // During a power failure of 'region', under its lock: every CPU's write-backs to it not yet
+    // fenced were resolved by the failure. A CPU created meanwhile has none to the region yet.
+    internal void ForgetPending(NvdimmRegion region)
+    {
+        foreach (var cpu in _cpuArray)
+            cpu.ForgetPending(region);
     }
 
     // After a power failure of 'region' alone: the CPUs' write-backs to it were resolved by it.
