@@ -208,6 +208,61 @@ public class CpuConcurrencyTests
         });
     }
 
+    // Two regions, CPUs on their own threads writing back lines of both without fencing; one
+    // region fails alone. Its lines and the CPUs' write-backs to it go; the other region's stay,
+    // counted exactly, and each CPU's fence then persists them.
+    [Test]
+    [CancelAfter(60_000)]
+    public void AFailureOfOneRegionKeepsEveryCpusWriteBacksToTheOtherExact()
+    {
+        using var space = new PhysicalAddressSpace();
+        var r0 = new NvdimmRegion("region0", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
+        var r1 = new NvdimmRegion("region1", new NativeMedia(1 << 20), CostProfiles.OptaneAdr);
+        space.AddRegion(r0);
+        space.AddRegion(r1);
+        const int Cpus = 3, Lines = 40;
+        var cpus = Enumerable.Range(0, Cpus).Select(_ => space.CreateCpu()).ToArray();
+        var value = Enumerable.Repeat((byte)9, 64).ToArray();
+        RunAll(cpus.Select((cpu, c) => (Action)(() =>
+        {
+            for (int l = 0; l < Lines; l++)
+            {
+                foreach (var r in new[] { r0, r1 })
+                {
+                    long pa = r.BaseAddress + (c * Lines + l) * 64L;
+                    if (l % 2 == 0)
+                    {
+                        cpu.Store(pa, value);
+                        cpu.Clwb(pa);
+                    }
+                    else
+                        cpu.NtStore(pa, value);
+                }
+            }
+        })));
+        Assert.That(cpus.Select(c => c.CostState.OutstandingWriteBacks), Is.All.EqualTo(2 * Lines));
+
+        r0.Crash(CrashPolicy.Strict);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r0.InFlightLineCount, Is.Zero);
+            Assert.That(r1.InFlightLineCount, Is.EqualTo(Cpus * Lines));
+            Assert.That(cpus.Select(c => c.CostState.OutstandingWriteBacks), Is.All.EqualTo(Lines));
+        });
+        RunAll(cpus.Select(cpu => (Action)cpu.Sfence));
+        var persisted = new byte[Cpus * Lines * 64];
+        r1.ReadPersisted(0, persisted);
+        var lost = new byte[Cpus * Lines * 64];
+        r0.ReadPersisted(0, lost);
+        Assert.Multiple(() =>
+        {
+            Assert.That(r1.InFlightLineCount, Is.Zero);
+            Assert.That(persisted, Is.All.EqualTo((byte)9));
+            Assert.That(lost, Is.All.Zero);
+            Assert.That(cpus.Select(c => c.CostState.OutstandingWriteBacks), Is.All.Zero);
+        });
+    }
+
     // Native memory whose Flush, once armed, tells the test it runs and waits for the test's go.
     private sealed unsafe class HeldFlushMedia(long length) : IMedia
     {

@@ -180,4 +180,78 @@ public class PmemConcurrencyTests
             Assert.That(t.Device.QueueCpus.Select(c => c.CostState.OutstandingWriteBacks), Is.All.Zero);
         });
     }
+
+    // Power failures while bios and DAX stores run: no bio fails, nothing throws or hangs, and a
+    // flush once they are done leaves nothing in flight (a write-back issued after a failure is
+    // one its queue's fence completes).
+    [Test]
+    [CancelAfter(120_000)]
+    public void PowerFailuresDuringBiosAndDaxStoresLeaveNothingInFlightAfterAFlush()
+    {
+        using var t = TestDevice.InMemory(size: 4 << 20, queues: 2);
+        const int Writers = 3, Rounds = 3000;
+        var errors = new ConcurrentQueue<string>();
+        int running = Writers + 1, crashes = 0;
+        var work = new List<Action>();
+        for (int w = 0; w < Writers; w++)
+        {
+            int me = w;
+            work.Add(() =>
+            {
+                var data = Fill((uint)me + 1);
+                for (int r = 0; r < Rounds; r++)
+                {
+                    long off = (me * 64 + r % 64) * (long)Block;
+                    var s = (r % 5) switch
+                    {
+                        0 => t.Device.Write(off, data, BioFlags.Fua),
+                        1 => t.Device.WriteZeroes(off, Block),
+                        2 => t.Device.Flush(),
+                        _ => t.Device.Write(off, data),
+                    };
+                    if (s != BlkStatus.Ok)
+                        errors.Enqueue($"writer {me} round {r}: {s}");
+                }
+                Interlocked.Decrement(ref running);
+            });
+        }
+        work.Add(() =>
+        {
+            if (t.Device.DirectAccess(Writers * 64, 64, DaxAccessMode.Access, out var extent) != 0)
+                errors.Enqueue("DirectAccess failed");
+            else
+            {
+                var data = Fill(0xDA);
+                for (int r = 0; r < Rounds; r++)
+                {
+                    long off = r % 64 * (long)Block;
+                    extent.Window.Store(off, data);
+                    extent.Window.WriteBack(off, Block);
+                    extent.Window.Sfence();
+                }
+            }
+            Interlocked.Decrement(ref running);
+        });
+        work.Add(() =>
+        {
+            while (Volatile.Read(ref running) > 0)
+            {
+                t.Bus.Space.Crash(crashes % 3 == 0 ? CrashPolicy.Random(crashes) : CrashPolicy.Strict);
+                crashes++;
+            }
+        });
+        var threads = work.Select(a => new Thread(() =>
+        {
+            try { a(); }
+            catch (Exception e) { errors.Enqueue(e.ToString()); }
+        }) { IsBackground = true }).ToList();
+        foreach (var th in threads)
+            th.Start();
+        foreach (var th in threads)
+            Assert.That(th.Join(Bound), Is.True, "a thread is stuck (deadlock?)");
+        TestContext.Out.WriteLine($"{crashes} power failures");
+        Assert.That(errors, Is.Empty);
+        Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
+        Assert.That(t.Region.Region.InFlightLineCount, Is.Zero);
+    }
 }
