@@ -493,33 +493,19 @@ public sealed unsafe class Cpu
     }
 
     /// <summary>
-    /// Drops the write-backs to <paramref name="region"/> this CPU has not yet fenced: the power
-    /// failure of the region resolved them. Called under the region's lock by the failure itself,
-    /// so that a write-back this CPU issues once the lock is free again (after the failure, if its
-    /// thread runs on) stays for its fence. A stale run this misses (the CPU growing its lists for
-    /// another region meanwhile) is harmless: it covers only stores made before the failure, and
-    /// completing it completes nothing.
+    /// Drops the write-backs to <paramref name="region"/> this CPU has not yet fenced, and the
+    /// cost model's count of them: the power failure of the region resolved them. Called under the
+    /// region's lock by the failure itself, so that a write-back this CPU issues once the lock is
+    /// free again (after the failure, if its thread runs on) stays for its fence, and counted. A
+    /// stale run this misses (the CPU growing its lists for another region meanwhile) is harmless:
+    /// it covers only stores made before the failure, and completing it completes nothing.
     /// </summary>
-    internal void ForgetPending(NvdimmRegion region)
-    {
-        var counts = _pendingCount;
-        if (region.Id < counts.Length)
-            counts[region.Id] = 0;
-    }
-
-    /// <summary>Drops the cost model's outstanding write-backs after a power failure (the failure resolved them; the pending runs were dropped under each region's lock).</summary>
-    internal void ForgetOutstanding()
-    {
-        Array.Clear(_outstanding);
-        CostState.OutstandingWriteBacks = 0;
-        CostState.ForgetWriteBacksInFlight();
-        CostState.ForgetLastLoad();
-    }
-
-    /// <summary>Drops the cost model's outstanding write-backs to <paramref name="region"/> after its power failure (they were resolved by the crash).</summary>
     internal void ForgetOutstanding(NvdimmRegion region)
     {
         int id = region.Id;
+        var counts = _pendingCount;
+        if (id < counts.Length)
+            counts[id] = 0;
         if (id < _outstanding.Length)
         {
             CostState.OutstandingWriteBacks -= _outstanding[id];

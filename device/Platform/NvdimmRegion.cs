@@ -146,7 +146,6 @@ public sealed unsafe class NvdimmRegion : IDisposable
     {
         ArgumentNullException.ThrowIfNull(policy);
         CrashWith(policy.Begin());
-        Space?.ForgetOutstanding(this);
     }
 
     internal void CrashWith(Func<InFlightLine, int> choose)
@@ -160,7 +159,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
                 Tracker.Crash(BaseAddress, choose);
             // Under the lock, with the tracker's reset: a CPU's thread that runs on through the
             // failure issues its next write-back after both, and its fence completes it.
-            Space?.ForgetPending(this);
+            Space?.ForgetOutstanding(this);
             Cost.PowerFailure();
         }
         finally { Lock.Exit(); }

@@ -147,27 +147,17 @@ public sealed class PhysicalAddressSpace : IDisposable
         ArgumentNullException.ThrowIfNull(policy);
         var choose = policy.Begin();
         DeviceLog.PowerFailure(_logger, policy.ToString()!, _regions.Sum(r => r.InFlightLineCount));
+        // Each region's failure drops the CPUs' write-backs to it (ForgetOutstanding below).
         foreach (var r in _regions)
             r.CrashWith(choose);
-        lock (_gate)
-            foreach (var cpu in _cpus)
-                cpu.ForgetOutstanding();
     }
 
     // During a power failure of 'region', under its lock: every CPU's write-backs to it not yet
     // fenced were resolved by the failure. A CPU created meanwhile has none to the region yet.
-    internal void ForgetPending(NvdimmRegion region)
-    {
-        foreach (var cpu in _cpuArray)
-            cpu.ForgetPending(region);
-    }
-
-    // After a power failure of 'region' alone: the CPUs' write-backs to it were resolved by it.
     internal void ForgetOutstanding(NvdimmRegion region)
     {
-        lock (_gate)
-            foreach (var cpu in _cpus)
-                cpu.ForgetOutstanding(region);
+        foreach (var cpu in _cpuArray)
+            cpu.ForgetOutstanding(region);
     }
 
     /// <summary>Every line not yet persistent on the platform, in address order.</summary>

@@ -197,6 +197,7 @@ public class CpuConcurrencyTests
         cpu.Clwb(y);
         media.Release.Set();
         Assert.That(crash.Join(TimeSpan.FromSeconds(30)), Is.True, "the crash did not return");
+        Assert.That(cpu.CostState.OutstandingWriteBacks, Is.EqualTo(1), "the write-back issued after the crash is outstanding");
         cpu.Sfence();
 
         var persisted = new byte[64];
