@@ -264,6 +264,86 @@ public class CpuConcurrencyTests
         });
     }
 
+    // A CPU that has had the region to itself (the lock biased to it) is in a hot loop of mixed
+    // instructions when a second CPU joins (revoking the bias) and an inspector enumerates the
+    // crash states: each CPU leaves at most one line unfenced at a time, every enumeration sees
+    // that, and at the end every line holds its last value, persisted.
+    [Test]
+    [CancelAfter(120_000)]
+    public void RevocationDuringTheOwnersHotLoopWithCrashEnumerationKeepsEveryLineExact()
+    {
+        using var d = new DeviceFixture();
+        const int Rounds = 60_000, Lines = 256;
+        var owner = d.Cpu;
+        var second = d.Space.CreateCpu();
+        int ownerRounds = 0;
+        bool stop = false;
+        long bad = 0, enumerations = 0;
+        static void Step(DeviceFixture d, Cpu cpu, long baseOffset, int r, byte[] line)
+        {
+            long pa = d.Pa(baseOffset + r % Lines * 64L);
+            Array.Fill(line, (byte)(r % 251 + 1));
+            switch (r % 4)
+            {
+                case 0: cpu.Store(pa, line); cpu.Clwb(pa); cpu.Sfence(); break;
+                case 1: cpu.NtStore(pa, line); cpu.Mfence(); break;
+                case 2: cpu.Store(pa, line); cpu.Clflush(pa); break;
+                default: cpu.Persist(pa, line); break;
+            }
+        }
+        RunAll(new Action[]
+        {
+            () =>
+            {
+                var line = new byte[64];
+                for (int r = 0; r < Rounds; r++)
+                {
+                    Step(d, owner, 0, r, line);
+                    Volatile.Write(ref ownerRounds, r + 1);
+                }
+            },
+            () =>
+            {
+                // Joins once the owner is well into its loop.
+                var line = new byte[64];
+                var spin = new SpinWait();
+                while (Volatile.Read(ref ownerRounds) < Rounds / 4)
+                    spin.SpinOnce();
+                for (int r = 0; r < Rounds; r++)
+                    Step(d, second, 64 * 1024, r, line);
+                Volatile.Write(ref stop, true);
+            },
+            () =>
+            {
+                while (!Volatile.Read(ref stop))
+                {
+                    var space = new CrashStateSpace(d.Space.InFlightLines());
+                    if (space.Lines.Count > 2 || space.CountPowerset() > 4)
+                        Interlocked.Increment(ref bad);
+                    enumerations++;
+                }
+            },
+        });
+        TestContext.Out.WriteLine($"{enumerations} enumerations");
+        var wrong = new List<string>();
+        foreach (long half in new[] { 0L, 64 * 1024L })
+        {
+            for (int l = 0; l < Lines; l++)
+            {
+                int last = (Rounds - 1 - l) / Lines * Lines + l;
+                if (d.Persisted(half + l * 64L, 64).Any(b => b != (byte)(last % 251 + 1)))
+                    wrong.Add($"line {l} of the half at {half}");
+            }
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(bad, Is.Zero);
+            Assert.That(wrong, Is.Empty);
+            Assert.That(d.Region.InFlightLineCount, Is.Zero);
+            Assert.That(new[] { owner, second }.Select(c => c.CostState.OutstandingWriteBacks), Is.All.Zero);
+        });
+    }
+
     // Native memory whose Flush, once armed, tells the test it runs and waits for the test's go.
     private sealed unsafe class HeldFlushMedia(long length) : IMedia
     {
