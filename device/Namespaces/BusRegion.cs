@@ -134,6 +134,7 @@ public sealed class BusRegion
     public NvdimmNamespace ReconfigureNamespace(string name, NamespaceSpec spec, bool force)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        NvdimmNamespace made;
         lock (_gate)
         {
             ThrowIfReadOnly();
@@ -152,9 +153,20 @@ public sealed class BusRegion
                 throw new NamespaceException(Errno.ENOSPC, $"{old.Name} ({old.Size} bytes) is smaller than the {align}-byte alignment of {spec.Mode.ToName()}");
             var label = Plan(effective, align, sector, map, rest, old.Index, spec.Uuid ?? old.Uuid, old.Offset);
             Commit([.. rest, label]);
-            return _namespaces.First(n => n.Index == label.Index);
+            made = _namespaces.First(n => n.Index == label.Index);
         }
+        // Outside the lock: an unbinding device waits for its bios, which may read the namespaces.
+        NamespaceRemoved?.Invoke();
+        return made;
     }
+
+    /// <summary>
+    /// Raised when a namespace has been destroyed or reconfigured, on the thread that did it and
+    /// before that call returns. A device attached to the old namespace unbinds here and waits for
+    /// the I/O it has in flight, as the kernel's <c>del_gendisk</c> drains the queue, so that none
+    /// of it lands in the range after the call returns.
+    /// </summary>
+    public event Action? NamespaceRemoved;
 
     /// <summary>
     /// Marks <paramref name="ns"/> as in use by this process, as a block device held open is (an
@@ -232,6 +244,7 @@ public sealed class BusRegion
             ThrowIfHeld(ns);
             Commit(_labels == null ? [] : [.. _labels.Where(l => l.Index != ns.Index)]);
         }
+        NamespaceRemoved?.Invoke();
     }
 
     /// <summary>The region's bad blocks, relative to the region start.</summary>

@@ -61,6 +61,22 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         _queues = new SubmissionQueue[queueCount];
         for (int i = 0; i < queueCount; i++)
             _queues[i] = new SubmissionQueue(space.CreateCpu());
+        region.NamespaceRemoved += DrainIfGone;
+    }
+
+    // The namespace was destroyed or reconfigured: once this device is unbound, wait for the bios
+    // in flight on every queue (each checks the binding again under its queue), so that none of
+    // them lands in the range after the namespace change returns (del_gendisk's queue freeze).
+    private void DrainIfGone()
+    {
+        if (!_binding.IsGone)
+            return;
+        foreach (var q in _queues)
+        {
+            lock (q)
+            {
+            }
+        }
     }
 
     /// <summary>The namespace this device exposes.</summary>
@@ -232,6 +248,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             var q = EnterQueue();
             try
             {
+                if (_binding.IsGone)
+                    return Unbound(activity, BioOp.Write, offset, length);
                 var cpu = q.Cpu;
                 while (written < length)
                 {
@@ -280,6 +298,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             var q = EnterQueue();
             try
             {
+                if (_binding.IsGone)
+                    return Unbound(activity, BioOp.Read, offset, length);
                 try
                 {
                     while (read < length)
@@ -303,6 +323,13 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         }
         AccountCopy(activity, BioOp.Read, offset, length, read, status);
         return status;
+    }
+
+    // A WriteFrom or ReadTo that found the device unbound once on its queue: nothing moved.
+    private static BlkStatus Unbound(System.Diagnostics.Activity? activity, BioOp op, long offset, long length)
+    {
+        AccountCopy(activity, op, offset, length, 0, BlkStatus.IoError);
+        return BlkStatus.IoError;
     }
 
     // The trace tags and metrics of a WriteFrom or ReadTo: one bio of its op, the bytes it moved.
@@ -332,6 +359,9 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         var q = EnterQueue();
         try
         {
+            // Unbound while the bio waited for its queue (see DrainIfGone).
+            if (_binding.IsGone)
+                return BlkStatus.IoError;
             try
             {
                 if (!bio.IsVectored)
@@ -367,6 +397,9 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         var q = EnterQueue();
         try
         {
+            // Unbound while the bio waited for its queue or its preflush (see DrainIfGone).
+            if (_binding.IsGone)
+                return BlkStatus.IoError;
             if (bio.Size > 0 && HasBadBlocks(bio.Offset, bio.Size) && !ClearPoison(bio.Offset, bio.Size))
                 return BlkStatus.IoError;
             var cpu = q.Cpu;
