@@ -160,7 +160,7 @@ public sealed class NvdimmBus : IDisposable
                 LabelCount = 0,
                 Sequence = 1,
                 ImageSize = size,
-                ImageName = Path.GetFileName(Path.GetFullPath(imagePath)),
+                ImageName = ImageName(imagePath),
                 Profile = costProfile.Name,
             }, []);
             empty.Save(labelPath);
@@ -220,7 +220,7 @@ public sealed class NvdimmBus : IDisposable
 
     private static void CheckLabelsFit(LabelStorageArea labels, string imagePath, string labelPath, long length)
     {
-        string imageName = Path.GetFileName(Path.GetFullPath(imagePath));
+        string imageName = ImageName(imagePath);
         var index = labels.Index;
         if (index.ImageName != imageName)
             throw new NamespaceException(Errno.ENXIO,
@@ -257,11 +257,14 @@ public sealed class NvdimmBus : IDisposable
         {
             return null;
         }
-        if (labels == null || labels.Index.ImageName != Path.GetFileName(Path.GetFullPath(imagePath))
+        if (labels == null || labels.Index.ImageName != ImageName(imagePath)
             || labels.Index.ImageSize == length)
             return null;
         return SizeChanged(imagePath, length, labels.Index.ImageSize);
     }
+
+    // The name a label file records its image by: the image's file name, after resolving the path.
+    private static string ImageName(string imagePath) => Path.GetFileName(Path.GetFullPath(imagePath));
 
     private CostProfile ResolveProfile(string? name, string? labelPath)
     {

@@ -26,9 +26,9 @@ public sealed class PhysicalAddressSpace : IDisposable
 
     private volatile NvdimmRegion[] _regions = [];
     private readonly object _gate = new();
-    private readonly List<Cpu> _cpus = [];
-    // The same CPUs, for a power failure to read under a region's lock without taking _gate.
-    private volatile Cpu[] _cpuArray = [];
+    // The CPUs, replaced (under _gate) when one is added, so that a power failure can read them
+    // under a region's lock without taking _gate.
+    private volatile Cpu[] _cpus = [];
     private readonly ThreadLocal<Cpu> _current;
     private readonly ILogger _logger;
 
@@ -113,9 +113,8 @@ public sealed class PhysicalAddressSpace : IDisposable
     {
         lock (_gate)
         {
-            var cpu = new Cpu(this, _cpus.Count);
-            _cpus.Add(cpu);
-            _cpuArray = [.. _cpuArray, cpu];
+            var cpu = new Cpu(this, _cpus.Length);
+            _cpus = [.. _cpus, cpu];
             Counts.AddCpu(cpu);
             return cpu;
         }
@@ -156,7 +155,7 @@ public sealed class PhysicalAddressSpace : IDisposable
     // fenced were resolved by the failure. A CPU created meanwhile has none to the region yet.
     internal void ForgetOutstanding(NvdimmRegion region)
     {
-        foreach (var cpu in _cpuArray)
+        foreach (var cpu in _cpus)
             cpu.ForgetOutstanding(region);
     }
 
