@@ -30,27 +30,7 @@ public class CrossProcessTests
     private static (int Exit, string Out, string Err) Daxstack(params string[] args) => Run([], args);
 
     // daxstack in a child process, run through 'prefix' (a command such as setpriv) when given.
-    private static (int Exit, string Out, string Err) Run(string[] prefix, string[] args)
-    {
-        string dll = Path.Combine(AppContext.BaseDirectory, "daxstack.dll");
-        var psi = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in prefix.Skip(1))
-            psi.ArgumentList.Add(a);
-        if (prefix.Length > 0)
-            psi.ArgumentList.Add("dotnet");
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail("daxstack child process did not exit within 60 s");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Exit, string Out, string Err) Run(string[] prefix, string[] args) => DaxstackProcess.Run(prefix, args);
 
     private static CostProfileCatalog Catalog() => new(new NvdimmOptions());
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace DaxStack.Device.Tests.Cli;
 
 /// <summary>Help does not depend on the settings: a configuration that fails validation still lets --help show it.</summary>
@@ -74,21 +72,6 @@ public class HelpWithBadConfigurationTests
     }
 
     // daxstack in a child process with one more environment variable.
-    private static (int Exit, string Out, string Err) Child((string Name, string Value) env, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "daxstack.dll"));
-        foreach (var a in args)
-            psi.ArgumentList.Add(a);
-        psi.Environment[env.Name] = env.Value;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(60_000))
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail("daxstack child process did not exit within 60 s");
-        }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Exit, string Out, string Err) Child((string Name, string Value) env, params string[] args) =>
+        DaxstackProcess.Run([], args, env);
 }

@@ -20,6 +20,21 @@ public class PmemConcurrencyTests
     private const int SharedBlocks = 8;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
+    // Runs each action on a thread of its own and waits for all of them, each within Bound (a
+    // thread stuck past it fails the test); what an action throws goes to 'errors'.
+    private static void RunOnThreads(IEnumerable<Action> work, ConcurrentQueue<string> errors)
+    {
+        var threads = work.Select(a => new Thread(() =>
+        {
+            try { a(); }
+            catch (Exception e) { errors.Enqueue(e.ToString()); }
+        }) { IsBackground = true }).ToList();
+        foreach (var th in threads)
+            th.Start();
+        foreach (var th in threads)
+            Assert.That(th.Join(Bound), Is.True, "a thread is stuck (deadlock?)");
+    }
+
     private static byte[] Fill(uint value)
     {
         var b = new byte[Block];
@@ -131,15 +146,7 @@ public class PmemConcurrencyTests
                 window.Store(p * (long)Block, Fill(0xDEAD));
         });
 
-        var threads = work.Select(a => new Thread(() =>
-        {
-            try { a(); }
-            catch (Exception e) { errors.Enqueue(e.ToString()); }
-        }) { IsBackground = true }).ToList();
-        foreach (var th in threads)
-            th.Start();
-        foreach (var th in threads)
-            Assert.That(th.Join(Bound), Is.True, "a thread is stuck (deadlock?)");
+        RunOnThreads(work, errors);
         Assert.That(errors, Is.Empty);
 
         t.Bus.Space.Crash(CrashPolicy.Strict);
@@ -240,15 +247,7 @@ public class PmemConcurrencyTests
                 crashes++;
             }
         });
-        var threads = work.Select(a => new Thread(() =>
-        {
-            try { a(); }
-            catch (Exception e) { errors.Enqueue(e.ToString()); }
-        }) { IsBackground = true }).ToList();
-        foreach (var th in threads)
-            th.Start();
-        foreach (var th in threads)
-            Assert.That(th.Join(Bound), Is.True, "a thread is stuck (deadlock?)");
+        RunOnThreads(work, errors);
         TestContext.Out.WriteLine($"{crashes} power failures");
         Assert.That(errors, Is.Empty);
         Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
