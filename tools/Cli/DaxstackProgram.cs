@@ -124,8 +124,7 @@ public static class DaxstackProgram
             if (HelpWithoutHost(commandArgs, stdout, stderr) is { } status)
                 return status;
             stderr.WriteLine($"daxstack: configuration: {ConfigurationMessage(e)}");
-            // repair's exit statuses are xfs_repair's: 2 when it could not check at all.
-            return commandArgs.Length > 0 && commandArgs[0] == "repair" ? 2 : 1;
+            return UsageErrorStatus(commandArgs.Length > 0 ? commandArgs[0] : "daxstack");
         }
         using (host)
         {
@@ -138,9 +137,9 @@ public static class DaxstackProgram
                 // Parse errors in the tool's own form: "ndctl create-namespace: message".
                 string path = CommandPath(parsed.CommandResult);
                 foreach (var error in parsed.Errors)
-                    stderr.WriteLine($"{path}: {error.Message}");
+                    stderr.WriteLine($"{path}: {ParseErrorMessage(error)}");
                 stderr.WriteLine(path == "daxstack" ? "Try 'daxstack --help'." : $"Try 'daxstack {path} --help'.");
-                return 1;
+                return UsageErrorStatus(path);
             }
             try
             {
@@ -237,6 +236,22 @@ public static class DaxstackProgram
         }
         return host;
     }
+
+    /// <summary>
+    /// The exit status of a command that could not run for its usage or the configuration: 1, but
+    /// 2 for repair, whose statuses are xfs_repair's (1 says the filesystem has problems; 2 that
+    /// it could not be checked at all).
+    /// </summary>
+    private static int UsageErrorStatus(string commandPath) =>
+        commandPath == "repair" || commandPath.StartsWith("repair ", StringComparison.Ordinal) ? RepairCommand.CannotCheck : 1;
+
+    // The parser's message, except for a required argument that was not given: the parser's own
+    // words ("Required argument missing for command: 'mkfs'.") name the command, not the argument.
+    private static string ParseErrorMessage(System.CommandLine.Parsing.ParseError error) =>
+        error.SymbolResult is System.CommandLine.Parsing.ArgumentResult { Tokens.Count: 0 } missing
+        && missing.Argument.Arity.MinimumNumberOfValues > 0
+            ? $"missing argument {missing.Argument.Name}"
+            : error.Message;
 
     private static string CommandPath(System.CommandLine.Parsing.CommandResult result)
     {

@@ -31,7 +31,8 @@ public static class DbCommand
         var readOnly = new Option<bool>("-r") { Description = "Read-only (always: accepted for xfs_db compatibility)." };
         var file = new Option<bool>("-f") { Description = "The target is a file (always: accepted for xfs_db compatibility)." };
         var ns = new Option<string?>("--namespace") { Description = "The namespace to inspect (namespaceR.N, R.N or its name). Default: the image's only raw or fsdax namespace.", HelpName = "NAMESPACE" };
-        var image = new Argument<string?>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ZeroOrOne };
+        // Required: the parser reports it missing, and the usage line shows <IMAGE>, not [<IMAGE>].
+        var image = new Argument<string>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ExactlyOne };
         var cmd = new Command(Command, "Inspect the filesystem on an image (xfs_db -r like).");
         foreach (var o in new Option[] { commands, readOnly, file, ns })
             cmd.Options.Add(o);

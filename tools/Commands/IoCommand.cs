@@ -46,7 +46,9 @@ public static class IoCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var ns = new Option<string?>("--namespace") { Description = "The namespace holding the filesystem (namespaceR.N, R.N or its name). Default: the image's only raw or fsdax namespace.", HelpName = "NAMESPACE" };
-        var target = new Argument<string?>("IMAGE[:PATH]") { Description = "The image file, and the file in it to open.", Arity = ArgumentArity.ZeroOrOne };
+        // Required (the PATH part is optional): the parser reports it missing, and the usage line shows
+        // <IMAGE[:PATH]>, not [<IMAGE[:PATH]>].
+        var target = new Argument<string>("IMAGE[:PATH]") { Description = "The image file, and the file in it to open.", Arity = ArgumentArity.ExactlyOne };
         var cmd = new Command(Command, "Run xfs_io-like commands on a file of the filesystem on an image.");
         foreach (var o in new Option[] { commands, create, readOnly, truncate, append, sync, direct, uid, gid, capDrop, ns })
             cmd.Options.Add(o);

@@ -30,7 +30,9 @@ public static class MkfsCommand
         var inode = Multi("-i", "sparse=0,size=512", "Inodes: sparse=0 and size=512 are fixed.");
         var label = new Option<string?>("-L") { Description = "Filesystem label, at most 12 bytes.", HelpName = "label" };
         var ns = new Option<string?>("--namespace") { Description = "The namespace to format (namespaceR.N, R.N or its name). Default: the image's only raw or fsdax namespace.", HelpName = "NAMESPACE" };
-        var image = new Argument<string?>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ZeroOrOne };
+        // Required, as mkfs.xfs requires its device: the parser reports it missing, and the usage line
+        // shows <IMAGE>, not [<IMAGE>].
+        var image = new Argument<string>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ExactlyOne };
 
         var cmd = new Command(Command, "Make an XFS v5 filesystem on an image (mkfs.xfs-like).");
         foreach (var o in new Option[] { force, dryRun, quiet, block, data, meta, inode, label, ns })

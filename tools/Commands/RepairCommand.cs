@@ -28,7 +28,8 @@ public static class RepairCommand
         var noModify = new Option<bool>("-n") { Description = "No modify mode: check only (required: the checker never writes)." };
         var file = new Option<bool>("-f") { Description = "The target is an image file (always: accepted for xfs_repair compatibility)." };
         var ns = new Option<string?>("--namespace") { Description = "The namespace to check (namespaceR.N, R.N or its name). Default: the image's only raw or fsdax namespace.", HelpName = "NAMESPACE" };
-        var image = new Argument<string?>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ZeroOrOne };
+        // Required: the parser reports it missing (exit status 2, as every usage error of repair).
+        var image = new Argument<string>("IMAGE") { Description = "The image file.", Arity = ArgumentArity.ExactlyOne };
         var cmd = new Command(Command, "Check the filesystem on an image (xfs_repair -n like): exit 0 clean, 1 on any inconsistency, 2 when it cannot check (no image, no filesystem, bad options or configuration).");
         foreach (var o in new Option[] { noModify, file, ns })
             cmd.Options.Add(o);

@@ -17,7 +17,7 @@ public class IoCommandTests
         Assert.Multiple(() =>
         {
             Assert.That(status, Is.EqualTo(1));
-            Assert.That(error, Does.StartWith("io: no image given"));
+            Assert.That(error, Does.StartWith("io: missing argument IMAGE[:PATH]"));
         });
     }
 

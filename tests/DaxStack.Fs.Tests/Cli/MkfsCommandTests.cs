@@ -175,6 +175,17 @@ public class MkfsCommandTests
         Assert.Multiple(() =>
         {
             Assert.That(status, Is.EqualTo(1));
+            Assert.That(error, Does.StartWith("mkfs: missing argument IMAGE"));
+        });
+    }
+
+    [Test]
+    public void AnEmptyImageNameIsAClearError()
+    {
+        var (status, _, error) = CliRun.Run("mkfs", "-f", "");
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(1));
             Assert.That(error, Does.StartWith("mkfs: No device name specified"));
         });
     }
