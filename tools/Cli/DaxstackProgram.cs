@@ -120,8 +120,8 @@ public static class DaxstackProgram
         catch (Exception e) when (e is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException
                                        or InvalidDataException or KeyNotFoundException or FormatException)
         {
-            // Help does not depend on the settings: asked for, it is shown whatever they are.
-            if (HelpWithoutHost(commandArgs, stdout, stderr) is { } status)
+            // Help and the version do not depend on the settings: asked for, they are shown whatever they are.
+            if (HelpOrVersionWithoutHost(commandArgs, stdout, stderr) is { } status)
                 return status;
             stderr.WriteLine($"daxstack: configuration: {ConfigurationMessage(e)}");
             return UsageErrorStatus(commandArgs.Length > 0 ? commandArgs[0] : "daxstack");
@@ -164,16 +164,19 @@ public static class DaxstackProgram
     }
 
     /// <summary>
-    /// Shows the help <paramref name="commandArgs"/> ask for (--help, -h or -? on a command line
-    /// that otherwise parses) and returns its exit status, without the host, whose configuration
-    /// may be invalid; null if the command line does not ask for help. Building the command tree
-    /// reads no service, so the tree built here has none.
+    /// Shows the help or the version <paramref name="commandArgs"/> ask for (--help, -h or -?, or
+    /// --version, on a command line that otherwise parses) and returns its exit status, without
+    /// the host, whose configuration may be invalid; null if the command line asks for neither.
+    /// Building the command tree reads no service, so the tree built here has none.
     /// </summary>
-    private static int? HelpWithoutHost(string[] commandArgs, TextWriter stdout, TextWriter stderr)
+    private static int? HelpOrVersionWithoutHost(string[] commandArgs, TextWriter stdout, TextWriter stderr)
     {
         using var services = new ServiceCollection().BuildServiceProvider();
-        var parsed = BuildRootCommand(new CliContext(services, stdout, stderr)).Parse(commandArgs);
-        if (parsed.Errors.Count > 0 || parsed.Action is not System.CommandLine.Help.HelpAction)
+        var root = BuildRootCommand(new CliContext(services, stdout, stderr));
+        var parsed = root.Parse(commandArgs);
+        // The version option's action is not a public type: it is known by the option it belongs to.
+        bool version = root.Options.OfType<VersionOption>().Any(o => o.Action == parsed.Action);
+        if (parsed.Errors.Count > 0 || !(parsed.Action is System.CommandLine.Help.HelpAction || version))
             return null;
         return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
     }

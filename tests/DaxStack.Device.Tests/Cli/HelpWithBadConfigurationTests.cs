@@ -1,6 +1,6 @@
 namespace DaxStack.Device.Tests.Cli;
 
-/// <summary>Help does not depend on the settings: a configuration that fails validation still lets --help show it.</summary>
+/// <summary>Help and the version do not depend on the settings: a configuration that fails validation still lets --help and --version show them.</summary>
 public class HelpWithBadConfigurationTests
 {
     [TestCase("demo", "--help")]
@@ -19,6 +19,35 @@ public class HelpWithBadConfigurationTests
             Assert.That(error, Is.Empty);
             Assert.That(output, Does.Contain("Usage:"));
             Assert.That(output, Is.EqualTo(goodOutput), "the same help as with a valid configuration");
+        });
+    }
+
+    [TestCase("--Nvdimm:Profile=bad")]
+    [TestCase("--Nvdimm:InMemorySize=1000")]
+    [TestCase("--Pmem:QueueCont=3")]
+    public void VersionIsShownWhateverTheConfiguration(string setting)
+    {
+        var (exit, output, error) = CliRunner.Run(setting, "--version");
+        var (goodExit, goodOutput, _) = CliRunner.Run("--version");
+        Assert.Multiple(() =>
+        {
+            Assert.That(goodExit, Is.Zero);
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(error, Is.Empty);
+            Assert.That(output, Is.Not.Empty.And.EqualTo(goodOutput), "the same version as with a valid configuration");
+        });
+    }
+
+    [Test]
+    public void VersionIsShownWithABadConfigurationFromTheEnvironment()
+    {
+        var (exit, output, error) = Child(("DAXSTACK_Nvdimm__Profile", "bad"), "--version");
+        var (_, goodOutput, _) = DaxstackProcess.Run([], ["--version"]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(error, Is.Empty);
+            Assert.That(output, Does.Match(@"^\d+\.\d+").And.EqualTo(goodOutput));
         });
     }
 
