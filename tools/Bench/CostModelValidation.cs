@@ -3,6 +3,7 @@ using DaxStack.Device.Cost;
 using DaxStack.Device.Media;
 using DaxStack.Device.Persistence;
 using DaxStack.Device.Platform;
+using DaxStack.Tools.Cli;
 
 namespace DaxStack.Tools.Bench;
 
@@ -124,11 +125,14 @@ public static class CostModelValidation
         o.WriteLine(string.Create(inv, $"{"quantity",-58} {"modeled",9} {"published",9} {"error",7}  source"));
         foreach (var r in rows)
         {
-            string published = r.Published is { } v ? v.ToString("0.###", inv) : "-";
+            string published = r.Published is { } v ? ReadableNumber.Decimal(v, "0.###", ColumnLimit) : "-";
             // A bandwidth benchmark over which the clock did not advance (every cost it meets zero,
             // or too small for the clock to add) has no finite value to show.
             bool unbounded = !double.IsFinite(r.Modeled);
-            string error = r.Error is { } e && !unbounded ? (e * 100).ToString("+0.0;-0.0;+0.0", inv) + "%" : "-";
+            // A modeled value near double's largest is off by a percentage double cannot hold.
+            string error = r.Error is { } e && !unbounded && double.IsFinite(e * 100)
+                ? ReadableNumber.Decimal(e * 100, "+0.0;-0.0;+0.0", ColumnLimit, "+0.###e+0;-0.###e+0") + "%"
+                : "-";
             string mark = r.Passes ? "" : unbounded ? "  <-- no modeled time elapsed" : $"  <-- off by more than {Percent}";
             string modeled = unbounded ? "unbounded" : Format(r.Modeled);
             o.WriteLine(string.Create(inv, $"{r.Quantity,-58} {modeled,9} {published,9} {error,7}  {r.Source}{mark}"));
@@ -297,7 +301,11 @@ public static class CostModelValidation
 
     private static string SizeText(int bytes) => bytes >= 1024 ? $"{bytes / 1024} KiB" : $"{bytes} B";
 
-    private static string Format(double v) => v.ToString(v >= 100 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
+    // The columns are 9 characters wide: 9999999.9 fits; a larger value (a profile with a bandwidth
+    // of 1e300 GB/s measures some 1e307) is printed in scientific notation.
+    private const double ColumnLimit = 1e7;
+
+    private static string Format(double v) => ReadableNumber.Decimal(v, v >= 100 ? "0.0" : "0.00", ColumnLimit);
 
     private static byte[] MakeData(int length)
     {

@@ -71,7 +71,7 @@ public static class DemoCommand
             }
             catch (OutOfMemoryException)
             {
-                return context.Fail("demo", $"cannot allocate the {size}-byte in-memory device (Nvdimm:InMemorySize): {ErrnoText.StrError(Errno.ENOMEM)}");
+                return context.Fail("demo", $"cannot allocate the in-memory device of {ReadableNumber.Bytes(size)} (Nvdimm:InMemorySize): {ErrnoText.StrError(Errno.ENOMEM)}");
             }
             Run(context.Out, profile, media, context.Services.GetRequiredService<DeviceMetrics>(), driver, catalog);
             return 0;
@@ -327,7 +327,9 @@ public static class DemoCommand
             Add("ld", s.Loads); Add("hit", s.CacheHitLines); Add("st", s.Stores); Add("nt", s.NtStores); Add("clwb", s.Clwb);
             Add("clflush", s.Clflush); Add("sfence", s.Sfence);
             string amp = requested > 0 ? $"{media} / {requested} ({(double)media / requested:0.0}x)" : "-";
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {op,-34} {ns,11:0.0} {ins,-34} {amp,27}"));
+            // 999999999.9 ns fits the column; longer times (the slowest settings reach tens of seconds) print as 6.5e+10.
+            string modeled = ReadableNumber.Decimal(ns, "0.0", 1e9);
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   {op,-34} {modeled,11} {ins,-34} {amp,27}"));
         }
         o.WriteLine($"   {CostTableSource(profile)}");
     }
@@ -351,5 +353,6 @@ public static class DemoCommand
 
     private static string Show(byte[] b) => b.All(x => x == 0) ? $"{b.Length} zero bytes" : $"\"{Text(b)}\"";
 
-    private static string Size(long bytes) => bytes >= 1L << 30 ? $"{bytes >> 30} GiB" : $"{bytes >> 20} MiB";
+    private static string Size(long bytes) =>
+        bytes >= ReadableNumber.BytesInUnitsFrom ? ReadableNumber.Bytes(bytes) : bytes >= 1L << 30 ? $"{bytes >> 30} GiB" : $"{bytes >> 20} MiB";
 }

@@ -124,6 +124,40 @@ public class DemoCommandTests
     }
 
     [Test]
+    public void AnInMemoryDeviceThatCannotBeAllocatedIsShownInUnitsNotSeventeenDigits()
+    {
+        var (exit, _, error) = CliRunner.Run("demo", $"--Nvdimm:InMemorySize={1L << 56}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.Contain("64 PiB").And.Contain("Nvdimm:InMemorySize"));
+            Assert.That(error, Does.Not.Contain((1L << 56).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        });
+    }
+
+    // Latencies at the model's limit (1e9 ns) and bandwidths at its floor (1e-6 GB/s) make rows of
+    // tens of seconds: the cost table keeps its columns, printing them in scientific notation.
+    [Test]
+    public void HugeModeledCostsKeepTheCostTablesColumns()
+    {
+        string[] settings = ["ReadLatencyRandomNs=1e9", "ReadLatencySequentialNs=1e9", "CacheHitNs=1e9", "FenceNs=1e9", "StoreNs=1e9",
+            "ReadBandwidthGBps=1e-6", "WriteBandwidthNtGBps=1e-6", "WriteBandwidthClwbGBps=1e-6"];
+        var (exit, output, error) = CliRunner.Run([.. settings.Select(s => "--Nvdimm:Profiles:slow:Set:" + s), "demo", "--profile", "slow"]);
+        var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        int header = lines.FindIndex(l => l.TrimStart().StartsWith("operation", StringComparison.Ordinal));
+        int end = lines[header].IndexOf("modeled ns", StringComparison.Ordinal) + "modeled ns".Length;
+        var rows = lines.Skip(header + 1).TakeWhile(l => !l.TrimStart().StartsWith("Figures", StringComparison.Ordinal)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That(rows, Has.Count.EqualTo(10));
+            foreach (var row in rows)
+                Assert.That(row[end - 1] != ' ' && row[end] == ' ', Is.True, $"the modeled ns column ends where its header does: '{row}'");
+            Assert.That(rows, Has.Some.Match(@"\de\+\d"), "tens of seconds in scientific notation");
+        });
+    }
+
+    [Test]
     public void ALogicalBlockSizeTheTourCannotUseIsAClearErrorBeforeAnyStep()
     {
         var (exit, output, error) = CliRunner.Run("demo", "--Pmem:LogicalBlockSize=4096");

@@ -95,6 +95,26 @@ public class CostModelValidationTests
         });
     }
 
+    // Zero latencies and a bandwidth of 1e300 GB/s: the bandwidth benchmarks measure some 1e307 GB/s.
+    [Test]
+    public void AstronomicalModeledValuesArePrintedInScientificNotation()
+    {
+        string[] settings = ["ReadLatencySequentialNs=0", "ReadLatencyRandomNs=0", "CacheHitNs=0", "ReadBandwidthGBps=1e300",
+            "WriteBandwidthNtGBps=1e300", "NtWriteLatencyNs=0", "DimmWriteIngestNs=0", "StoreNs=0", "FenceNs=0", "FlushIssueNs=0",
+            "ClwbWriteLatencyNs=0"];
+        var (exit, output, error) = CliRunner.Run(
+            [.. settings.Select(s => "--Nvdimm:Profiles:huge:Set:" + s), "bench", "cost-model", "--profile", "huge"]);
+        var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        string row = lines.Single(l => l.StartsWith("read bandwidth, 1 DIMM (GB/s)", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), error);
+            Assert.That(row, Does.Match(@"^read bandwidth, 1 DIMM \(GB/s\) +\d(\.\d+)?e\+\d+ +6\.6 +\+\d(\.\d+)?e\+\d+%  FAST'20 Fig\. 4"));
+            Assert.That(lines, Has.None.Match(@"\d{12}"), "no number of a dozen digits or more");
+            Assert.That(lines.Max(l => l.Length), Is.LessThanOrEqualTo(160), "the columns hold their values");
+        });
+    }
+
     // Profile names and Domain are read in any case; so is the Technology that picks the figures.
     [TestCase("dram", "DRAM", 8)]
     [TestCase("optane-adr", "Optane", 16)]
