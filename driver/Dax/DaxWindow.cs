@@ -1,6 +1,9 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using DaxStack.Device.Cost;
 using DaxStack.Device.Platform;
 using DaxStack.Device.Poison;
+using DaxStack.Driver.Pmem;
 
 namespace DaxStack.Driver.Dax;
 
@@ -12,16 +15,28 @@ namespace DaxStack.Driver.Dax;
 /// throws <see cref="ArgumentOutOfRangeException"/>. A window over a mapping without write access
 /// (a device-dax mapping made without <c>PROT_WRITE</c>) refuses stores with
 /// <see cref="InvalidOperationException"/>, where the hardware would raise a protection fault.
+/// <para>
+/// A window remembers the device it came from: once that device is unbound (its namespace was
+/// destroyed or reconfigured), every load, store, flush and fence through the window throws
+/// <see cref="DaxDeviceGoneException"/> without touching memory, which may by then belong to
+/// another namespace. The check is a read of the region's namespace list and a reference
+/// comparison; an access that passed it while the change was being made may still land, as for
+/// any operation the device started before its unbind.
+/// </para>
 /// </summary>
 /// <remarks>Models the kernel virtual address (<c>kaddr</c>) that <c>dax_direct_access</c> returns.</remarks>
 public readonly struct DaxWindow
 {
     private readonly PhysicalAddressSpace _space;
+    private readonly NamespaceBinding _binding;
     private readonly bool _readOnly;
 
-    internal DaxWindow(PhysicalAddressSpace space, long physicalAddress, long length, bool writable = true)
+    internal DaxWindow(PhysicalAddressSpace space, NamespaceBinding binding, long physicalAddress, long length, bool writable = true)
     {
+        ArgumentNullException.ThrowIfNull(space);
+        ArgumentNullException.ThrowIfNull(binding);
         _space = space;
+        _binding = binding;
         PhysicalAddress = physicalAddress;
         Length = length;
         _readOnly = !writable;
@@ -39,6 +54,13 @@ public readonly struct DaxWindow
     /// <summary>Whether the window is the default (empty) value.</summary>
     public bool IsEmpty => _space is null;
 
+    /// <summary>
+    /// Whether the device the window came from is unbound (its namespace was destroyed or
+    /// reconfigured): every access through it then throws <see cref="DaxDeviceGoneException"/>.
+    /// False for the empty window.
+    /// </summary>
+    public bool IsDeviceGone => _space is not null && _binding.IsGone;
+
     /// <summary>Whether stores through the window are allowed (false for a read-only mapping).</summary>
     public bool IsWritable => _space is not null && !_readOnly;
 
@@ -46,7 +68,7 @@ public readonly struct DaxWindow
     public DaxWindow Slice(long offset, long length)
     {
         Check(offset, length);
-        return new DaxWindow(_space, PhysicalAddress + offset, length, !_readOnly);
+        return new DaxWindow(_space, _binding, PhysicalAddress + offset, length, !_readOnly);
     }
 
     /// <summary>The physical address of byte <paramref name="offset"/>.</summary>
@@ -132,7 +154,11 @@ public readonly struct DaxWindow
     public void WriteBack(long offset, long length) => Flush(FlushKind.Clwb, offset, length);
 
     /// <summary>sfence on the calling CPU: every write-back it issued is durable afterwards (<c>pmem_wmb</c>).</summary>
-    public void Sfence() => _space.CurrentCpu.Sfence();
+    public void Sfence()
+    {
+        CheckAlive();
+        _space.CurrentCpu.Sfence();
+    }
 
     private void CheckStore(long offset, long length)
     {
@@ -144,10 +170,27 @@ public readonly struct DaxWindow
 
     private void Check(long offset, long length)
     {
-        if (_space is null)
-            throw new InvalidOperationException("the DAX window is empty");
+        CheckAlive();
         if (offset < 0 || length < 0 || offset > Length - length)
             throw new ArgumentOutOfRangeException(nameof(offset), offset,
                 $"[{offset}, +{length}) is outside the {Length}-byte DAX window at 0x{PhysicalAddress:x}");
     }
+
+    // Every access begins here: the empty window is a bug, and a window of an unbound device
+    // must not reach memory that may now be another namespace's.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckAlive()
+    {
+        if (_space is null)
+            ThrowEmpty();
+        if (_binding.IsGone)
+            ThrowGone(_binding, PhysicalAddress);
+    }
+
+    [DoesNotReturn]
+    private static void ThrowEmpty() => throw new InvalidOperationException("the DAX window is empty");
+
+    [DoesNotReturn]
+    private static void ThrowGone(NamespaceBinding binding, long physicalAddress) =>
+        throw new DaxDeviceGoneException(binding.Namespace.Name, physicalAddress);
 }

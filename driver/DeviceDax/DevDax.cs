@@ -45,6 +45,9 @@ public sealed class DevDax
     // kernel has killed the dax device then (check_vma fails, its mappings are zapped).
     internal bool IsGone => _binding.IsGone;
 
+    // What the windows over its mappings remember, so that they refuse access once it is gone.
+    internal NamespaceBinding Binding => _binding;
+
     /// <summary>
     /// Checks and creates a mapping of <paramref name="length"/> bytes at virtual address
     /// <paramref name="address"/>, starting at page <paramref name="pgoff"/> of the device.

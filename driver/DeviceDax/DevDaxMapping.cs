@@ -87,7 +87,8 @@ public sealed class DevDaxMapping
     /// The window over the installed entry that holds <paramref name="address"/>; false when no
     /// entry maps it (an access there would fault first), as after the namespace has been destroyed
     /// or reconfigured (the kernel zaps the mappings of a dax device it kills). The window refuses stores when the
-    /// entry is not writable (a mapping without <see cref="DevDaxMapFlags.Write"/>).
+    /// entry is not writable (a mapping without <see cref="DevDaxMapFlags.Write"/>), and every
+    /// access once the namespace has been destroyed or reconfigured (<see cref="DaxDeviceGoneException"/>).
     /// </summary>
     public bool TryGetWindow(long address, out DaxWindow window)
     {
@@ -99,7 +100,7 @@ public sealed class DevDaxMapping
         {
             if (!_entries.TryGetValue(va, out var entry))
                 return false;
-            window = new DaxWindow(_device.Space, entry.PhysicalAddress, (long)entry.Size, entry.Writable);
+            window = new DaxWindow(_device.Space, _device.Binding, entry.PhysicalAddress, (long)entry.Size, entry.Writable);
             return true;
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DaxStack.Device.Namespaces;
 
 namespace DaxStack.Driver.Pmem;
@@ -9,36 +10,62 @@ namespace DaxStack.Driver.Pmem;
 /// belong to another namespace, which the old device must not read or write.
 /// </summary>
 /// <remarks>
-/// A check costs a read of the region's namespace list and a reference comparison; the list is
-/// searched only when it changed. Thread-safe. A change that lands while an operation that has
-/// passed the check is running is not seen by that operation.
+/// A check costs a read of the region's namespace list and a reference comparison with the list
+/// last found to hold the namespace (it is on the path of every store through a
+/// <see cref="Dax.DaxWindow"/>); the list is searched only when it changed. Thread-safe. A change
+/// that lands while an operation that has passed the check is running is not seen by that
+/// operation. Models the liveness the kernel's <c>dax_alive</c> reports.
 /// </remarks>
 internal sealed class NamespaceBinding(BusRegion region, NvdimmNamespace ns)
 {
-    private object? _seen;          // the region's namespace list last found to hold the namespace
-    private volatile bool _gone;
+    // What _seen holds once the namespace is gone: no namespace list is ever this object, so
+    // every later check takes the slow path, which answers at once.
+    private static readonly object s_gone = new();
+
+    private object? _seen;          // the region's namespace list last found to hold the namespace, or s_gone
+
+    /// <summary>The namespace the device was attached to (its name is what error messages show).</summary>
+    public NvdimmNamespace Namespace => ns;
 
     /// <summary>Whether the namespace has been destroyed or reconfigured since the device was attached.</summary>
     public bool IsGone
     {
-        get
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => !ReferenceEquals(region.Namespaces, Volatile.Read(ref _seen)) && Recheck();
+    }
+
+    // The namespace list changed since it was last seen (or the namespace is gone): look again.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Recheck()
+    {
+        while (true)
         {
-            if (_gone)
+            var seen = Volatile.Read(ref _seen);
+            if (ReferenceEquals(seen, s_gone))
                 return true;
             var current = region.Namespaces;
-            if (ReferenceEquals(current, Volatile.Read(ref _seen)))
-                return false;
-            foreach (var n in current)
+            if (!Holds(current))
             {
-                // A change to another namespace keeps this one's label as it was.
-                if (n.Label == ns.Label)
-                {
-                    Volatile.Write(ref _seen, current);
-                    return false;
-                }
+                // Gone is for good: a later namespace with the same label is another device's.
+                Volatile.Write(ref _seen, s_gone);
+                return true;
             }
-            _gone = true;
-            return true;
+            // Only from what was read, so that a thread finding it gone is never overwritten.
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _seen, current, seen), seen))
+                return false;
         }
+    }
+
+    private bool Holds(IReadOnlyList<NvdimmNamespace> namespaces)
+    {
+        foreach (var n in namespaces)
+        {
+            // A change to another namespace keeps this one's label object; a reconfiguration makes
+            // a new one even when it is equal (the same mode, size and uuid): ndctl disables the
+            // namespace all the same, so the device is unbound.
+            if (ReferenceEquals(n.Label, ns.Label))
+                return true;
+        }
+        return false;
     }
 }

@@ -549,7 +549,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         }
         long pages = Math.Min(avail, nrPages);
         extent = new DaxExtent(pages, (Namespace.PhysicalAddress + offset) >> PageShift,
-            new DaxWindow(_space, Namespace.PhysicalAddress + offset, pages << PageShift, writable: !Limits.ReadOnly));
+            new DaxWindow(_space, _binding, Namespace.PhysicalAddress + offset, pages << PageShift, writable: !Limits.ReadOnly));
         return 0;
     }
 
