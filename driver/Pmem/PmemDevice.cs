@@ -64,9 +64,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         region.NamespaceRemoved += DrainIfGone;
     }
 
-    // The namespace was destroyed or reconfigured: once this device is unbound, wait for the bios
-    // in flight on every queue (each checks the binding again under its queue), so that none of
-    // them lands in the range after the namespace change returns (del_gendisk's queue freeze).
+    // The namespace was destroyed or reconfigured: once this device is unbound, wait for the bios,
+    // zero-page-range and recovery writes in flight on every queue (each checks the binding again
+    // under its queue), so that none of them lands in the range after the namespace change
+    // returns (del_gendisk's queue freeze, kill_dax's synchronize_srcu).
     private void DrainIfGone()
     {
         if (!_binding.IsGone)
@@ -554,6 +555,11 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Runs on the caller's CPU, holding a submission queue as a bio does, so that an unbind
+    /// waits for it (see <see cref="DrainIfGone"/>) and one that waited for its queue through the
+    /// unbind fails with ENXIO, touching nothing.
+    /// </remarks>
     public Errno ZeroPageRange(long pgoff, long nrPages)
     {
         if (_binding.IsGone)
@@ -565,34 +571,60 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         long offset = pgoff << PageShift, length = nrPages << PageShift;
         if (!_room.TryReserve(offset, length, out _))
             return Errno.ENOSPC;
-        if (HasBadBlocks(offset, length) && !ClearPoison(offset, length))
-            return Errno.EIO;
-        var cpu = _space.CurrentCpu;
-        WriteZeroes(cpu, Namespace.PhysicalAddress + offset, length, fence: true);
-        if (length == 0)
-            cpu.Sfence();
+        var q = EnterQueue();
+        try
+        {
+            // Unbound while it waited for its queue (see DrainIfGone).
+            if (_binding.IsGone)
+                return Errno.ENXIO;
+            if (HasBadBlocks(offset, length) && !ClearPoison(offset, length))
+                return Errno.EIO;
+            var cpu = _space.CurrentCpu;
+            WriteZeroes(cpu, Namespace.PhysicalAddress + offset, length, fence: true);
+            if (length == 0)
+                cpu.Sfence();
+        }
+        finally
+        {
+            Monitor.Exit(q);
+        }
         return 0;
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Runs on the caller's CPU, holding a submission queue as a bio does, so that an unbind
+    /// waits for it (see <see cref="DrainIfGone"/>) and one that waited for its queue through the
+    /// unbind writes nothing (returns 0).
+    /// </remarks>
     public long RecoveryWrite(long offset, ReadOnlySpan<byte> source)
     {
         if (offset < 0 || offset > Namespace.Size - source.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), offset, $"[{offset}, +{source.Length}) is outside {Name} ({Namespace.Size} bytes)");
         if (_binding.IsGone || Limits.ReadOnly || source.IsEmpty || !_room.TryReserve(offset, source.Length, out _))
             return 0;
-        var cpu = _space.CurrentCpu;
-        // As pmem_recovery_write, look at the whole pages the write touches: a page with poison
-        // anywhere in it stays unreadable through DirectAccess until it is rewritten whole.
-        long first = offset & ~(long)(PageSize - 1);
-        long end = Math.Min((offset + source.Length + PageSize - 1) & ~(long)(PageSize - 1), Namespace.Size);
-        if (HasBadBlocks(first, end - first))
+        var q = EnterQueue();
+        try
         {
-            // Poison can only be cleared a whole page at a time.
-            if (offset % PageSize != 0 || source.Length % PageSize != 0 || !ClearPoison(offset, source.Length))
+            // Unbound while it waited for its queue (see DrainIfGone).
+            if (_binding.IsGone)
                 return 0;
+            // As pmem_recovery_write, look at the whole pages the write touches: a page with poison
+            // anywhere in it stays unreadable through DirectAccess until it is rewritten whole.
+            long first = offset & ~(long)(PageSize - 1);
+            long end = Math.Min((offset + source.Length + PageSize - 1) & ~(long)(PageSize - 1), Namespace.Size);
+            if (HasBadBlocks(first, end - first))
+            {
+                // Poison can only be cleared a whole page at a time.
+                if (offset % PageSize != 0 || source.Length % PageSize != 0 || !ClearPoison(offset, source.Length))
+                    return 0;
+            }
+            _space.CurrentCpu.NtStore(Namespace.PhysicalAddress + offset, source);
         }
-        cpu.NtStore(Namespace.PhysicalAddress + offset, source);
+        finally
+        {
+            Monitor.Exit(q);
+        }
         return source.Length;
     }
 
