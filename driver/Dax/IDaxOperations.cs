@@ -16,7 +16,9 @@ public interface IDaxOperations
     /// Maps up to <paramref name="nrPages"/> pages from page <paramref name="pgoff"/>. On success
     /// <paramref name="extent"/> says how many pages are contiguous and addressable from there
     /// (possibly fewer than asked: never past the device end or, when the device has bad blocks, past the request),
-    /// their first page frame number and a window for loads, stores, flushes and fences.
+    /// their first page frame number and a window for loads, stores, flushes and fences. The window
+    /// works until the namespace is destroyed or reconfigured; from then on every access through
+    /// it throws <see cref="DaxDeviceGoneException"/>.
     /// Errors: ENXIO once the namespace has been destroyed or reconfigured (the dax device is dead),
     /// EINVAL for a negative count, ERANGE for a page offset at or past the end, EIO
     /// when the range holds poison (unless <paramref name="mode"/> is <see cref="DaxAccessMode.RecoveryWrite"/>,
@@ -28,7 +30,8 @@ public interface IDaxOperations
     /// <summary>
     /// Zeroes <paramref name="nrPages"/> pages from <paramref name="pgoff"/> durably (non-temporal
     /// stores and a fence), clearing any poison in them. EIO if the range is outside the device,
-    /// ENXIO once the namespace has been destroyed or reconfigured.
+    /// ENXIO once the namespace has been destroyed or reconfigured (a destroy waits for one
+    /// already under way).
     /// </summary>
     /// <remarks>Models <c>pmem_dax_zero_page_range</c>.</remarks>
     Errno ZeroPageRange(long pgoff, long nrPages);
@@ -37,7 +40,8 @@ public interface IDaxOperations
     /// Writes <paramref name="source"/> at byte <paramref name="offset"/> of the device with
     /// non-temporal stores (durable after the caller's next fence). Where a page the range touches
     /// holds poison the write must cover whole pages: the poison is cleared and the data written; a
-    /// write that only partly covers a poisoned page is left alone and 0 is returned. Returns the bytes written.
+    /// write that only partly covers a poisoned page is left alone and 0 is returned, as it is once
+    /// the namespace has been destroyed or reconfigured. Returns the bytes written.
     /// </summary>
     /// <remarks>Models <c>pmem_recovery_write</c>.</remarks>
     long RecoveryWrite(long offset, ReadOnlySpan<byte> source);
