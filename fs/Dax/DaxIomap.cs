@@ -15,6 +15,13 @@ namespace DaxStack.Fs.Dax;
 /// buffers, so written data is in the persistence domain when the call returns, while the
 /// metadata that makes it reachable (new blocks, the file size) waits for a log force. A write
 /// over poisoned pages goes through the driver's recovery write, which clears whole pages.
+/// <para>
+/// A window from <see cref="IDaxOperations.DirectAccess"/> is used for one copy and never kept.
+/// If the namespace is destroyed or reconfigured between the two, the window refuses the copy
+/// (<see cref="DaxDeviceGoneException"/>) and it ends with ENXIO, as DirectAccess itself then
+/// reports (the kernel holds <c>dax_read_lock</c> over the copy instead, so that <c>kill_dax</c>
+/// waits for it).
+/// </para>
 /// </summary>
 /// <remarks>Models the kernel's fs/dax.c: <c>dax_iomap_rw</c> / <c>dax_iomap_iter</c> (with <c>dax_copy_to_iter</c>, <c>dax_copy_from_iter</c>, <c>DAX_RECOVERY_WRITE</c>), and <c>dax_zero_range</c> / <c>dax_memzero</c>.</remarks>
 public static class DaxIomap
@@ -143,7 +150,15 @@ public static class DaxIomap
             if (error != Ok)
                 return error;
             int n = (int)Math.Min(extent.Pages * PageSize - pageOffset, destination.Length - copied);
-            long got = extent.Window.LoadMc(pageOffset, destination.Slice((int)copied, n));
+            long got;
+            try
+            {
+                got = extent.Window.LoadMc(pageOffset, destination.Slice((int)copied, n));
+            }
+            catch (DaxDeviceGoneException)
+            {
+                return Errno.ENXIO;     // unbound since DirectAccess: what DirectAccess would say now (see the class remarks)
+            }
             copied += got;
             if (got < n)
                 return Errno.EIO;
@@ -180,15 +195,28 @@ public static class DaxIomap
             {
                 return Errno.EIO;
             }
+            catch (DaxDeviceGoneException)
+            {
+                return Errno.ENXIO;     // unbound since DirectAccess: what DirectAccess would say now (see the class remarks)
+            }
             copied += len;
         }
         return Ok;
     }
 
     // The drain at the end of the write (see the class remarks): a fence on this thread's CPU.
+    // A device unbound meanwhile has nothing left to drain for this file.
     private static void Fence(IDaxOperations dax)
     {
-        if (dax.DirectAccess(0, 1, DaxAccessMode.Access, out var extent) == Ok)
+        if (dax.DirectAccess(0, 1, DaxAccessMode.Access, out var extent) != Ok)
+            return;
+        try
+        {
             extent.Window.Sfence();
+        }
+        catch (DaxDeviceGoneException)
+        {
+        }
     }
+
 }

@@ -193,7 +193,21 @@ public static class XfsReflink
 
     // Copies whole blocks through DAX with non-temporal stores and a fence, so the copy is
     // durable before the transaction that exposes it commits.
+    // A device unbound between DirectAccess and the copy (its namespace destroyed or
+    // reconfigured) fails the copy with ENXIO, as DirectAccess then does.
     private static void CopyBlocks(IDaxOperations dax, XfsGeometry geo, ulong from, ulong to, uint blocks)
+    {
+        try
+        {
+            CopyBlocksCore(dax, geo, from, to, blocks);
+        }
+        catch (DaxDeviceGoneException e)
+        {
+            throw new XfsException(Errno.ENXIO, $"copy-on-write: {e.Message}");
+        }
+    }
+
+    private static void CopyBlocksCore(IDaxOperations dax, XfsGeometry geo, ulong from, ulong to, uint blocks)
     {
         int pagesPerBlock = geo.BlockSize >> 12;
         var buffer = new byte[geo.BlockSize];
