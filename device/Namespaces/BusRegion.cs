@@ -26,6 +26,7 @@ public sealed class BusRegion
     private readonly PhysicalAddressSpace _space;
     private List<NamespaceLabel>? _labels;   // null: label-less
     private long _sequence;
+    private LabelStorageArea? _labelFile;    // the label file as this region last read or wrote it
     // The poison list as this region last loaded or saved it: what it changed since is the
     // difference from it, which is what a save applies to the file (see SaveBadblocks).
     private IReadOnlyList<PoisonList.BadRange> _badblocksSynced;
@@ -46,6 +47,7 @@ public sealed class BusRegion
         {
             _labels = [.. labels.Labels.OrderBy(l => l.Index)];
             _sequence = labels.Index.Sequence;
+            _labelFile = labels;
         }
         _namespaces = Build(_labels);
         _badblocksSynced = region.Poison.Ranges;
@@ -456,16 +458,32 @@ public sealed class BusRegion
             // them now would silently drop its change, so check the generation under the image lock.
             using (SideFile.LockImage(ImagePath!))
             {
-                long onDisk = LabelStorageArea.Load(LabelPath)?.Index.Sequence ?? 0;
+                long onDisk = GenerationOnDisk();
                 if (onDisk != _sequence)
                     throw new NamespaceException(Errno.EAGAIN,
                         $"label file '{LabelPath}' was changed by another process after {Name} was opened (generation {_sequence}, now {onDisk}); nothing was changed, run the command again");
-                new LabelStorageArea(index, labels).Save(LabelPath);
+                var file = new LabelStorageArea(index, labels);
+                file.Save(LabelPath);
+                _labelFile = file;
             }
             _sequence++;
         }
         Volatile.Write(ref _labels, labels);
         _namespaces = Build(labels);
+    }
+
+    // The generation the label file holds now (0 if there is none); EIO if it is corrupt. When it
+    // holds exactly the bytes this region last read or wrote, that file's generation, without
+    // decoding and checksumming it again: each change would otherwise pay for that on top of
+    // encoding and checksumming the new file.
+    private long GenerationOnDisk()
+    {
+        var bytes = SideFile.ReadIfExists(LabelPath!, LabelStorageArea.MaxFileSize, "label file");
+        if (bytes == null)
+            return 0;
+        if (_labelFile?.Encoded is { } known && bytes.AsSpan().SequenceEqual(known))
+            return _labelFile.Index.Sequence;
+        return LabelStorageArea.Parse(bytes, LabelPath!).Index.Sequence;
     }
 
     private NvdimmNamespace[] Build(List<NamespaceLabel>? labels)

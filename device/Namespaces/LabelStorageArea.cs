@@ -35,6 +35,14 @@ public sealed class LabelStorageArea
     /// <summary>The labels in file order.</summary>
     public IReadOnlyList<NamespaceLabel> Labels { get; }
 
+    /// <summary>
+    /// The file's bytes as this object was read from (<see cref="Load"/>) or last written
+    /// (<see cref="Save"/>); null for one made in memory and not saved. A file that still holds
+    /// exactly these bytes decodes to this object, so whoever wrote it can tell that nobody has
+    /// changed it since by comparing bytes, without decoding and checksumming it again.
+    /// </summary>
+    internal byte[]? Encoded { get; private set; }
+
     /// <summary>The encoded file, checksum filled in.</summary>
     public byte[] ToBytes()
     {
@@ -69,9 +77,7 @@ public sealed class LabelStorageArea
         long expected = NamespaceIndex.EncodedSize + (long)index.LabelCount * NamespaceLabel.EncodedSize;
         if (bytes.Length != expected)
             throw Corrupt(source, $"{bytes.Length} bytes, but a header with {index.LabelCount} labels needs {expected} (truncated or extended)");
-        var copy = bytes.ToArray();
-        BinaryPrimitives.WriteUInt32LittleEndian(copy.AsSpan(NamespaceIndex.ChecksumOffset), 0);
-        uint actual = Crc32C.Compute(copy);
+        uint actual = Crc32C.ComputeWithZeroedField(bytes, NamespaceIndex.ChecksumOffset, sizeof(uint));
         if (actual != index.Checksum)
             throw Corrupt(source, $"checksum mismatch (stored 0x{index.Checksum:x8}, computed 0x{actual:x8})");
         var labels = new NamespaceLabel[index.LabelCount];
@@ -93,11 +99,24 @@ public sealed class LabelStorageArea
     public static LabelStorageArea? Load(string path)
     {
         var bytes = SideFile.ReadIfExists(path, MaxFileSize, "label file");
-        return bytes == null ? null : Parse(bytes, path);
+        return bytes == null ? null : FromBytes(bytes, path);
+    }
+
+    /// <summary>Decodes <paramref name="bytes"/> as <see cref="Parse"/> does, and keeps them (the caller gives them up) as <see cref="Encoded"/>.</summary>
+    internal static LabelStorageArea FromBytes(byte[] bytes, string source)
+    {
+        var area = Parse(bytes, source);
+        area.Encoded = bytes;
+        return area;
     }
 
     /// <summary>Atomically replaces <paramref name="path"/> with this label set.</summary>
-    public void Save(string path) => SideFile.WriteAtomically(path, ToBytes(), "label file");
+    public void Save(string path)
+    {
+        var bytes = ToBytes();
+        SideFile.WriteAtomically(path, bytes, "label file");
+        Encoded = bytes;
+    }
 
     internal static NamespaceException Corrupt(string source, string problem) =>
         new(Errno.EIO, $"label file '{source}' is corrupt: {problem}");

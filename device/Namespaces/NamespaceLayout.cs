@@ -44,7 +44,44 @@ internal static class NamespaceLayout
     }
 
     /// <summary>The first problem of the label set <paramref name="labels"/> in a region of <paramref name="regionSize"/> bytes; null if it is valid.</summary>
-    public static string? CheckSet(IReadOnlyList<NamespaceLabel> labels, long regionSize)
+    /// <remarks>
+    /// Every label change checks the whole set, so a valid set is recognised in O(n log n)
+    /// (hash sets for index, uuid and name, one pass over the labels in offset order for
+    /// overlaps); only a set found invalid is compared pair by pair, to name its first problem.
+    /// </remarks>
+    public static string? CheckSet(IReadOnlyList<NamespaceLabel> labels, long regionSize) =>
+        IsValidSet(labels, regionSize) ? null : FirstProblem(labels, regionSize);
+
+    // Whether the set has no problem FirstProblem would report: each label valid on its own, no
+    // index, uuid or non-empty name twice, no two ranges overlapping.
+    private static bool IsValidSet(IReadOnlyList<NamespaceLabel> labels, long regionSize)
+    {
+        var indexes = new HashSet<int>(labels.Count);
+        var uuids = new HashSet<Guid>(labels.Count);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var ranges = new (long Offset, long End)[labels.Count];
+        for (int i = 0; i < labels.Count; i++)
+        {
+            var a = labels[i];
+            if (Check(a, regionSize) != null || !indexes.Add(a.Index) || !uuids.Add(a.Uuid)
+                || (a.Name.Length > 0 && !names.Add(a.Name)))
+                return false;
+            ranges[i] = (a.Offset, a.End);
+        }
+        // Each label checked has a positive size, so two ranges overlap exactly when, in offset
+        // order, one starts before the end of some range before it (the furthest end so far).
+        Array.Sort(ranges);
+        long furthest = long.MinValue;
+        foreach (var (offset, end) in ranges)
+        {
+            if (offset < furthest)
+                return false;
+            furthest = Math.Max(furthest, end);
+        }
+        return true;
+    }
+
+    private static string? FirstProblem(IReadOnlyList<NamespaceLabel> labels, long regionSize)
     {
         for (int i = 0; i < labels.Count; i++)
         {

@@ -487,6 +487,83 @@ public class NamespaceErrorTests
         Assert.That(e.Message, Does.Contain("corrupt").And.Contain("overlap"));
     }
 
+    private static NamespaceLabel RawLabel(int index, long offset, long size, string name = "") => new()
+    {
+        Uuid = Guid.NewGuid(), Index = index, Offset = offset, Size = size, Align = 4096, SectorSize = 512, Mode = NamespaceMode.Raw, Name = name,
+    };
+
+    // Many labels in a 2 MiB image: 4 KiB namespaces at every other page, in file order, so that a
+    // problem planted among them is between labels far apart in the file and in address order.
+    private static List<NamespaceLabel> SpacedLabels(int count) =>
+        [.. Enumerable.Range(0, count).Select(i => RawLabel(i, i * 8192L, 4096))];
+
+    private static NamespaceException OpenWithLabelsFails(List<NamespaceLabel> labels)
+    {
+        using var dir = new ImageDirectory();
+        string image = dir.PlainImage("pmem.img", 2 * MiB);
+        new LabelStorageArea(new NamespaceIndex { LabelCount = labels.Count, Sequence = 1, ImageSize = 2 * MiB, ImageName = "pmem.img" }, labels)
+            .Save(image + ".labels");
+        return OpenFailsWithoutChange(dir, image);
+    }
+
+    [Test]
+    public void AnOverlapBetweenLabelsFarApartInTheFileIsFoundAndTheFirstOverlappingPairNamed()
+    {
+        var labels = SpacedLabels(200);
+        // Label 200 covers label 11 [90112, 94208) and the gaps around it; label 201 covers
+        // label 3. The first problem in file order is label 200's overlap with label 11.
+        labels.Add(RawLabel(200, 86016, 12288));
+        labels.Add(RawLabel(201, 24576, 4096));
+
+        var e = OpenWithLabelsFails(labels);
+
+        Assert.That(e.Message, Does.Contain("corrupt").And.Contain("labels 11 and 200 overlap ([90112, 94208) and [86016, 98304))"));
+    }
+
+    [TestCase("index", TestName = "ALabelFileWithTwoLabelsSharingAnIdentityFarApartIsRejected(index)")]
+    [TestCase("uuid", TestName = "ALabelFileWithTwoLabelsSharingAnIdentityFarApartIsRejected(uuid)")]
+    [TestCase("name", TestName = "ALabelFileWithTwoLabelsSharingAnIdentityFarApartIsRejected(name)")]
+    public void ALabelFileWithTwoLabelsSharingAnIdentityFarApartIsRejected(string what)
+    {
+        var labels = SpacedLabels(200);
+        labels[7] = labels[7] with { Name = "seven" };
+        labels[190] = what switch
+        {
+            "index" => labels[190] with { Index = 7 },
+            "uuid" => labels[190] with { Uuid = labels[7].Uuid },
+            _ => labels[190] with { Name = "seven" },
+        };
+
+        var e = OpenWithLabelsFails(labels);
+
+        Assert.That(e.Message, Does.Contain("corrupt").And.Contain($"labels 7 and 190 share {what}"));
+    }
+
+    [Test]
+    public void ALabelFileCorruptedAfterThisRegionWroteItIsNotReplacedByItsNextChange()
+    {
+        // The next change compares the file with what this region wrote instead of decoding it
+        // again: a file that differs is decoded, so its corruption is still found and kept.
+        using var dir = new ImageDirectory();
+        string image = LabelledImage(dir);
+        using var bus = ImageDirectory.NewBus();
+        var region = bus.OpenImage(image);
+        region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB });
+        var bytes = File.ReadAllBytes(image + ".labels");
+        bytes[^1] ^= 0x40;  // a reserved byte of the last label: only the checksum notices
+        File.WriteAllBytes(image + ".labels", bytes);
+
+        var e = Assert.Throws<NamespaceException>(() => region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = MiB }));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(e!.Errno, Is.EqualTo(Errno.EIO));
+            Assert.That(e.Message, Does.Contain("checksum mismatch"));
+            Assert.That(File.ReadAllBytes(image + ".labels"), Is.EqualTo(bytes), "the corrupt file is left for inspection");
+            Assert.That(region.Namespaces, Has.Count.EqualTo(3));
+        });
+    }
+
     /// <summary>
     /// Audit: a label file at the last generation the index can hold (long.MaxValue, a hand-made
     /// or damaged but well-formed file) was replaced by one of generation 2^63, which the next open

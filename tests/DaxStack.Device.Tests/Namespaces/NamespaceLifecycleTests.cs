@@ -47,6 +47,34 @@ public class NamespaceLifecycleTests
     }
 
     [Test]
+    public void ManyNamespacesCreatedOneByOneAreEachWrittenWithTheNextGenerationAndAllSurviveReopening()
+    {
+        const int count = 150;
+        using var dir = new ImageDirectory();
+        string image = dir.PathOf("pmem.img");
+        var made = new List<(string Name, Guid Uuid, long Offset)>();
+        using (var bus = ImageDirectory.NewBus())
+        {
+            var region = bus.CreateImage(image, (count + 2) * 4096L);
+            for (int i = 0; i < count; i++)
+            {
+                var ns = region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 4096, Name = $"n{i}" });
+                made.Add((ns.Name, ns.Uuid!.Value, ns.Offset));
+                Assert.That(LabelStorageArea.Load(image + ".labels")!.Index.Sequence, Is.EqualTo(i + 2), "each change writes the file once");
+            }
+            // One destroyed in the middle frees its index and range for the next one.
+            region.DestroyNamespace("n75", force: true);
+            var again = region.CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 4096, Name = "n75b" });
+            Assert.That((again.Index, again.Offset), Is.EqualTo((75, 75 * 4096L)));
+            made[75] = (again.Name, again.Uuid!.Value, again.Offset);
+        }
+
+        using var reopened = ImageDirectory.NewBus();
+        var all = reopened.OpenImage(image).Namespaces;
+        Assert.That(all.Select(n => (n.Name, n.Uuid!.Value, n.Offset)), Is.EqualTo(made));
+    }
+
+    [Test]
     public void DestroyFreesTheRangeAndTheNextNamespaceReusesTheLowestIndexAndOffset()
     {
         using var dir = new ImageDirectory();
