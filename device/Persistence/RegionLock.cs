@@ -54,6 +54,16 @@ namespace DaxStack.Device.Persistence;
 /// test-and-set spin lock.</para>
 /// <para>Each entry returns whether it took the owner's path; the matching exit needs it. A CPU is
 /// used by one thread at a time, so the owner never races with itself.</para>
+/// <para>Re-entry. The lock is not recursive, and the only code that runs while it is held and is
+/// not the device's own is a callout: the load sink of <c>Cpu.LoadTo</c> or the store source of
+/// <c>Cpu.NtStoreFrom</c>, marked by <see cref="BeginCallout"/> / <see cref="EndCallout"/> with the
+/// calling thread. An entry by the thread that holds the lock would either nest (the owner's
+/// path: the inner exit would then let others in while the outer section runs on) or wait for
+/// itself for ever, so it throws <see cref="LockRecursionException"/> instead, before it changes
+/// anything: the owner's path finds its own mark already set (one load, on a line it writes
+/// anyway), and every other path, which may wait, first compares the callout's thread with its
+/// own (one load while no callout runs). A callout that enters another region's lock is not
+/// caught here.</para>
 /// <para>Models a spin lock (the kernel's <c>arch_spinlock_t</c>, test-and-set flavour) whose
 /// common case is made fence-free by the asymmetric pairing of <c>membarrier(2)</c>
 /// (<c>MEMBARRIER_CMD_PRIVATE_EXPEDITED</c>) with plain stores, as userspace RCU's read side does.</para>
@@ -68,9 +78,21 @@ internal struct RegionLock
     private int _ownerIn;       // 1 while the owner is inside on its own path
     private int _ownerWaiting;  // 1 while the owner waits for the shared lock to be free: others do not take it meanwhile
     private int _bias;          // the owner's CPU id, Unclaimed or Revoked
+    private int _calloutThread; // managed id of the thread running a callout under the lock; 0 if none
+    private string _name;       // the region's, for the re-entry error
 
-    /// <summary>Sets the lock up unclaimed (a default <see cref="RegionLock"/> would be biased to CPU 0).</summary>
-    public static RegionLock Create() => new() { _bias = Unclaimed };
+    /// <summary>Sets the lock of region <paramref name="name"/> up unclaimed (a default <see cref="RegionLock"/> would be biased to CPU 0).</summary>
+    public static RegionLock Create(string name) => new() { _bias = Unclaimed, _name = name };
+
+    /// <summary>
+    /// Marks the caller, who holds the lock, as running foreign code under it (a load sink or a
+    /// store source) until <see cref="EndCallout"/>: an entry by the same thread meanwhile throws
+    /// instead of waiting for itself.
+    /// </summary>
+    public void BeginCallout() => Volatile.Write(ref _calloutThread, Environment.CurrentManagedThreadId);
+
+    /// <summary>Ends what <see cref="BeginCallout"/> began.</summary>
+    public void EndCallout() => Volatile.Write(ref _calloutThread, 0);
 
     /// <summary>Enters as CPU <paramref name="cpu"/> (0 or more); returns whether it took the owner's path (pass it to <see cref="Exit(bool)"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -82,7 +104,11 @@ internal struct RegionLock
     }
 
     /// <summary>Enters as a caller that is not a CPU (inspection, crash): always the shared path.</summary>
-    public void Enter() => EnterShared(NotCpu);
+    public void Enter()
+    {
+        ThrowIfCalloutOfThisThread();
+        EnterShared(NotCpu);
+    }
 
     /// <summary>Leaves; <paramref name="owner"/> is what the matching <see cref="Enter(int)"/> returned.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -100,6 +126,9 @@ internal struct RegionLock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryEnterOwner(int cpu)
     {
+        // Only the owner's thread sets the mark: finding it set, that thread is inside already.
+        if (_ownerIn != 0)
+            ThrowReentered(owner: true);
         // Volatile accesses keep their program order in the JIT; the processor may still
         // perform the reads before the write, which the others' barrier makes harmless.
         Volatile.Write(ref _ownerIn, 1);
@@ -112,6 +141,7 @@ internal struct RegionLock
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool EnterSlow(int cpu)
     {
+        ThrowIfCalloutOfThisThread();
         // The first CPU to come claims the bias and enters on its own path from now on.
         if (_bias == Unclaimed && Interlocked.CompareExchange(ref _bias, cpu, Unclaimed) == Unclaimed && TryEnterOwner(cpu))
             return true;
@@ -139,6 +169,23 @@ internal struct RegionLock
             spin.SpinOnce();
         }
     }
+
+    // Before any path that may wait: the thread in a callout holds the lock, so it would wait for itself.
+    private void ThrowIfCalloutOfThisThread()
+    {
+        int callout = Volatile.Read(ref _calloutThread);
+        if (callout != 0 && callout == Environment.CurrentManagedThreadId)
+            ThrowReentered(owner: false);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private readonly void ThrowReentered(bool owner) =>
+        throw new LockRecursionException(
+            $"{_name}: this thread already holds the region's lock: a load sink or store source (the callback of Cpu.LoadTo or " +
+            "Cpu.NtStoreFrom, which IBlockDeviceReadTo.ReadTo and IBlockDeviceWriteFrom.WriteFrom call) executed an instruction on the " +
+            "region it is copying from or to, or submitted I/O to one of its namespaces; a callback may only copy bytes" +
+            (owner ? " (or one CPU is used by two threads at once)" : ""));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool EnterShared(int cpu)

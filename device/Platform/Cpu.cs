@@ -95,6 +95,7 @@ public sealed unsafe class Cpu
     /// <returns>How many bytes the sink took, from <paramref name="physicalAddress"/> on.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
     /// <exception cref="InvalidOperationException">The sink reported taking more bytes than it was offered.</exception>
+    /// <exception cref="LockRecursionException">The sink executed an instruction on the same region (see <see cref="ILoadSink"/>); it propagates as any exception of the sink does.</exception>
     /// <remarks>The kernel's <c>copy_mc_to_iter</c> from a DAX mapping.</remarks>
     public int LoadTo(long physicalAddress, int length, ILoadSink sink)
     {
@@ -109,6 +110,7 @@ public sealed unsafe class Cpu
         bool owner = r.Lock.Enter(Id);
         try
         {
+            r.Lock.BeginCallout();
             try
             {
                 // A count out of range is refused, and charged as nothing, like a sink that throws.
@@ -119,6 +121,7 @@ public sealed unsafe class Cpu
             }
             finally
             {
+                r.Lock.EndCallout();
                 if (taken > 0)
                     CountLoad(off, taken, r.Cost.Load(CostState, off, taken));
             }
@@ -228,6 +231,7 @@ public sealed unsafe class Cpu
     /// <returns>How many bytes the source produced, from <paramref name="physicalAddress"/> on.</returns>
     /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
     /// <exception cref="InvalidOperationException">The source reported more bytes than it was given room for.</exception>
+    /// <exception cref="LockRecursionException">The source executed an instruction on the same region (see <see cref="IStoreSource"/>); it propagates as any exception of the source does.</exception>
     /// <remarks>The kernel's <c>_copy_from_iter_flushcache</c> (memcpy_flushcache from an iov_iter).</remarks>
     public int NtStoreFrom(long physicalAddress, int length, IStoreSource source)
     {
@@ -241,6 +245,7 @@ public sealed unsafe class Cpu
         bool owner = r.Lock.Enter(Id);
         try
         {
+            r.Lock.BeginCallout();
             try
             {
                 while (produced < length)
@@ -264,6 +269,7 @@ public sealed unsafe class Cpu
             }
             finally
             {
+                r.Lock.EndCallout();
                 // Whatever the source did, the chunks handed out are recorded as stored: they get
                 // their write-backs issued and their cost charged as an NtStore of that range.
                 if (handed > 0)

@@ -7,8 +7,12 @@ namespace DaxStack.Device.Platform;
 /// is copied once (by the socket) rather than twice (into a buffer, then into the socket).
 /// </summary>
 /// <remarks>
-/// Called with the region's lock held: an implementation must neither block for long (it takes
-/// only what it can take at once) nor touch the emulated device, and must not keep the span.
+/// Called with the region's lock held, on the thread that called <see cref="Cpu.LoadTo"/>: an
+/// implementation must neither block for long (it takes only what it can take at once) nor touch
+/// the emulated device, and must not keep the span. The lock is not recursive: an instruction on
+/// the same region from the sink, through any CPU, or an inspection of it, throws
+/// <see cref="LockRecursionException"/> instead of waiting for its own thread (a sink that touches
+/// another region is not caught, and may deadlock with a thread doing the reverse).
 /// Models the kernel's <c>iov_iter</c> as <c>copy_mc_to_iter</c> fills it (a socket's
 /// <c>sendmsg</c> from a DAX mapping of the namespace).
 /// </remarks>

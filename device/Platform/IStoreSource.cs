@@ -7,8 +7,12 @@ namespace DaxStack.Device.Platform;
 /// payload is copied once (by the socket) rather than twice (into a buffer, then to pmem).
 /// </summary>
 /// <remarks>
-/// Called with the region's lock held: an implementation must neither block for long (it hands
-/// over only what it already has) nor touch the emulated device. Models the kernel's
+/// Called with the region's lock held, on the thread that called <see cref="Cpu.NtStoreFrom"/>:
+/// an implementation must neither block for long (it hands over only what it already has) nor
+/// touch the emulated device. The lock is not recursive: an instruction on the same region from
+/// the source, through any CPU, or an inspection of it, throws <see cref="LockRecursionException"/>
+/// instead of waiting for its own thread (a source that touches another region is not caught,
+/// and may deadlock with a thread doing the reverse). Models the kernel's
 /// <c>iov_iter</c> as <c>_copy_from_iter_flushcache</c> consumes it (the copy a socket's
 /// <c>recvmsg</c> makes into a DAX mapping).
 /// </remarks>

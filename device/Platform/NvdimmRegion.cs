@@ -49,7 +49,7 @@ public sealed unsafe class NvdimmRegion : IDisposable
         Reach = _size;
         IsAdr = profile.Domain == PersistenceDomain.Adr;
         Tracker = new LineTracker(MediaBase, media.Length);
-        Lock = RegionLock.Create();
+        Lock = RegionLock.Create(name);
         Poison = new PoisonList(media.Length);
     }
 

@@ -26,6 +26,15 @@ namespace DaxStack.Driver.Pmem;
 /// submitted them. DAX accesses run on the caller's CPU, as kernel code does.
 /// Lock order: a queue's gate, then the device's region lock (taken inside each CPU instruction).
 /// </para>
+/// <para>
+/// The source of <see cref="WriteFrom"/> and the sink of <see cref="ReadTo"/> run with both held.
+/// A bio, WriteFrom or ReadTo that such a callback submits to any device of the same region
+/// would take them again (a queue's gate is a monitor, which nests; the region lock does not,
+/// and a gate another thread holds while it waits for the region lock would never come free), so
+/// it throws <see cref="LockRecursionException"/> before it takes anything: the thread notes the
+/// region it runs a callback for (<c>t_calloutRegion</c>). A CPU instruction on the region from
+/// the callback (through a DAX window, say) is refused the same way by the region lock itself.
+/// </para>
 /// </summary>
 /// <remarks>Models the kernel's <c>struct pmem_device</c> and <c>pmem_submit_bio</c>, <c>pmem_do_read</c>,
 /// <c>pmem_do_write</c>, <c>pmem_clear_poison</c>, <c>pmem_dax_direct_access</c>,
@@ -41,6 +50,11 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     private readonly SubmissionQueue[] _queues;
     private readonly HostRoom _room;
     private readonly NamespaceBinding _binding;
+
+    // The region whose device this thread is running a WriteFrom source or ReadTo sink for (with
+    // a queue's gate and the region lock held); null outside such a callback.
+    [ThreadStatic]
+    private static NvdimmRegion? t_calloutRegion;
 
     internal PmemDevice(BusRegion region, NvdimmNamespace ns, bool readOnly, int logicalBlockSize, int queueCount)
     {
@@ -100,6 +114,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     /// <inheritdoc/>
     public BlkStatus SubmitBio(in Bio bio)
     {
+        ThrowIfInCallout("a bio");
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_submit_bio");
         // A device whose namespace was destroyed or reconfigured is gone: its bios fail as those
         // of a deleted disk do (blk_queue_enter), instead of reaching what the range holds now.
@@ -235,6 +250,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     public BlkStatus WriteFrom(long offset, long length, IStoreSource source, BioFlags flags, out long written)
     {
         ArgumentNullException.ThrowIfNull(source);
+        ThrowIfInCallout("WriteFrom");
         written = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_write_from");
         var status = _binding.IsGone ? BlkStatus.IoError : ValidateRange(BioOp.Write, offset, length);
@@ -252,13 +268,22 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 if (_binding.IsGone)
                     return Unbound(activity, BioOp.Write, offset, length);
                 var cpu = q.Cpu;
-                while (written < length)
+                var outer = t_calloutRegion;
+                t_calloutRegion = _region;
+                try
                 {
-                    int piece = (int)Math.Min(length - written, 1 << 30);
-                    int n = cpu.NtStoreFrom(pa + written, piece, source);
-                    written += n;
-                    if (n < piece)
-                        break;
+                    while (written < length)
+                    {
+                        int piece = (int)Math.Min(length - written, 1 << 30);
+                        int n = cpu.NtStoreFrom(pa + written, piece, source);
+                        written += n;
+                        if (n < piece)
+                            break;
+                    }
+                }
+                finally
+                {
+                    t_calloutRegion = outer;
                 }
                 if ((flags & BioFlags.Fua) != 0)
                     cpu.Sfence();
@@ -285,6 +310,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     public BlkStatus ReadTo(long offset, long length, ILoadSink sink, out long read)
     {
         ArgumentNullException.ThrowIfNull(sink);
+        ThrowIfInCallout("ReadTo");
         read = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_read_to");
         var status = _binding.IsGone ? BlkStatus.IoError
@@ -301,6 +327,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             {
                 if (_binding.IsGone)
                     return Unbound(activity, BioOp.Read, offset, length);
+                var outer = t_calloutRegion;
+                t_calloutRegion = _region;
                 try
                 {
                     while (read < length)
@@ -316,6 +344,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 {
                     status = BlkStatus.IoError;
                 }
+                finally
+                {
+                    t_calloutRegion = outer;
+                }
             }
             finally
             {
@@ -325,6 +357,20 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         AccountCopy(activity, BioOp.Read, offset, length, read, status);
         return status;
     }
+
+    // Refuses I/O that a WriteFrom source or ReadTo sink submits to a device of the region it is
+    // copying for: it would wait for the locks its own thread holds (see the class remarks).
+    private void ThrowIfInCallout(string what)
+    {
+        if (t_calloutRegion == _region)
+            ThrowReentered(what);
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowReentered(string what) =>
+        throw new LockRecursionException(
+            $"{Name}: {what} submitted from inside the store source of a WriteFrom or the load sink of a ReadTo on {_region.Name}, " +
+            "whose lock that thread holds; a source or sink may only copy bytes (submit the I/O after the call returns)");
 
     // A WriteFrom or ReadTo that found the device unbound once on its queue: nothing moved.
     private static BlkStatus Unbound(System.Diagnostics.Activity? activity, BioOp op, long offset, long length)
