@@ -7,7 +7,8 @@ namespace DaxStack.Driver.Pmem;
 /// Whether the namespace a device was attached to still exists as it was attached. Destroying or
 /// reconfiguring it (with force) unbinds the device for good, as ndctl disables a namespace
 /// first and the kernel then deletes its disk and kills its dax device: the range may by then
-/// belong to another namespace, which the old device must not read or write.
+/// belong to another namespace, which the old device must not read or write. Detaching the
+/// driver from the device (<see cref="Unbind"/>) has the same effect.
 /// </summary>
 /// <remarks>
 /// A check costs a read of the region's namespace list and a reference comparison with the list
@@ -27,12 +28,18 @@ internal sealed class NamespaceBinding(BusRegion region, NvdimmNamespace ns)
     /// <summary>The namespace the device was attached to (its name is what error messages show).</summary>
     public NvdimmNamespace Namespace => ns;
 
-    /// <summary>Whether the namespace has been destroyed or reconfigured since the device was attached.</summary>
+    /// <summary>Whether the namespace has been destroyed or reconfigured since the device was attached, or the device was detached.</summary>
     public bool IsGone
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => !ReferenceEquals(region.Namespaces, Volatile.Read(ref _seen)) && Recheck();
     }
+
+    /// <summary>
+    /// Unbinds the device from a namespace that still exists (the driver detaches from it): from
+    /// now on <see cref="IsGone"/> answers true, as it does once the namespace is destroyed.
+    /// </summary>
+    public void Unbind() => Volatile.Write(ref _seen, s_gone);
 
     // The namespace list changed since it was last seen (or the namespace is gone): look again.
     [MethodImpl(MethodImplOptions.NoInlining)]

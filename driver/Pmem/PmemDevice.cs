@@ -39,13 +39,14 @@ namespace DaxStack.Driver.Pmem;
 /// <remarks>Models the kernel's <c>struct pmem_device</c> and <c>pmem_submit_bio</c>, <c>pmem_do_read</c>,
 /// <c>pmem_do_write</c>, <c>pmem_clear_poison</c>, <c>pmem_dax_direct_access</c>,
 /// <c>pmem_dax_zero_page_range</c>, <c>pmem_recovery_write</c> (drivers/nvdimm/pmem.c).</remarks>
-public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, IBlockDeviceReadTo, IDaxOperations
+public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, IBlockDeviceReadTo, IDaxOperations, IDisposable
 {
     private const int PageShift = 12;
     private const int PageSize = 1 << PageShift;
     private static readonly byte[] s_zeroes = new byte[64 << 10];
 
     private readonly PhysicalAddressSpace _space;
+    private readonly BusRegion _busRegion;
     private readonly NvdimmRegion _region;
     private readonly SubmissionQueue[] _queues;
     private readonly HostRoom _room;
@@ -60,6 +61,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         var space = region.Space;
         _space = space;
+        _busRegion = region;
         _binding = new NamespaceBinding(region, ns);
         Namespace = ns;
         _region = ns.Region;
@@ -76,22 +78,56 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         for (int i = 0; i < queueCount; i++)
             _queues[i] = new SubmissionQueue(space.CreateCpu());
         region.NamespaceRemoved += DrainIfGone;
+        // Destroyed before the subscription took: no removal may come to unsubscribe it.
+        if (_binding.IsGone)
+            region.NamespaceRemoved -= DrainIfGone;
     }
 
     // The namespace was destroyed or reconfigured: once this device is unbound, wait for the bios,
     // zero-page-range and recovery writes in flight on every queue (each checks the binding again
     // under its queue), so that none of them lands in the range after the namespace change
-    // returns (del_gendisk's queue freeze, kill_dax's synchronize_srcu).
+    // returns (del_gendisk's queue freeze, kill_dax's synchronize_srcu). Then the device stops
+    // listening: it is unbound for good, so a later removal has nothing to tell it, and the
+    // region's event would otherwise keep every device ever attached to it reachable.
     private void DrainIfGone()
     {
         if (!_binding.IsGone)
             return;
+        Drain();
+        _busRegion.NamespaceRemoved -= DrainIfGone;
+    }
+
+    // Waits for what is in flight on every queue (each operation checks the binding again once it
+    // holds its queue, and finds the device unbound).
+    private void Drain()
+    {
         foreach (var q in _queues)
         {
             lock (q)
             {
             }
         }
+    }
+
+    /// <summary>
+    /// Detaches the driver from the device (an unbind): the device is gone from then on, as if its
+    /// namespace had been destroyed (bios fail with <see cref="BlkStatus.IoError"/>, DAX operations
+    /// with ENXIO, windows it handed out throw <see cref="DaxDeviceGoneException"/>), the bios,
+    /// zero-page-range and recovery writes in flight complete before it returns, and the device
+    /// stops listening to its region, so that nothing of the bus keeps it. The namespace and its
+    /// data stay; attach the driver again for a new device. Safe to call more than once, and after
+    /// the namespace is gone. Throws <see cref="LockRecursionException"/> from the store source of a
+    /// <see cref="WriteFrom"/> or the load sink of a <see cref="ReadTo"/> on the device's region
+    /// (it would wait for its own queue).
+    /// </summary>
+    /// <remarks>Models the nd_pmem driver's remove (<c>nd_pmem_remove</c> -> <c>pmem_release_disk</c>:
+    /// <c>kill_dax</c>, <c>del_gendisk</c>).</remarks>
+    public void Dispose()
+    {
+        ThrowIfInCallout("Dispose");
+        _binding.Unbind();
+        Drain();
+        _busRegion.NamespaceRemoved -= DrainIfGone;
     }
 
     /// <summary>The namespace this device exposes.</summary>
