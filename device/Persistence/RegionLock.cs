@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 
 namespace DaxStack.Device.Persistence;
@@ -64,6 +65,16 @@ namespace DaxStack.Device.Persistence;
 /// anyway), and every other path, which may wait, first compares the callout's thread with its
 /// own (one load while no callout runs). A callout that enters another region's lock is not
 /// caught here.</para>
+/// <para>Closing. The region's dispose enters on the shared path, so it waits for a CPU inside
+/// (the owner's instruction included, through the barrier) and keeps every other out, and then
+/// closes the lock (<see cref="Close"/>): the bias becomes <c>Closed</c> for good, which no CPU
+/// id equals. The owner's path can then never succeed (it checks the bias after its mark, and
+/// reads it after the acquire of <c>_held</c> that follows the dispose's release), so every
+/// CPU entry from then on, and every one waiting meanwhile, reaches the shared path, finds the
+/// lock closed once it holds <c>_held</c>, leaves at once and throws
+/// <see cref="ObjectDisposedException"/>. The owner's fast path is unchanged: closing costs it
+/// nothing. Callers that are not CPUs (inspection, crash) still enter a closed lock; they check
+/// the region's state themselves.</para>
 /// <para>Models a spin lock (the kernel's <c>arch_spinlock_t</c>, test-and-set flavour) whose
 /// common case is made fence-free by the asymmetric pairing of <c>membarrier(2)</c>
 /// (<c>MEMBARRIER_CMD_PRIVATE_EXPEDITED</c>) with plain stores, as userspace RCU's read side does.</para>
@@ -73,11 +84,17 @@ internal struct RegionLock
     private const int Unclaimed = -2;
     private const int Revoked = -1;
     private const int NotCpu = -3;
+    private const int Closed = -4;
+
+    // What EnterSlow and EnterShared report.
+    private const int EnteredOwner = 1;
+    private const int EnteredShared = 0;
+    private const int IsClosed = -1;
 
     private int _held;          // the shared lock: 1 while someone other than the owner (on its path) is inside
     private int _ownerIn;       // 1 while the owner is inside on its own path
     private int _ownerWaiting;  // 1 while the owner waits for the shared lock to be free: others do not take it meanwhile
-    private int _bias;          // the owner's CPU id, Unclaimed or Revoked
+    private int _bias;          // the owner's CPU id, Unclaimed, Revoked or Closed (for good: the region is disposed)
     private int _calloutThread; // managed id of the thread running a callout under the lock; 0 if none
     private string _name;       // the region's, for the re-entry error
 
@@ -94,21 +111,49 @@ internal struct RegionLock
     /// <summary>Ends what <see cref="BeginCallout"/> began.</summary>
     public void EndCallout() => Volatile.Write(ref _calloutThread, 0);
 
-    /// <summary>Enters as CPU <paramref name="cpu"/> (0 or more); returns whether it took the owner's path (pass it to <see cref="Exit(bool)"/>).</summary>
+    /// <summary>
+    /// Enters as CPU <paramref name="cpu"/> (0 or more); returns whether it took the owner's path
+    /// (pass it to <see cref="Exit(bool)"/>). Throws <see cref="ObjectDisposedException"/>, without
+    /// entering, once the lock is closed (<see cref="Close"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Enter(int cpu)
     {
         if (_bias == cpu && TryEnterOwner(cpu))
             return true;
-        return EnterSlow(cpu);
+        return EnterSlowOrThrow(cpu);
     }
 
-    /// <summary>Enters as a caller that is not a CPU (inspection, crash): always the shared path.</summary>
+    /// <summary>
+    /// As <see cref="Enter(int)"/>, but returns false instead of throwing when the lock is closed
+    /// (it is not entered then); <paramref name="owner"/> is what to pass to <see cref="Exit(bool)"/>.
+    /// </summary>
+    public bool TryEnter(int cpu, out bool owner)
+    {
+        if (_bias == cpu && TryEnterOwner(cpu))
+        {
+            owner = true;
+            return true;
+        }
+        int entered = EnterSlow(cpu);
+        owner = entered == EnteredOwner;
+        return entered != IsClosed;
+    }
+
+    /// <summary>Enters as a caller that is not a CPU (inspection, crash, dispose): always the shared path, closed or not.</summary>
     public void Enter()
     {
         ThrowIfCalloutOfThisThread();
         EnterShared(NotCpu);
     }
+
+    /// <summary>
+    /// Closes the lock for CPUs for good: every <see cref="Enter(int)"/> from now on throws
+    /// <see cref="ObjectDisposedException"/> and every <see cref="TryEnter"/> fails, including those
+    /// waiting now. The caller holds the lock through <see cref="Enter()"/> (so no CPU is inside)
+    /// and leaves it as usual.
+    /// </summary>
+    public void Close() => Interlocked.Exchange(ref _bias, Closed);
 
     /// <summary>Leaves; <paramref name="owner"/> is what the matching <see cref="Enter(int)"/> returned.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -139,12 +184,21 @@ internal struct RegionLock
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool EnterSlow(int cpu)
+    private bool EnterSlowOrThrow(int cpu)
+    {
+        int entered = EnterSlow(cpu);
+        if (entered == IsClosed)
+            ThrowClosed();
+        return entered == EnteredOwner;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int EnterSlow(int cpu)
     {
         ThrowIfCalloutOfThisThread();
         // The first CPU to come claims the bias and enters on its own path from now on.
         if (_bias == Unclaimed && Interlocked.CompareExchange(ref _bias, cpu, Unclaimed) == Unclaimed && TryEnterOwner(cpu))
-            return true;
+            return EnteredOwner;
         if (Volatile.Read(ref _bias) != cpu)
             return EnterShared(cpu);
         // The owner found the shared lock taken: it announces itself, so that the holder's
@@ -157,14 +211,14 @@ internal struct RegionLock
         {
             if (Volatile.Read(ref _bias) != cpu)
             {
-                // Revoked while waiting: from now on this CPU is one of the crowd.
+                // Revoked (or closed) while waiting: from now on this CPU is one of the crowd.
                 Volatile.Write(ref _ownerWaiting, 0);
                 return EnterShared(cpu);
             }
             if (Volatile.Read(ref _held) == 0 && TryEnterOwner(cpu))
             {
                 Volatile.Write(ref _ownerWaiting, 0);
-                return true;
+                return EnteredOwner;
             }
             spin.SpinOnce();
         }
@@ -179,7 +233,7 @@ internal struct RegionLock
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    [DoesNotReturn]
     private readonly void ThrowReentered(bool owner) =>
         throw new LockRecursionException(
             $"{_name}: this thread already holds the region's lock: a load sink or store source (the callback of Cpu.LoadTo or " +
@@ -187,13 +241,24 @@ internal struct RegionLock
             "region it is copying from or to, or submitted I/O to one of its namespaces; a callback may only copy bytes" +
             (owner ? " (or one CPU is used by two threads at once)" : ""));
 
+    [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool EnterShared(int cpu)
+    private readonly void ThrowClosed() =>
+        throw new ObjectDisposedException(_name, $"{_name} has been disposed: its media is released");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int EnterShared(int cpu)
     {
         var spin = new SpinWait();
         while (Volatile.Read(ref _ownerWaiting) != 0 || Interlocked.CompareExchange(ref _held, 1, 0) != 0)
             spin.SpinOnce();
         int bias = Volatile.Read(ref _bias);
+        if (bias == Closed && cpu != NotCpu)
+        {
+            // Disposed: a CPU leaves at once; the media may be gone already.
+            Volatile.Write(ref _held, 0);
+            return IsClosed;
+        }
         if (bias >= 0 && bias != cpu)
         {
             // Another CPU executes here too: the bias goes, before the barrier that makes the
@@ -205,6 +270,6 @@ internal struct RegionLock
             while (Volatile.Read(ref _ownerIn) != 0)
                 spin.SpinOnce();
         }
-        return false;
+        return EnteredShared;
     }
 }

@@ -14,6 +14,9 @@ namespace DaxStack.Device.Platform;
 /// </summary>
 /// <remarks>
 /// A CPU is meant to be used by one thread at a time (see <see cref="PhysicalAddressSpace.CurrentCpu"/>).
+/// An instruction racing with the dispose of its region either completes before the dispose
+/// releases the media or throws <see cref="ObjectDisposedException"/> without touching it: it
+/// checks the region on entry, and the region's lock, closed by the dispose, refuses it after.
 /// Lock order: a CPU holds at most one region lock at a time. A region's lock is biased towards
 /// the first CPU that executes on it (see RegionLock), which relies on a CPU never being used by
 /// two threads at once.
@@ -438,7 +441,13 @@ public sealed unsafe class Cpu
                 continue;
             var r = _space.RegionArray[id];
             var runs = _pending[id];
-            bool owner = r.Lock.Enter(Id);
+            // A region disposed since the write-backs were issued wrote every store back when it
+            // went: nothing is left for them to complete.
+            if (!r.Lock.TryEnter(Id, out bool owner))
+            {
+                _pendingCount[id] = 0;
+                continue;
+            }
             try
             {
                 for (int i = 0; i < n; i++)

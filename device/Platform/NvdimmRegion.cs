@@ -26,13 +26,15 @@ public sealed unsafe class NvdimmRegion : IDisposable
     // Neither changes while the region lives.
     private readonly long _size;
     internal readonly bool IsAdr;
-    private bool _disposed;
+    private bool _disposed;     // under the lock
 
     // The bytes a CPU may address: the size while the region lives, 0 once it is disposed and its
     // media released. Cpu's range check reads this instead of the size, so after a dispose every
     // address misses it and takes the slow path (PhysicalAddressSpace.Resolve), which reports the
-    // release instead of loading or storing through the unmapped media. A region is disposed
-    // when no CPU executes on it any more (as a driver unbinds a device it has no users of).
+    // release instead of loading or storing through the unmapped media. That check is made
+    // before the instruction takes the region's lock, so it cannot stop one that passed it just
+    // before the dispose: the dispose closes the lock as well (see Dispose), and such an
+    // instruction finds the lock closed and throws the same ObjectDisposedException.
     internal long Reach;
 
     public NvdimmRegion(string name, IMedia media, CostProfile profile)
@@ -131,7 +133,12 @@ public sealed unsafe class NvdimmRegion : IDisposable
         ThrowIfReleased();
         CheckRange(offset, destination.Length);
         Lock.Enter();
-        try { Tracker.ReadPersisted(offset, destination); }
+        try
+        {
+            // Again under the lock: a dispose may have come between the check and the entry.
+            ThrowIfReleased();
+            Tracker.ReadPersisted(offset, destination);
+        }
         finally { Lock.Exit(); }
     }
 
@@ -150,9 +157,13 @@ public sealed unsafe class NvdimmRegion : IDisposable
 
     internal void CrashWith(Func<InFlightLine, int> choose)
     {
+        bool released;
         Lock.Enter();
         try
         {
+            // A disposed region has nothing in flight (its dispose wrote everything back), so
+            // nothing below touches its media; only the flush must be skipped.
+            released = _disposed;
             if (Domain == PersistenceDomain.Eadr)
                 Tracker.Reset(); // caches are flushed on power failure: everything visible survives
             else
@@ -163,16 +174,23 @@ public sealed unsafe class NvdimmRegion : IDisposable
             Cost.PowerFailure();
         }
         finally { Lock.Exit(); }
-        Media.Flush();
+        if (!released)
+            Media.Flush();
     }
 
     /// <summary>Orderly shutdown of the caches: every store is written back (what an image holds after a clean exit).</summary>
     public void WriteBackAll()
     {
+        bool released;
         Lock.Enter();
-        try { Tracker.Reset(); }
+        try
+        {
+            released = _disposed;
+            Tracker.Reset();
+        }
         finally { Lock.Exit(); }
-        Media.Flush();
+        if (!released)
+            Media.Flush();
     }
 
     internal void CheckRange(long offset, long length)
@@ -188,14 +206,31 @@ public sealed unsafe class NvdimmRegion : IDisposable
             throw new ObjectDisposedException(Name, $"{Name} at 0x{BaseAddress:x} has been disposed: its media is released");
     }
 
-    /// <summary>Writes back every store (orderly exit) and releases the media; a CPU access to the region then throws <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>
+    /// Writes back every store (orderly exit) and releases the media; a CPU access to the region
+    /// then throws <see cref="ObjectDisposedException"/>. Safe while other threads execute on the
+    /// region: it waits for an instruction in progress to finish, and every instruction after it
+    /// (or waiting for the region meanwhile) throws instead of touching the media. Safe to call
+    /// more than once. Throws <see cref="LockRecursionException"/> from a load sink or store source
+    /// running on the region (it would wait for its own thread).
+    /// </summary>
     public void Dispose()
     {
-        if (_disposed)
-            return;
-        _disposed = true;
-        Volatile.Write(ref Reach, 0);
-        WriteBackAll();
+        // The shared path: a non-CPU caller keeps the owner's bias and waits for the owner (or any
+        // CPU) inside to leave; under the lock the region is marked released and the lock closed,
+        // so that no instruction can enter again once the media goes.
+        Lock.Enter();
+        try
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            Tracker.Reset();
+            Volatile.Write(ref Reach, 0);
+            Lock.Close();
+        }
+        finally { Lock.Exit(); }
+        Media.Flush();
         Media.Dispose();
     }
 }
