@@ -31,24 +31,53 @@ public sealed class CrashStateSpace
     public const int DefaultMaxStates = 10_000;
 
     private readonly LineChoices[] _lines;               // in address order
-    private readonly Dictionary<long, LineChoices> _byAddress;
+    private readonly long[] _addresses;                  // _lines' addresses, for binary search
     private readonly LineChoices[] _changed;             // full content differs from persisted
     private readonly LineChoices[] _varying;             // more than one distinct content
-    private readonly BigInteger _prefixCount;            // product of the varying lines' counts
+    private readonly Lazy<BigInteger> _prefixCount;      // product of the varying lines' counts
 
     /// <summary>Builds the space of the given in-flight lines (any order; addresses must be distinct).</summary>
     public CrashStateSpace(IEnumerable<InFlightLine> lines)
     {
         ArgumentNullException.ThrowIfNull(lines);
-        _lines = [.. lines.Select(LineChoices.Of).OrderBy(l => l.Address)];
-        _byAddress = new Dictionary<long, LineChoices>(_lines.Length);
+        // Time and memory in proportion to the lines: per line a few words (not its contents,
+        // which LinesOf rebuilds), no sort when the lines come in address order as the
+        // platform lists them, and the prefix count only when asked for.
+        InFlightLine[] sorted = [.. lines];
+        _addresses = new long[sorted.Length];
+        bool inOrder = true;
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            _addresses[i] = sorted[i].PhysicalAddress;
+            inOrder &= i == 0 || _addresses[i - 1] < _addresses[i];
+        }
+        if (!inOrder)
+            Array.Sort(_addresses, sorted);
+        for (int i = 1; i < _addresses.Length; i++)
+            if (_addresses[i - 1] == _addresses[i])
+                throw new ArgumentException($"line 0x{_addresses[i]:x} is listed twice", nameof(lines));
+
+        _lines = new LineChoices[sorted.Length];
+        int changed = 0, varying = 0;
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            var l = LineChoices.Of(sorted[i]);
+            _lines[i] = l;
+            changed += l.Changes ? 1 : 0;
+            varying += l.Count > 1 ? 1 : 0;
+        }
+        _changed = new LineChoices[changed];
+        _varying = new LineChoices[varying];
+        changed = varying = 0;
         foreach (var l in _lines)
-            if (!_byAddress.TryAdd(l.Address, l))
-                throw new ArgumentException($"line 0x{l.Address:x} is listed twice", nameof(lines));
-        _changed = [.. _lines.Where(l => l.Changes)];
-        _varying = [.. _lines.Where(l => l.Count > 1)];
-        _prefixCount = ProductOfCounts(_varying);
-        Lines = [.. _lines.Select(l => l.Line)];
+        {
+            if (l.Changes)
+                _changed[changed++] = l;
+            if (l.Count > 1)
+                _varying[varying++] = l;
+        }
+        _prefixCount = new Lazy<BigInteger>(() => ProductOfCounts(_varying));
+        Lines = Array.AsReadOnly(sorted);
     }
 
     /// <summary>The in-flight lines, in address order.</summary>
@@ -59,9 +88,11 @@ public sealed class CrashStateSpace
 
     /// <summary>Number of distinct contents the line at <paramref name="lineAddress"/> can hold after a crash (1 = only its persisted content).</summary>
     public int DistinctContentCount(long lineAddress) =>
-        _byAddress.TryGetValue(lineAddress, out var l)
-            ? l.Count
+        IndexOf(lineAddress) is int i and >= 0
+            ? _lines[i].Count
             : throw new ArgumentException($"line 0x{lineAddress:x} is not in flight", nameof(lineAddress));
+
+    private int IndexOf(long lineAddress) => Array.BinarySearch(_addresses, lineAddress);
 
     // ------------------------------------------------------------------ counts
 
@@ -72,45 +103,38 @@ public sealed class CrashStateSpace
         int n = _changed.Length;
         if (maxSize >= n)
             return BigInteger.One << n;
-        // Each term costs time in proportion to its size: sum the shorter side of the binomials,
-        // the subsets of more than maxSize lines being as many as those of fewer than n - maxSize.
+        // Fewer and shorter terms cost less: sum the shorter side of the binomials, the subsets
+        // of more than maxSize lines being as many as those of fewer than n - maxSize.
         return maxSize <= n / 2
-            ? SumOfBinomials(n, maxSize)
-            : (BigInteger.One << n) - SumOfBinomials(n, n - maxSize - 1);
-    }
-
-    // C(n, 0) + C(n, 1) + ... + C(n, k), k <= n.
-    private static BigInteger SumOfBinomials(int n, int k)
-    {
-        BigInteger total = 0, binomial = 1;
-        for (int size = 0; size <= k; size++)
-        {
-            total += binomial;
-            binomial = binomial * (n - size) / (size + 1); // C(n, size+1) from C(n, size), exact
-        }
-        return total;
+            ? ExactCounts.SumOfBinomials(n, maxSize)
+            : (BigInteger.One << n) - ExactCounts.SumOfBinomials(n, n - maxSize - 1);
     }
 
     /// <summary>Exact number of states <see cref="CrashStrategy.Powerset"/> has: 2 to the number of changed lines.</summary>
     public BigInteger CountPowerset() => BigInteger.One << _changed.Length;
 
     /// <summary>Exact number of distinct images the hardware could leave: the product of each line's distinct contents.</summary>
-    public BigInteger CountPrefixes() => _prefixCount;
+    public BigInteger CountPrefixes() => _prefixCount.Value;
 
-    // The product of the lines' counts, the two halves' products multiplied together: a product
-    // grown one line at a time costs time quadratic in the lines (over a minute for the 1.6
-    // million bits of 500,000 lines), halves cost about one multiplication of the full size.
-    private static BigInteger ProductOfCounts(ReadOnlySpan<LineChoices> lines)
+    // The product of the lines' counts: the counts multiplied in 64-bit words as long as they
+    // fit, then the words by halves (ExactCounts.Product): a product grown one line at a time
+    // costs time quadratic in the lines (over a minute for the 1.6 million bits of 500,000 lines).
+    private static BigInteger ProductOfCounts(LineChoices[] lines)
     {
-        if (lines.Length <= 16)
+        var words = new List<ulong>();
+        ulong word = 1;
+        foreach (var l in lines)
         {
-            BigInteger product = BigInteger.One;
-            foreach (var l in lines)
-                product *= l.Count;
-            return product;
+            ulong count = (ulong)l.Count;
+            if (word > ulong.MaxValue / count)
+            {
+                words.Add(word);
+                word = 1;
+            }
+            word *= count;
         }
-        int half = lines.Length / 2;
-        return ProductOfCounts(lines[..half]) * ProductOfCounts(lines[half..]);
+        words.Add(word);
+        return ExactCounts.Product(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(words));
     }
 
     /// <summary>The concrete strategy <paramref name="options"/> selects (resolves <see cref="CrashStrategy.Auto"/>).</summary>
@@ -121,7 +145,7 @@ public sealed class CrashStateSpace
         if (options.Strategy != CrashStrategy.Auto)
             return options.Strategy;
         // Exhaustive when it fits: every prefix image includes every powerset and subset image.
-        if (CountPrefixes() <= options.MaxStates)
+        if (PrefixesAtMost(options.MaxStates))
             return CrashStrategy.Prefixes;
         if (_changed.Length <= options.PowersetLineLimit && CountPowerset() <= options.MaxStates)
             return CrashStrategy.Powerset;
@@ -131,13 +155,47 @@ public sealed class CrashStateSpace
     /// <summary>Exact number of states <see cref="Enumerate"/> yields for <paramref name="options"/>.</summary>
     public BigInteger Count(CrashEnumerationOptions options)
     {
-        var space = Resolve(options) switch
+        // Only as much as the bound needs: the full counts of a large space are numbers of
+        // hundreds of thousands of bits, of which the answer needs none.
+        int max = options.MaxStates;
+        return Resolve(options) switch
         {
-            CrashStrategy.Subsets => CountSubsets(options.SubsetSize),
-            CrashStrategy.Powerset => CountPowerset(),
-            _ => CountPrefixes(),
+            CrashStrategy.Subsets => SubsetCountAtMost(options.SubsetSize, max),
+            CrashStrategy.Powerset => _changed.Length < 31 ? Math.Min(1 << _changed.Length, max) : max,
+            _ => PrefixesAtMost(max) ? CountPrefixes() : max,
         };
-        return BigInteger.Min(space, options.MaxStates);
+    }
+
+    // Whether the prefix images number at most bound, from the counts' product up to the point
+    // it passes the bound (at most 31 lines, each of at least 2 images).
+    private bool PrefixesAtMost(int bound)
+    {
+        if (_prefixCount.IsValueCreated)
+            return _prefixCount.Value <= bound;
+        ulong product = 1;
+        foreach (var l in _varying)
+        {
+            product *= (ulong)l.Count; // both factors below 2^31
+            if (product > (ulong)bound)
+                return false;
+        }
+        return true;
+    }
+
+    // min(CountSubsets(maxSize), bound), summing binomials until they pass the bound: for
+    // sizes up to n / 2 they only grow, so past a few terms unless n is below about 32.
+    private long SubsetCountAtMost(int maxSize, int bound)
+    {
+        int n = _changed.Length;
+        long total = 0, binomial = 1;
+        for (int size = 0; size <= Math.Min(maxSize, n); size++)
+        {
+            total += binomial;
+            if (total > bound)
+                return bound;
+            binomial = binomial * (n - size) / (size + 1); // below 2^62: binomial <= bound < 2^31
+        }
+        return total;
     }
 
     // ------------------------------------------------------------------ enumerations
@@ -201,10 +259,12 @@ public sealed class CrashStateSpace
         ArgumentNullException.ThrowIfNull(state);
         foreach (var (address, pieces) in state.Pieces)
         {
-            if (!_byAddress.TryGetValue(address, out var line))
+            int i = IndexOf(address);
+            if (i < 0)
                 throw new ArgumentException($"the state names line 0x{address:x}, which is not in flight in this space", nameof(state));
-            if (pieces < 0 || pieces > line.Line.PieceCount)
-                throw new ArgumentException($"the state keeps {pieces} pieces of line 0x{address:x}, which has {line.Line.PieceCount}", nameof(state));
+            var line = _lines[i].Line;
+            if (pieces < 0 || pieces > line.PieceCount)
+                throw new ArgumentException($"the state keeps {pieces} pieces of line 0x{address:x}, which has {line.PieceCount}", nameof(state));
         }
         return ContentsIn(state);
     }
@@ -266,7 +326,7 @@ public sealed class CrashStateSpace
 
     private IEnumerable<CrashState> SampleOf(int size, int seed)
     {
-        if (CountPrefixes() <= size)
+        if (PrefixesAtMost(size))
         {
             foreach (var state in PrefixesUpTo(size))
                 yield return state;

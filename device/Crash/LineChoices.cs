@@ -9,16 +9,23 @@ namespace DaxStack.Device.Crash;
 /// same bytes counted once. Choice 0 is the persisted content; choices are in increasing
 /// number of pieces, each represented by the shortest prefix giving its bytes.
 /// </summary>
-internal sealed class LineChoices
+/// <remarks>
+/// Only the prefix lengths of the choices are kept, not their bytes: a space holds hundreds of
+/// thousands of lines, and a content is rebuilt from the line when it is asked for.
+/// </remarks>
+internal readonly struct LineChoices
 {
-    private readonly int[] _pieces;
-    private readonly byte[][] _contents;
+    // Distinct contents told apart by a scan of those seen so far up to this many; a line with
+    // more pieces (a word stored to again and again) uses a dictionary instead.
+    private const int ScanLimit = 16;
 
-    private LineChoices(InFlightLine line, int[] pieces, byte[][] contents, int full)
+    private readonly int[]? _pieces;    // null: choice c applies c pieces (every piece made a new content)
+
+    private LineChoices(InFlightLine line, int[]? pieces, int count, int full)
     {
         Line = line;
         _pieces = pieces;
-        _contents = contents;
+        Count = count;
         Full = full;
     }
 
@@ -29,7 +36,7 @@ internal sealed class LineChoices
     public long Address => Line.PhysicalAddress;
 
     /// <summary>Number of distinct contents (at least 1, the persisted content).</summary>
-    public int Count => _pieces.Length;
+    public int Count { get; }
 
     /// <summary>The choice holding the line's full current content (0 when it equals the persisted content).</summary>
     public int Full { get; }
@@ -38,40 +45,87 @@ internal sealed class LineChoices
     public bool Changes => Full != 0;
 
     /// <summary>Pieces applied by <paramref name="choice"/>.</summary>
-    public int PiecesOf(int choice) => _pieces[choice];
+    public int PiecesOf(int choice) => _pieces is null ? choice : _pieces[choice];
 
     /// <summary>A copy of the content after <paramref name="pieces"/> pieces (0 to <see cref="InFlightLine.PieceCount"/>).</summary>
     public byte[] ContentAfter(int pieces)
     {
-        int choice = Array.BinarySearch(_pieces, pieces);
-        if (choice >= 0)
-            return (byte[])_contents[choice].Clone();
         int total = Line.PieceCount;
         if (pieces < 0 || pieces > total)
             throw new ArgumentOutOfRangeException(nameof(pieces), pieces, $"line 0x{Address:x} has {total} pieces");
         return Line.ContentAfterPieces(pieces);
     }
 
-    /// <summary>Applies the line's pieces one by one and keeps each new content.</summary>
+    /// <summary>Applies the line's pieces one by one and notes each new content.</summary>
     public static LineChoices Of(InFlightLine line)
     {
-        var content = line.Persisted.ToArray();
-        if (content.Length != LineTracker.LineSize)
-            throw new ArgumentException($"line 0x{line.PhysicalAddress:x} has {content.Length} persisted bytes, not {LineTracker.LineSize}", nameof(line));
+        var persisted = line.Persisted.Span;
+        if (persisted.Length != LineTracker.LineSize)
+            throw new ArgumentException($"line 0x{line.PhysicalAddress:x} has {persisted.Length} persisted bytes, not {LineTracker.LineSize}", nameof(line));
 
-        // A line's content is exactly one 512-bit vector: a cheap, value-equal dictionary key.
+        var stores = line.Stores;
+        int total = 0;
+        for (int s = 0; s < stores.Count; s++)
+        {
+            var store = stores[s];
+            int length = store.Data.Length;
+            if (store.Offset < 0 || length == 0 || store.Offset + length > LineTracker.LineSize)
+                throw new ArgumentException($"line 0x{line.PhysicalAddress:x} has a store [{store.Offset}, +{length}) outside the line", nameof(line));
+            total += InFlightLine.PiecesOf(store.Offset, length);
+        }
+        return total < ScanLimit ? ByScan(line, persisted) : ByDictionary(line, persisted);
+    }
+
+    // At most ScanLimit contents: each new one compared with those seen, all on the stack.
+    private static LineChoices ByScan(InFlightLine line, ReadOnlySpan<byte> persisted)
+    {
+        Span<byte> content = stackalloc byte[LineTracker.LineSize];
+        persisted.CopyTo(content);
+        // A line's content is exactly one 512-bit vector: compared in a few instructions.
+        Span<Vector512<byte>> seen = stackalloc Vector512<byte>[ScanLimit];
+        Span<int> pieces = stackalloc int[ScanLimit];
+        seen[0] = Vector512.Create<byte>(content);
+        int count = 1, applied = 0, current = 0;
+        bool identity = true;   // so far choice c applies c pieces
+        var stores = line.Stores;
+        for (int s = 0; s < stores.Count; s++)
+        {
+            var store = stores[s];
+            var data = store.Data.Span;
+            for (int pos = 0; pos < data.Length;)
+            {
+                // The same split as InFlightLine.ContentAfterPieces: up to the next 8-byte boundary.
+                int at = store.Offset + pos;
+                int take = Math.Min(8 - (at & 7), data.Length - pos);
+                data.Slice(pos, take).CopyTo(content[at..]);
+                pos += take;
+                applied++;
+                var key = Vector512.Create<byte>(content);
+                current = seen[..count].IndexOf(key);
+                if (current < 0)
+                {
+                    current = count++;
+                    seen[current] = key;
+                    pieces[current] = applied;
+                    identity &= applied == current;
+                }
+            }
+        }
+        return new LineChoices(line, identity ? null : pieces[..count].ToArray(), count, current);
+    }
+
+    // Many pieces: a dictionary of the contents seen.
+    private static LineChoices ByDictionary(InFlightLine line, ReadOnlySpan<byte> persisted)
+    {
+        var content = persisted.ToArray();
         var index = new Dictionary<Vector512<byte>, int> { [Vector512.Create<byte>(content)] = 0 };
         var pieces = new List<int> { 0 };
-        var contents = new List<byte[]> { content.ToArray() };
         int applied = 0, current = 0;
         foreach (var store in line.Stores)
         {
             var data = store.Data.Span;
-            if (store.Offset < 0 || data.Length == 0 || store.Offset + data.Length > LineTracker.LineSize)
-                throw new ArgumentException($"line 0x{line.PhysicalAddress:x} has a store [{store.Offset}, +{data.Length}) outside the line", nameof(line));
             for (int pos = 0; pos < data.Length;)
             {
-                // The same split as InFlightLine.ContentAfterPieces: up to the next 8-byte boundary.
                 int at = store.Offset + pos;
                 int take = Math.Min(8 - (at & 7), data.Length - pos);
                 data.Slice(pos, take).CopyTo(content.AsSpan(at));
@@ -83,10 +137,9 @@ internal sealed class LineChoices
                     current = pieces.Count;
                     index.Add(key, current);
                     pieces.Add(applied);
-                    contents.Add(content.ToArray());
                 }
             }
         }
-        return new LineChoices(line, [.. pieces], [.. contents], current);
+        return new LineChoices(line, [.. pieces], pieces.Count, current);
     }
 }

@@ -158,6 +158,51 @@ public class CrashStateSpaceTests
     }
 
     [Test]
+    public void ALineStoredToManyTimesCountsEachDistinctImageOnce()
+    {
+        using var p = new SmallPlatform();
+        // 20 stores to one word, alternating two values, and 3 more to the next word: the images
+        // are the persisted line, the two values of the first word, and those with the second
+        // word's three values: 1 + 2 + 3 = 6.
+        for (int i = 0; i < 20; i++)
+            p.Cpu.Store(p.Base, Bytes(8, (byte)(1 + i % 2)));
+        for (int i = 0; i < 3; i++)
+            p.Cpu.Store(p.Base + 8, Bytes(8, (byte)(5 + i)));
+        var space = SpaceOf(p);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(space.DistinctContentCount(p.Base), Is.EqualTo(6));
+            Assert.That(space.CountPrefixes(), Is.EqualTo(new BigInteger(6)));
+            Assert.That(space.Prefixes().Select(s => s.PiecesFor(p.Base)), Is.EqualTo(new[] { 0, 1, 2, 21, 22, 23 }));
+            Assert.That(space.Prefixes().Select(s => ImageKey(space, s)), Is.Unique);
+            Assert.That(space.Subsets().Last().PiecesFor(p.Base), Is.EqualTo(23));
+        });
+    }
+
+    [TestCase(300)]
+    [TestCase(301)]
+    public void SubsetCountsOfEverySizeAreTheSumsOfTheBinomials(int lines)
+    {
+        using var p = new SmallPlatform(size: 32 << 10);
+        for (int line = 0; line < lines; line++)
+            p.Cpu.StoreUInt64(p.Base + line * 64L, 1);
+        var space = SpaceOf(p);
+        var binomial = BigInteger.One;
+        var sum = BigInteger.Zero;
+
+        for (int size = 0; size <= lines + 1; size++)
+        {
+            if (size <= lines)
+            {
+                sum += binomial;
+                binomial = binomial * (lines - size) / (size + 1);
+            }
+            Assert.That(space.CountSubsets(size), Is.EqualTo(sum), () => $"subsets of at most {size} of {lines} lines");
+        }
+    }
+
+    [Test]
     public void MixedScenarioIsCountedExactly()
     {
         using var p = MixedScenario();
