@@ -396,7 +396,10 @@ public sealed class CrashStateSpace
 
     private CrashState StateOf(int[] choice)
     {
-        var pieces = new Dictionary<long, int>();
+        // Sized first: a sampled state of many lines names most of them, and a dictionary grown
+        // by doubling rehashes them all again and again.
+        int named = choice.Length - choice.AsSpan().Count(0);
+        var pieces = new Dictionary<long, int>(named);
         for (int j = 0; j < choice.Length; j++)
             if (choice[j] != 0)
                 pieces.Add(_varying[j].Address, _varying[j].PiecesOf(choice[j]));
