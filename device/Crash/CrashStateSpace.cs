@@ -271,8 +271,9 @@ public sealed class CrashStateSpace
 
     private IEnumerable<(long Address, byte[] Content)> ContentsIn(CrashState state)
     {
+        // The pieces were checked against each line by LinesOf.
         foreach (var line in _lines)
-            yield return (line.Address, line.ContentAfter(state.PiecesFor(line.Address)));
+            yield return (line.Address, line.Line.ContentAfterPieces(state.PiecesFor(line.Address)));
     }
 
     private IEnumerable<CrashState> SubsetsUpTo(int maxSize, int maxStates)

@@ -11,7 +11,8 @@ namespace DaxStack.Device.Crash;
 /// </summary>
 /// <remarks>
 /// Only the prefix lengths of the choices are kept, not their bytes: a space holds hundreds of
-/// thousands of lines, and a content is rebuilt from the line when it is asked for.
+/// thousands of lines, and a content is rebuilt from the line
+/// (<see cref="InFlightLine.ContentAfterPieces"/>) when it is asked for.
 /// </remarks>
 internal readonly struct LineChoices
 {
@@ -46,15 +47,6 @@ internal readonly struct LineChoices
 
     /// <summary>Pieces applied by <paramref name="choice"/>.</summary>
     public int PiecesOf(int choice) => _pieces is null ? choice : _pieces[choice];
-
-    /// <summary>A copy of the content after <paramref name="pieces"/> pieces (0 to <see cref="InFlightLine.PieceCount"/>).</summary>
-    public byte[] ContentAfter(int pieces)
-    {
-        int total = Line.PieceCount;
-        if (pieces < 0 || pieces > total)
-            throw new ArgumentOutOfRangeException(nameof(pieces), pieces, $"line 0x{Address:x} has {total} pieces");
-        return Line.ContentAfterPieces(pieces);
-    }
 
     /// <summary>Applies the line's pieces one by one and notes each new content.</summary>
     public static LineChoices Of(InFlightLine line)
