@@ -55,6 +55,9 @@ public sealed unsafe class Cpu
     /// <summary>CPU number.</summary>
     public int Id { get; }
 
+    // The address space the CPU belongs to (PhysicalAddressSpace.CurrentCpu checks its cache with it).
+    internal PhysicalAddressSpace Space => _space;
+
     /// <summary>Modeled time charged to this CPU.</summary>
     public SimClock Clock => CostState.Clock;
 
@@ -333,13 +336,13 @@ public sealed unsafe class Cpu
     // ------------------------------------------------------------------ write-backs
 
     /// <summary>clwb of the line containing <paramref name="physicalAddress"/>: write back, keep cached; persistent after a fence.</summary>
-    public void Clwb(long physicalAddress) => FlushLines(FlushKind.Clwb, physicalAddress, 1);
+    public void Clwb(long physicalAddress) => FlushLine(FlushKind.Clwb, physicalAddress);
 
     /// <summary>clflushopt of the line: write back and evict; persistent after a fence.</summary>
-    public void Clflushopt(long physicalAddress) => FlushLines(FlushKind.Clflushopt, physicalAddress, 1);
+    public void Clflushopt(long physicalAddress) => FlushLine(FlushKind.Clflushopt, physicalAddress);
 
     /// <summary>clflush of the line: serialising write-back and evict; persistent when it retires.</summary>
-    public void Clflush(long physicalAddress) => FlushLines(FlushKind.Clflush, physicalAddress, 1);
+    public void Clflush(long physicalAddress) => FlushLine(FlushKind.Clflush, physicalAddress);
 
     /// <summary>Executes <paramref name="kind"/> on every line touched by [<paramref name="physicalAddress"/>, +<paramref name="length"/>).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative length, or a range not inside one region.</exception>
@@ -353,8 +356,53 @@ public sealed unsafe class Cpu
         if (physicalAddress < 0 || length > long.MaxValue - LineSize - physicalAddress)
             throw new ArgumentOutOfRangeException(nameof(length), $"[0x{physicalAddress:x}, +{length}) is not backed by any NVDIMM region");
         long first = physicalAddress & ~(long)(LineSize - 1);
+        // A range inside one line (a 64-byte persist through a DAX window) is that line's
+        // instruction: the same charge and counts, without the range loop.
+        if (length <= LineSize - (physicalAddress - first))
+        {
+            FlushLine(kind, first);
+            return;
+        }
         long lines = (physicalAddress + length - first + LineSize - 1) / LineSize;
         FlushLines(kind, first, lines);
+    }
+
+    // One line's clflush/clflushopt/clwb: what FlushLines does for a single line (see there), kept
+    // apart so that the single-line instructions run no range loop.
+    private void FlushLine(FlushKind kind, long physicalAddress)
+    {
+        long first = physicalAddress & ~(long)(LineSize - 1);
+        var r = Region(first, LineSize);
+        long off = first - r.BaseAddress;
+        bool owner = r.Lock.Enter(Id);
+        try
+        {
+            bool writesBack = false;
+            if (r.IsAdr)
+            {
+                if (kind == FlushKind.Clflush)
+                    r.Tracker.PersistNow(off, out writesBack);
+                else
+                {
+                    long covered = r.Tracker.IssueWriteBack(off, out writesBack);
+                    if (covered != 0)
+                        AddPending(r.Id, off, 1, covered);
+                }
+            }
+            long outstanding = CostState.OutstandingWriteBacks;
+            r.Cost.Flush(CostState, kind, off, 1, writesBack);
+            CountOutstanding(r, outstanding);
+        }
+        finally
+        {
+            r.Lock.Exit(owner);
+        }
+        switch (kind)
+        {
+            case FlushKind.Clflush: Stats.Clflush++; break;
+            case FlushKind.Clflushopt: Stats.Clflushopt++; break;
+            default: Stats.Clwb++; break;
+        }
     }
 
     private void FlushLines(FlushKind kind, long physicalAddress, long lines)

@@ -31,6 +31,17 @@ public sealed class PhysicalAddressSpace : IDisposable
     private volatile Cpu[] _cpus = [];
     private readonly ThreadLocal<Cpu> _current;
     private readonly ILogger _logger;
+    private volatile bool _disposed;
+
+    // The CPU the calling thread was last handed by CurrentCpu, of whichever space: a one-entry
+    // cache in front of _current. ThreadLocal<Cpu>.Value runs shared generic code that looks its
+    // thread-static slot array up through the runtime (several ns), and a DAX window asks for the
+    // CPU on every load, store, flush and fence; a plain thread-static of a non-generic class is
+    // an inlined read. The cache only remembers what _current handed out, so a thread still gets
+    // one CPU per space. It keeps the last space a thread asked alive until the thread asks
+    // another (Dispose forgets it for the disposing thread).
+    [ThreadStatic]
+    private static Cpu? t_lastCpu;
 
     /// <summary>
     /// The objects that hold this space's counts (each CPU's stats and clock, each region's cost
@@ -74,7 +85,29 @@ public sealed class PhysicalAddressSpace : IDisposable
     internal double UniformFenceNs { get; private set; } = double.NaN;
 
     /// <summary>The CPU the calling thread executes on (one per thread, created on first use).</summary>
-    public Cpu CurrentCpu => _current.Value!;
+    /// <exception cref="ObjectDisposedException">The space has been disposed.</exception>
+    public Cpu CurrentCpu
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            var cpu = t_lastCpu;
+            if (cpu is not null && ReferenceEquals(cpu.Space, this) && !_disposed)
+                return cpu;
+            return CurrentCpuSlow();
+        }
+    }
+
+    // The thread's first question to this space since it last asked another: through _current,
+    // which creates the CPU on first use and throws once the space is disposed.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Cpu CurrentCpuSlow()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var cpu = _current.Value!;
+        t_lastCpu = cpu;
+        return cpu;
+    }
 
     /// <summary>All CPUs created so far.</summary>
     public IReadOnlyList<Cpu> Cpus
@@ -179,6 +212,9 @@ public sealed class PhysicalAddressSpace : IDisposable
     /// <summary>Orderly shutdown: writes back every region and releases the media.</summary>
     public void Dispose()
     {
+        _disposed = true;
+        if (ReferenceEquals(t_lastCpu?.Space, this))
+            t_lastCpu = null;
         foreach (var r in _regions)
             r.Dispose();
         _current.Dispose();
