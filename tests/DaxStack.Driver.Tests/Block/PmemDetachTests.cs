@@ -93,20 +93,11 @@ public class PmemDetachTests
         var region = t.Region;
         // A write over poison clears it under its queue: the handler holds that bio there.
         region.InjectError(t.Device.Namespace, 0, 8);
-        var inHandler = new ManualResetEventSlim();
-        var release = new ManualResetEventSlim();
-        int armed = 1;
-        region.Region.Poison.Changed += () =>
-        {
-            if (Interlocked.Exchange(ref armed, 0) == 0)
-                return;
-            inHandler.Set();
-            release.Wait(TimeSpan.FromSeconds(30));
-        };
+        var gate = new PoisonClearGate(region);
         BlkStatus first = BlkStatus.Ok, second = BlkStatus.Ok;
         var a = new Thread(() => first = t.Device.Write(0, TestDevice.Pattern(Page, 1), BioFlags.Fua)) { IsBackground = true };
         a.Start();
-        Assert.That(inHandler.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(gate.WaitHeld(), Is.True);
         var b = new Thread(() => second = t.Device.Write(Page, TestDevice.Pattern(Page, 2), BioFlags.Fua)) { IsBackground = true };
         b.Start();
         Thread.Sleep(100);
@@ -114,7 +105,7 @@ public class PmemDetachTests
         var detach = new Thread(t.Device.Dispose) { IsBackground = true };
         detach.Start();
         bool returnedEarly = detach.Join(TimeSpan.FromMilliseconds(300));
-        release.Set();
+        gate.Release();
         Assert.Multiple(() =>
         {
             Assert.That(returnedEarly, Is.False, "the detach returned while a bio was in flight");

@@ -21,23 +21,14 @@ public class PmemUnbindRaceTests
         var ns = t.Device.Namespace;
         // A write over poison clears it under its queue: the handler holds that bio there.
         region.InjectError(ns, 0, 8);
-        var inHandler = new ManualResetEventSlim();
-        var release = new ManualResetEventSlim();
-        int armed = 1;
-        region.Region.Poison.Changed += () =>
-        {
-            if (Interlocked.Exchange(ref armed, 0) == 0)
-                return;
-            inHandler.Set();
-            release.Wait(TimeSpan.FromSeconds(30));
-        };
+        var gate = new PoisonClearGate(region);
         var stale = TestDevice.Pattern(4096, 1);
         var waiting = TestDevice.Pattern(4096, 3);
         var fresh = TestDevice.Pattern(4096, 2);
         BlkStatus first = BlkStatus.Ok, second = BlkStatus.Ok;
         var a = new Thread(() => first = t.Device.Write(0, stale, BioFlags.Fua)) { IsBackground = true };
         a.Start();
-        Assert.That(inHandler.Wait(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(gate.WaitHeld(), Is.True);
         // A second bio, for the only queue, which the first holds.
         var b = new Thread(() => second = t.Device.Write(4096, waiting, BioFlags.Fua)) { IsBackground = true };
         b.Start();
@@ -47,7 +38,7 @@ public class PmemUnbindRaceTests
         var reconfigure = new Thread(() => newNs = region.ReconfigureNamespace(ns.Name, new NamespaceSpec { Mode = NamespaceMode.Raw }, force: true)) { IsBackground = true };
         reconfigure.Start();
         bool returnedEarly = reconfigure.Join(TimeSpan.FromMilliseconds(300));
-        release.Set();
+        gate.Release();
         Assert.Multiple(() =>
         {
             Assert.That(returnedEarly, Is.False, "the reconfiguration returned while a bio of the old device was in flight");

@@ -32,16 +32,7 @@ public class PmemDaxUnbindRaceTests
         var page1Before = TestDevice.Pattern(Page, 7);
         Assert.That(t.Device.Write(Page, page1Before, BioFlags.Fua), Is.EqualTo(BlkStatus.Ok));
         region.InjectError(ns, 0, Page / 512);
-        var inHandler = new ManualResetEventSlim();
-        var release = new ManualResetEventSlim();
-        int armed = 1;
-        region.Region.Poison.Changed += () =>
-        {
-            if (Interlocked.Exchange(ref armed, 0) == 0)
-                return;
-            inHandler.Set();
-            release.Wait(TimeSpan.FromSeconds(30));
-        };
+        var gate = new PoisonClearGate(region);
         long first = -1, second = -1;
         var a = new Thread(() =>
         {
@@ -49,7 +40,7 @@ public class PmemDaxUnbindRaceTests
             t.Bus.Space.CurrentCpu.Sfence();    // the caller's fence that makes a recovery write durable
         }) { IsBackground = true };
         a.Start();
-        Assert.That(inHandler.Wait(TimeSpan.FromSeconds(30)), Is.True, "the first call did not reach the poison");
+        Assert.That(gate.WaitHeld(), Is.True, "the first call did not reach the poison");
         // A second call, for the only queue, which the first holds.
         var b = new Thread(() =>
         {
@@ -62,7 +53,7 @@ public class PmemDaxUnbindRaceTests
         var destroy = new Thread(() => region.DestroyNamespace(ns.Name, force: true)) { IsBackground = true };
         destroy.Start();
         bool returnedEarly = destroy.Join(TimeSpan.FromMilliseconds(300));
-        release.Set();
+        gate.Release();
         Assert.Multiple(() =>
         {
             Assert.That(a.Join(TimeSpan.FromSeconds(30)) && b.Join(TimeSpan.FromSeconds(30)), Is.True, "a call is stuck");
