@@ -2,6 +2,7 @@ using DaxStack.Device.Cost;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Media;
 using DaxStack.Device.Platform;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Device.Tests.Platform;
 
@@ -159,28 +160,7 @@ public class CalloutReentryTests
         Assert.That(d.Load(16384, 64), Is.All.EqualTo(0x78));
     }
 
-    private static T Bounded<T>(Func<T> action)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var t = new Thread(() =>
-        {
-            try
-            {
-                result = action();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        }) { IsBackground = true };
-        t.Start();
-        if (!t.Join(HangBound))
-            Assert.Fail($"no return within {HangBound.TotalSeconds} s: the re-entry waits for its own thread");
-        if (failure != null)
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        return result;
-    }
+    private static T Bounded<T>(Func<T> action) => HangGuard.Run(action, HangBound);
 
     private sealed class CallbackSource(byte[] data, Action callback) : IStoreSource
     {

@@ -152,28 +152,7 @@ public class PmemCalloutReentryTests
         });
     }
 
-    private static T Bounded<T>(Func<T> action)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = action();
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
-        }) { IsBackground = true };
-        thread.Start();
-        if (!thread.Join(HangBound))
-            Assert.Fail($"no return within {HangBound.TotalSeconds} s: the re-entry waits for its own thread");
-        if (failure != null)
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        return result;
-    }
+    private static T Bounded<T>(Func<T> action) => HangGuard.Run(action, HangBound);
 
     private sealed class CallbackSource(byte[] data, Action callback) : IStoreSource
     {
