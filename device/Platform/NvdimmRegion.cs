@@ -27,6 +27,11 @@ public sealed unsafe class NvdimmRegion : IDisposable
     private readonly long _size;
     internal readonly bool IsAdr;
     private bool _disposed;     // under the lock
+    // Orders the media's flushes (msync of an image) against its release: a crash or write-back
+    // flushes after leaving the lock, and a dispose running meanwhile must not unmap the media
+    // under that flush, nor may a flush start once it is unmapped.
+    private readonly object _mediaGate = new();
+    private bool _mediaReleased;    // under _mediaGate
 
     // The bytes a CPU may address: the size while the region lives, 0 once it is disposed and its
     // media released. Cpu's range check reads this instead of the size, so after a dispose every
@@ -157,13 +162,11 @@ public sealed unsafe class NvdimmRegion : IDisposable
 
     internal void CrashWith(Func<InFlightLine, int> choose)
     {
-        bool released;
         Lock.Enter();
         try
         {
             // A disposed region has nothing in flight (its dispose wrote everything back), so
-            // nothing below touches its media; only the flush must be skipped.
-            released = _disposed;
+            // nothing below touches its media; only the flush is skipped (FlushMedia).
             if (Domain == PersistenceDomain.Eadr)
                 Tracker.Reset(); // caches are flushed on power failure: everything visible survives
             else
@@ -174,23 +177,28 @@ public sealed unsafe class NvdimmRegion : IDisposable
             Cost.PowerFailure();
         }
         finally { Lock.Exit(); }
-        if (!released)
-            Media.Flush();
+        FlushMedia();
     }
 
     /// <summary>Orderly shutdown of the caches: every store is written back (what an image holds after a clean exit).</summary>
     public void WriteBackAll()
     {
-        bool released;
         Lock.Enter();
-        try
-        {
-            released = _disposed;
-            Tracker.Reset();
-        }
+        try { Tracker.Reset(); }
         finally { Lock.Exit(); }
-        if (!released)
-            Media.Flush();
+        FlushMedia();
+    }
+
+    // Writes the media back to its image, unless a dispose has released it (which wrote it back
+    // itself). Outside the lock, so that CPUs run on while an image is written; a dispose waits
+    // for the flush before it releases the media.
+    private void FlushMedia()
+    {
+        lock (_mediaGate)
+        {
+            if (!_mediaReleased)
+                Media.Flush();
+        }
     }
 
     internal void CheckRange(long offset, long length)
@@ -211,8 +219,10 @@ public sealed unsafe class NvdimmRegion : IDisposable
     /// then throws <see cref="ObjectDisposedException"/>. Safe while other threads execute on the
     /// region: it waits for an instruction in progress to finish, and every instruction after it
     /// (or waiting for the region meanwhile) throws instead of touching the media. Safe to call
-    /// more than once. Throws <see cref="LockRecursionException"/> from a load sink or store source
-    /// running on the region (it would wait for its own thread).
+    /// more than once. A crash's or <see cref="WriteBackAll"/>'s write-back of the image in progress
+    /// on another thread finishes before the media is released. Throws
+    /// <see cref="LockRecursionException"/> from a load sink or store source running on the region
+    /// (it would wait for its own thread).
     /// </summary>
     public void Dispose()
     {
@@ -230,7 +240,11 @@ public sealed unsafe class NvdimmRegion : IDisposable
             Lock.Close();
         }
         finally { Lock.Exit(); }
-        Media.Flush();
-        Media.Dispose();
+        lock (_mediaGate)
+        {
+            _mediaReleased = true;
+            Media.Flush();
+            Media.Dispose();
+        }
     }
 }

@@ -209,6 +209,50 @@ public class CpuConcurrencyTests
         });
     }
 
+    // A power failure writes the image back after leaving the region's lock; a dispose on another
+    // thread meanwhile must wait for that write-back before it releases the media (and a crash or
+    // write-back after the dispose must not flush released media).
+    [TestCase(true)]
+    [TestCase(false)]
+    [CancelAfter(60_000)]
+    public void ADisposeWaitsForTheImageWriteBackOfACrashOrWriteBackInProgress(bool crash)
+    {
+        using var media = new HeldFlushMedia(1 << 20);
+        using var space = new PhysicalAddressSpace();
+        var region = new NvdimmRegion("region0", media, CostProfiles.OptaneAdr);
+        space.AddRegion(region);
+        var cpu = space.CreateCpu();
+        cpu.Store(region.BaseAddress, new byte[64]);
+
+        media.Hold = true;
+        var flusher = new Thread(() =>
+        {
+            if (crash)
+                region.Crash(CrashPolicy.Strict);
+            else
+                region.WriteBackAll();
+        }) { IsBackground = true };
+        flusher.Start();
+        Assert.That(media.Flushing.Wait(TimeSpan.FromSeconds(30)), Is.True, "the image was never written back");
+        var dispose = new Thread(region.Dispose) { IsBackground = true };
+        dispose.Start();
+        // The dispose must not release the media while the write-back runs: give it time to try.
+        bool releasedEarly = media.Disposed.Wait(TimeSpan.FromMilliseconds(500));
+        media.Release.Set();
+        Assert.That(flusher.Join(TimeSpan.FromSeconds(30)), Is.True, "the write-back did not return");
+        Assert.That(dispose.Join(TimeSpan.FromSeconds(30)), Is.True, "the dispose did not return");
+        if (crash)
+            region.Crash(CrashPolicy.Strict);
+        else
+            region.WriteBackAll();
+        Assert.Multiple(() =>
+        {
+            Assert.That(releasedEarly, Is.False, "the media was released while the write-back ran");
+            Assert.That(media.DisposedDuringFlush, Is.False);
+            Assert.That(media.FlushedAfterDispose, Is.False, "a write-back after the dispose flushed released media");
+        });
+    }
+
     // Two regions, CPUs on their own threads writing back lines of both without fencing; one
     // region fails alone. Its lines and the CPUs' write-backs to it go; the other region's stay,
     // counted exactly, and each CPU's fence then persists them.
@@ -344,14 +388,20 @@ public class CpuConcurrencyTests
         });
     }
 
-    // Native memory whose Flush, once armed, tells the test it runs and waits for the test's go.
+    // Native memory whose Flush, once armed, tells the test it runs and waits for the test's go;
+    // it records a release of the media while such a flush runs, and a flush after the release.
     private sealed unsafe class HeldFlushMedia(long length) : IMedia
     {
         private readonly NativeMedia _inner = new(length);
+        private volatile bool _held;
+        private volatile bool _disposed;
 
         public volatile bool Hold;
         public readonly ManualResetEventSlim Flushing = new();
         public readonly ManualResetEventSlim Release = new();
+        public readonly ManualResetEventSlim Disposed = new();
+        public volatile bool DisposedDuringFlush;
+        public volatile bool FlushedAfterDispose;
 
         public long Length => _inner.Length;
 
@@ -361,13 +411,24 @@ public class CpuConcurrencyTests
 
         public void Flush()
         {
+            if (_disposed)
+                FlushedAfterDispose = true;
             if (!Hold)
                 return;
             Hold = false;
+            _held = true;
             Flushing.Set();
             Release.Wait(TimeSpan.FromSeconds(30));
+            _held = false;
         }
 
-        public void Dispose() => _inner.Dispose();
+        public void Dispose()
+        {
+            if (_held)
+                DisposedDuringFlush = true;
+            _disposed = true;
+            _inner.Dispose();
+            Disposed.Set();
+        }
     }
 }
