@@ -15,14 +15,25 @@ public interface IDaxOperations
     /// <summary>
     /// Maps up to <paramref name="nrPages"/> pages from page <paramref name="pgoff"/>. On success
     /// <paramref name="extent"/> says how many pages are contiguous and addressable from there
-    /// (possibly fewer than asked: never past the device end or, when the device has bad blocks, past the request),
-    /// their first page frame number and a window for loads, stores, flushes and fences. The window
+    /// (possibly fewer than asked: never past the device end or, when the device has bad blocks, past the request,
+    /// nor past the room its backing store has), their first page frame number and a window for loads,
+    /// stores, flushes and fences. The window
     /// works until the namespace is destroyed or reconfigured; from then on every access through
     /// it throws <see cref="DaxDeviceGoneException"/>.
+    /// <para>
+    /// On a device over an image file the pages handed out have room in the image before the
+    /// window exists (the image's blocks under them are allocated, 64 KiB at a time, once per
+    /// chunk), so that no store through the window can meet a hole of a sparse image that its file
+    /// system cannot fill, which would end the process with SIGBUS. A writable window is covered
+    /// whole, whether the caller stores or not; a read-only device's only where loads allocate too
+    /// (an image on tmpfs). Ask for the pages you will touch: those are the ones given room.
+    /// </para>
     /// Errors: ENXIO once the namespace has been destroyed or reconfigured (the dax device is dead),
     /// EINVAL for a negative count, ERANGE for a page offset at or past the end, EIO
     /// when the range holds poison (unless <paramref name="mode"/> is <see cref="DaxAccessMode.RecoveryWrite"/>,
-    /// which hands out the pages up to the first bad one, or that one page).
+    /// which hands out the pages up to the first bad one, or that one page), ENOSPC when the image
+    /// file's file system has no room even for the first page (a sparse image on a full file
+    /// system; the pages that had room are handed out when it runs out part-way).
     /// </summary>
     /// <remarks>Models <c>dax_direct_access</c> / <c>pmem_dax_direct_access</c>.</remarks>
     Errno DirectAccess(long pgoff, long nrPages, DaxAccessMode mode, out DaxExtent extent);

@@ -40,38 +40,76 @@ internal sealed class HostRoom
     /// Makes sure the image has blocks under [<paramref name="offset"/>, +<paramref name="length"/>)
     /// of the namespace (within it). False, with the reason, when the file system has no room.
     /// </summary>
-    public bool TryReserve(long offset, long length, out IOException? error)
+    public bool TryReserve(long offset, long length, out IOException? error) =>
+        Reserve(offset, length, prefix: false, out error) == Math.Max(0, length);
+
+    /// <summary>
+    /// Makes sure the image has blocks under as much of [<paramref name="offset"/>,
+    /// +<paramref name="length"/>) of the namespace (within it) as the file system has room for,
+    /// from <paramref name="offset"/> on, in whole chunks. Returns how many bytes from
+    /// <paramref name="offset"/> have them: <paramref name="length"/> when all do, else the bytes
+    /// up to the end of the last chunk reserved (0, with the reason, when not even the first chunk
+    /// could be had).
+    /// </summary>
+    public long ReservePrefix(long offset, long length, out IOException? error) =>
+        Reserve(offset, length, prefix: true, out error);
+
+    // Reserves the chunks under the range not yet reserved, each run of them in one call. With
+    // 'prefix', a run the file system has no room for is tried again in halves, so that the chunks
+    // before the first that cannot be had are reserved (a few calls more, only once room has run
+    // out); without it, the first run that fails ends the reservation.
+    private long Reserve(long offset, long length, bool prefix, out IOException? error)
     {
         error = null;
         if (_media == null || length <= 0)
-            return true;
+            return Math.Max(0, length);
         long first = offset >> ChunkShift, last = (offset + length - 1) >> ChunkShift;
         for (long c = first; c <= last;)
         {
-            if ((Volatile.Read(ref _reserved[c >> 6]) & (1UL << (int)(c & 63))) != 0)
+            if (IsReserved(c))
             {
                 c++;
                 continue;
             }
             // A run of chunks not yet reserved, reserved in one call.
             long end = c + 1;
-            while (end <= last && (Volatile.Read(ref _reserved[end >> 6]) & (1UL << (int)(end & 63))) == 0)
+            while (end <= last && !IsReserved(end))
                 end++;
-            long start = c << ChunkShift;
-            long stop = Math.Min(end << ChunkShift, _size);
-            try
+            long step = end - c;
+            while (c < end)
             {
-                _media.Reserve(_base + start, stop - start);
+                long n = Math.Min(step, end - c);
+                if (TryReserveChunks(c, c + n, out error))
+                    c += n;
+                else if (!prefix || n == 1)
+                    return Math.Max(0, Math.Min((c << ChunkShift) - offset, length));
+                else
+                    step = n / 2;
             }
-            catch (IOException e)
-            {
-                error = e;
-                return false;
-            }
-            for (long k = c; k < end; k++)
-                Interlocked.Or(ref _reserved[k >> 6], 1UL << (int)(k & 63));
-            c = end;
         }
+        error = null;
+        return length;
+    }
+
+    private bool IsReserved(long chunk) => (Volatile.Read(ref _reserved[chunk >> 6]) & (1UL << (int)(chunk & 63))) != 0;
+
+    // Reserves chunks [from, to) in one call and remembers them.
+    private bool TryReserveChunks(long from, long to, out IOException? error)
+    {
+        error = null;
+        long start = from << ChunkShift;
+        long stop = Math.Min(to << ChunkShift, _size);
+        try
+        {
+            _media!.Reserve(_base + start, stop - start);
+        }
+        catch (IOException e)
+        {
+            error = e;
+            return false;
+        }
+        for (long k = from; k < to; k++)
+            Interlocked.Or(ref _reserved[k >> 6], 1UL << (int)(k & 63));
         return true;
     }
 }

@@ -631,6 +631,22 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
                 return Errno.ERANGE;
         }
         long pages = Math.Min(avail, nrPages);
+        // Room in the image under the pages handed out (a sparse image on a full file system): a
+        // store through the window into a hole the file system cannot fill would end the process
+        // with SIGBUS, and a store has no way to report an error. Reserved here rather than on a
+        // window's first store to each chunk, so that Store, Flush and Sfence stay free of checks;
+        // this costs a bit test per 64 KiB chunk, and a syscall only at a chunk's first use. The
+        // driver cannot tell a caller that will only load from one that will store, so a writable
+        // window is reserved whole; a read-only one only where loads allocate too (tmpfs). What
+        // has room is handed out (fewer pages than asked if need be); not even the first page:
+        // ENOSPC, as a write bio there gets.
+        if (pages > 0 && (!Limits.ReadOnly || _room.ForReads))
+        {
+            long room = _room.ReservePrefix(offset, pages << PageShift, out _);
+            if (room < PageSize)
+                return Errno.ENOSPC;
+            pages = room >> PageShift;
+        }
         extent = new DaxExtent(pages, (Namespace.PhysicalAddress + offset) >> PageShift,
             new DaxWindow(_space, _binding, Namespace.PhysicalAddress + offset, pages << PageShift, writable: !Limits.ReadOnly));
         return 0;
