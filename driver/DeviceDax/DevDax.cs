@@ -22,7 +22,11 @@ public sealed class DevDax
         _binding = new NamespaceBinding(region, ns);
         Namespace = ns;
         ReadOnly = readOnly;
+        Room = new HostRoom(ns.Region.Media, ns.Offset, ns.Size);
     }
+
+    // Room in the image for the entries faults install (see DevDaxMapping.Fault).
+    internal HostRoom Room { get; }
 
     /// <summary>The namespace.</summary>
     public NvdimmNamespace Namespace { get; }

@@ -52,6 +52,10 @@ public sealed class DevDaxMapping
     /// retries smaller); a fault outside the mapping or past the device end, a write fault on a
     /// read-only mapping, or any fault once the namespace has been destroyed or reconfigured, is SIGBUS. On NOPAGE <paramref name="entry"/> is the installed entry
     /// (the one already there if another fault installed it first).
+    /// An entry of a writable mapping over a sparse image gets room in the image before it is
+    /// installed (the image's blocks under it are allocated), so that a store through it cannot
+    /// meet a hole the host file system has no room for; with no room the fault is SIGBUS, as a
+    /// fault the kernel cannot back is.
     /// </summary>
     public DaxFaultStatus Fault(long address, PageEntrySize size, bool write, out DevDaxEntry entry)
     {
@@ -76,6 +80,12 @@ public sealed class DevDaxMapping
         {
             if (!_entries.TryGetValue(va, out entry))
             {
+                // A store through the entry into a hole of a sparse image on a full file system
+                // would end the process with SIGBUS, with no error to report: the room is made
+                // now, once per 64 KiB chunk of the image (a read-only mapping needs it only where
+                // loads allocate too, on tmpfs).
+                if ((Writable || _device.Room.ForReads) && !_device.Room.TryReserve(offset, fault, out _))
+                    return DaxFaultStatus.SigBus;
                 entry = new DevDaxEntry(va, (_device.Namespace.PhysicalAddress + offset) >> 12, size, Writable);
                 _entries.Add(va, entry);
             }
