@@ -54,7 +54,11 @@ namespace DaxStack.Device.Persistence;
 /// since O's next check sees <c>_held</c> taken. Among non-owners the shared lock is a
 /// test-and-set spin lock.</para>
 /// <para>Each entry returns whether it took the owner's path; the matching exit needs it. A CPU is
-/// used by one thread at a time, so the owner never races with itself.</para>
+/// used by one thread at a time, so the owner never races with itself. The bias names the owner by
+/// its id alone, which is sound because an address space never hands an id out twice (ids come
+/// from a 64-bit counter, not from how many CPUs there are): a lock still biased to a CPU that no
+/// longer executes stays biased to it, and the next CPU to come revokes the bias as for any other
+/// owner.</para>
 /// <para>Re-entry. The lock is not recursive, and the only code that runs while it is held and is
 /// not the device's own is a callout: the load sink of <c>Cpu.LoadTo</c> or the store source of
 /// <c>Cpu.NtStoreFrom</c>, marked by <see cref="BeginCallout"/> / <see cref="EndCallout"/> with the
@@ -81,10 +85,11 @@ namespace DaxStack.Device.Persistence;
 /// </remarks>
 internal struct RegionLock
 {
-    private const int Unclaimed = -2;
-    private const int Revoked = -1;
-    private const int NotCpu = -3;
-    private const int Closed = -4;
+    // Bias values that are no CPU id (ids are 0 or more, and never reused: see Cpu.Id).
+    private const long Unclaimed = -2;
+    private const long Revoked = -1;
+    private const long NotCpu = -3;
+    private const long Closed = -4;
 
     // What EnterSlow and EnterShared report.
     private const int EnteredOwner = 1;
@@ -94,7 +99,7 @@ internal struct RegionLock
     private int _held;          // the shared lock: 1 while someone other than the owner (on its path) is inside
     private int _ownerIn;       // 1 while the owner is inside on its own path
     private int _ownerWaiting;  // 1 while the owner waits for the shared lock to be free: others do not take it meanwhile
-    private int _bias;          // the owner's CPU id, Unclaimed, Revoked or Closed (for good: the region is disposed)
+    private long _bias;         // the owner's CPU id, Unclaimed, Revoked or Closed (for good: the region is disposed)
     private int _calloutThread; // managed id of the thread running a callout under the lock; 0 if none
     private string _name;       // the region's, for the re-entry error
 
@@ -117,7 +122,7 @@ internal struct RegionLock
     /// entering, once the lock is closed (<see cref="Close"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool Enter(int cpu)
+    public bool Enter(long cpu)
     {
         if (_bias == cpu && TryEnterOwner(cpu))
             return true;
@@ -125,10 +130,10 @@ internal struct RegionLock
     }
 
     /// <summary>
-    /// As <see cref="Enter(int)"/>, but returns false instead of throwing when the lock is closed
+    /// As <see cref="Enter(long)"/>, but returns false instead of throwing when the lock is closed
     /// (it is not entered then); <paramref name="owner"/> is what to pass to <see cref="Exit(bool)"/>.
     /// </summary>
-    public bool TryEnter(int cpu, out bool owner)
+    public bool TryEnter(long cpu, out bool owner)
     {
         if (_bias == cpu && TryEnterOwner(cpu))
         {
@@ -148,14 +153,14 @@ internal struct RegionLock
     }
 
     /// <summary>
-    /// Closes the lock for CPUs for good: every <see cref="Enter(int)"/> from now on throws
+    /// Closes the lock for CPUs for good: every <see cref="Enter(long)"/> from now on throws
     /// <see cref="ObjectDisposedException"/> and every <see cref="TryEnter"/> fails, including those
     /// waiting now. The caller holds the lock through <see cref="Enter()"/> (so no CPU is inside)
     /// and leaves it as usual.
     /// </summary>
     public void Close() => Interlocked.Exchange(ref _bias, Closed);
 
-    /// <summary>Leaves; <paramref name="owner"/> is what the matching <see cref="Enter(int)"/> returned.</summary>
+    /// <summary>Leaves; <paramref name="owner"/> is what the matching <see cref="Enter(long)"/> returned.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Exit(bool owner)
     {
@@ -169,7 +174,7 @@ internal struct RegionLock
     public void Exit() => Volatile.Write(ref _held, 0);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryEnterOwner(int cpu)
+    private bool TryEnterOwner(long cpu)
     {
         // Only the owner's thread sets the mark: finding it set, that thread is inside already.
         if (_ownerIn != 0)
@@ -184,7 +189,7 @@ internal struct RegionLock
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool EnterSlowOrThrow(int cpu)
+    private bool EnterSlowOrThrow(long cpu)
     {
         int entered = EnterSlow(cpu);
         if (entered == IsClosed)
@@ -193,7 +198,7 @@ internal struct RegionLock
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int EnterSlow(int cpu)
+    private int EnterSlow(long cpu)
     {
         ThrowIfCalloutOfThisThread();
         // The first CPU to come claims the bias and enters on its own path from now on.
@@ -247,12 +252,12 @@ internal struct RegionLock
         throw new ObjectDisposedException(_name, $"{_name} has been disposed: its media is released");
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private int EnterShared(int cpu)
+    private int EnterShared(long cpu)
     {
         var spin = new SpinWait();
         while (Volatile.Read(ref _ownerWaiting) != 0 || Interlocked.CompareExchange(ref _held, 1, 0) != 0)
             spin.SpinOnce();
-        int bias = Volatile.Read(ref _bias);
+        long bias = Volatile.Read(ref _bias);
         if (bias == Closed && cpu != NotCpu)
         {
             // Disposed: a CPU leaves at once; the media may be gone already.

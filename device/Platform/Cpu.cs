@@ -46,14 +46,17 @@ public sealed unsafe class Cpu
         public long Covered;
     }
 
-    internal Cpu(PhysicalAddressSpace space, int id)
+    internal Cpu(PhysicalAddressSpace space, long id)
     {
         _space = space;
         Id = id;
     }
 
-    /// <summary>CPU number.</summary>
-    public int Id { get; }
+    /// <summary>
+    /// CPU number: 0 for the first CPU of the address space, then counting up. An address space
+    /// never gives the same number to two CPUs (region locks are biased to a CPU by its number).
+    /// </summary>
+    public long Id { get; }
 
     // The address space the CPU belongs to (PhysicalAddressSpace.CurrentCpu checks its cache with it).
     internal PhysicalAddressSpace Space => _space;

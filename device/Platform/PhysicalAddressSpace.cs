@@ -29,6 +29,7 @@ public sealed class PhysicalAddressSpace : IDisposable
     // The CPUs, replaced (under _gate) when one is added, so that a power failure can read them
     // under a region's lock without taking _gate.
     private volatile Cpu[] _cpus = [];
+    private long _nextCpuId;    // under _gate: the id of the next CPU (ids are never handed out twice)
     private readonly ThreadLocal<Cpu> _current;
     private readonly ILogger _logger;
     private volatile bool _disposed;
@@ -146,7 +147,7 @@ public sealed class PhysicalAddressSpace : IDisposable
     {
         lock (_gate)
         {
-            var cpu = new Cpu(this, _cpus.Length);
+            var cpu = new Cpu(this, _nextCpuId++);
             _cpus = [.. _cpus, cpu];
             Counts.AddCpu(cpu);
             return cpu;
