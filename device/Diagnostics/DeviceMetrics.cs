@@ -12,10 +12,11 @@ namespace DaxStack.Device.Diagnostics;
 /// <remarks>
 /// The meter does not keep a space alive. It remembers, for each space, the objects that hold its
 /// counts (each CPU's <see cref="CpuStats"/> and clock, each region's <see cref="CostModel"/>),
-/// refreshed at every collection while the space lives; once the space has been collected its
-/// last counts are added to running totals and those objects let go. So every counter only
-/// grows, as an observable counter must, whatever happens to the spaces behind it. (CPUs a space
-/// created after the last collection before it died are not counted.)
+/// which the space keeps current as CPUs and regions are added; once the space has been collected
+/// its last counts are added to running totals and those objects let go. A CPU the space retires
+/// (<see cref="PhysicalAddressSpace.RetireCpu"/>) leaves its counts in one sum the space keeps for
+/// all its retired CPUs. So every counter only grows, as an observable counter must, whatever
+/// happens to the CPUs and spaces behind it.
 /// </remarks>
 public sealed class DeviceMetrics : IDisposable
 {
@@ -45,6 +46,10 @@ public sealed class DeviceMetrics : IDisposable
     // Counts of the spaces already collected: the CPU counters, then media bytes.
     private readonly long[] _retired = new long[CpuCounters.Length + 1];
     private double _retiredTime;
+    // The modeled time last reported. The total is a sum of doubles whose grouping changes when a
+    // space is collected or a CPU retired (its time joins a sum), which may round it an ulp below
+    // the previous total: the counter reports the larger.
+    private double _reportedTime;
 
     public DeviceMetrics()
     {
@@ -96,7 +101,8 @@ public sealed class DeviceMetrics : IDisposable
             double total = _retiredTime;
             foreach (var a in _spaces)
                 total += a.Cpus.Sum(c => c.Clock.Nanoseconds);
-            return total;
+            _reportedTime = Math.Max(_reportedTime, total);
+            return _reportedTime;
         }
     }
 
@@ -120,8 +126,8 @@ public sealed class DeviceMetrics : IDisposable
     public void Dispose() => _meter.Dispose();
 
     // One attached space, held weakly, and the objects that hold its counts, held strongly: the
-    // space keeps them up to date as CPUs and regions are added, so the counts of those added
-    // after the last observation are not lost when the space is collected.
+    // space keeps them up to date as CPUs and regions are added and CPUs retired, so the counts
+    // of those added after the last observation are not lost when the space is collected.
     private sealed class Attached(PhysicalAddressSpace space)
     {
         private readonly PhysicalAddressSpace.CountHolders _counts = space.Counts;

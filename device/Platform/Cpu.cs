@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using DaxStack.Device.Cost;
 using DaxStack.Device.Persistence;
@@ -20,6 +21,10 @@ namespace DaxStack.Device.Platform;
 /// Lock order: a CPU holds at most one region lock at a time. A region's lock is biased towards
 /// the first CPU that executes on it (see RegionLock), which relies on a CPU never being used by
 /// two threads at once.
+/// <para>A CPU made with <see cref="PhysicalAddressSpace.CreateCpu"/> can be taken out of the
+/// platform for good (<see cref="PhysicalAddressSpace.RetireCpu"/>, CPU hot-unplug): every
+/// instruction on it afterwards throws <see cref="ObjectDisposedException"/>, and its clock and
+/// counters keep what they held when it left.</para>
 /// </remarks>
 public sealed unsafe class Cpu
 {
@@ -35,9 +40,16 @@ public sealed unsafe class Cpu
 
     private readonly PhysicalAddressSpace _space;
     private PendingRun[][] _pending = [];  // per region id: runs of lines this CPU wrote back, with the store sequence they cover
-    private int[] _pendingCount = [];
+    private int[] _pendingCount = [];      // per region id: how many of _pending's runs are in use; s_retiredCounts once retired
     private long[] _outstanding = [];      // per region id: the write-backs since the last fence that went to that region
     private NvdimmRegion? _lastRegion;
+
+    // What _pendingCount holds once the CPU is retired (see Retire): a single negative count. A
+    // fence's loop over the counts takes it for a region with write-backs to complete, and its
+    // test for those finds it instead, so a fence pays no check of its own for retirement. Shared
+    // and never written: ForgetOutstanding clears positive counts only, and nothing that adds a
+    // write-back is reached by a retired CPU (Region refuses it first).
+    private static readonly int[] s_retiredCounts = [-1];
 
     private struct PendingRun
     {
@@ -46,10 +58,11 @@ public sealed unsafe class Cpu
         public long Covered;
     }
 
-    internal Cpu(PhysicalAddressSpace space, long id)
+    internal Cpu(PhysicalAddressSpace space, long id, bool threadCpu)
     {
         _space = space;
         Id = id;
+        IsThreadCpu = threadCpu;
     }
 
     /// <summary>
@@ -60,6 +73,12 @@ public sealed unsafe class Cpu
 
     // The address space the CPU belongs to (PhysicalAddressSpace.CurrentCpu checks its cache with it).
     internal PhysicalAddressSpace Space => _space;
+
+    // Whether the CPU is a thread's (PhysicalAddressSpace.CurrentCpu), which cannot be retired.
+    internal bool IsThreadCpu { get; }
+
+    /// <summary>Whether the CPU has been retired (<see cref="PhysicalAddressSpace.RetireCpu"/>): it executes no more instructions.</summary>
+    public bool IsRetired => ReferenceEquals(Volatile.Read(ref _pendingCount), s_retiredCounts);
 
     /// <summary>Modeled time charged to this CPU.</summary>
     public SimClock Clock => CostState.Clock;
@@ -488,8 +507,12 @@ public sealed unsafe class Cpu
         for (int id = 0; id < _pendingCount.Length; id++)
         {
             int n = _pendingCount[id];
-            if (n == 0)
-                continue;
+            if (n <= 0)
+            {
+                if (n == 0)
+                    continue;
+                ThrowRetired();     // only s_retiredCounts holds a negative count
+            }
             var r = _space.RegionArray[id];
             var runs = _pending[id];
             // A region disposed since the write-backs were issued wrote every store back when it
@@ -570,7 +593,9 @@ public sealed unsafe class Cpu
     {
         int id = region.Id;
         var counts = _pendingCount;
-        if (id < counts.Length)
+        // A positive count only: a retired CPU that a failure still finds (one racing with the
+        // retirement) keeps its marker.
+        if (id < counts.Length && counts[id] > 0)
             counts[id] = 0;
         if (id < _outstanding.Length)
         {
@@ -639,9 +664,33 @@ public sealed unsafe class Cpu
         // Reach, not Size: a disposed region is reached by no address (see NvdimmRegion.Reach).
         var r = _lastRegion;
         if (r == null || (ulong)(physicalAddress - r.BaseAddress) >= (ulong)r.Reach || length > r.EndAddress - physicalAddress)
+        {
+            // A retired CPU has no region cached (Retire forgets it), so every instruction it is
+            // asked for comes here, past the cached region's check, and is refused.
+            if (IsRetired)
+                ThrowRetired();
             _lastRegion = r = _space.Resolve(physicalAddress, length);
+        }
         return r;
     }
+
+    // Under the space's gate, with no instruction running on the CPU (see PhysicalAddressSpace.RetireCpu):
+    // the CPU stops for good. Its write-backs not yet fenced are dropped unfenced, as if it never
+    // fenced again: the lines they cover stay in flight in their regions (a crash, a write-back
+    // of the region or another CPU's write-back and fence resolves them), and nothing here is
+    // left for a crash to find. The cost state keeps its clock and counts.
+    internal void Retire()
+    {
+        _lastRegion = null;
+        _pending = [];
+        _outstanding = [];
+        Volatile.Write(ref _pendingCount, s_retiredCounts);
+    }
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowRetired() =>
+        throw new ObjectDisposedException($"cpu{Id}", $"cpu{Id} has been retired (PhysicalAddressSpace.RetireCpu): it executes no more instructions");
 
     // The caller holds the region's lock.
     private int CompleteOldest(int regionId, PendingRun[] runs, int n)

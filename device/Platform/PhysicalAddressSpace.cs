@@ -26,8 +26,8 @@ public sealed class PhysicalAddressSpace : IDisposable
 
     private volatile NvdimmRegion[] _regions = [];
     private readonly object _gate = new();
-    // The CPUs, replaced (under _gate) when one is added, so that a power failure can read them
-    // under a region's lock without taking _gate.
+    // The CPUs, replaced (under _gate) when one is added or retired, so that a power failure can
+    // read them under a region's lock without taking _gate.
     private volatile Cpu[] _cpus = [];
     private long _nextCpuId;    // under _gate: the id of the next CPU (ids are never handed out twice)
     private readonly ThreadLocal<Cpu> _current;
@@ -46,13 +46,19 @@ public sealed class PhysicalAddressSpace : IDisposable
 
     /// <summary>
     /// The objects that hold this space's counts (each CPU's stats and clock, each region's cost
-    /// model), kept up to date as CPUs and regions are added. They hold no reference back to the
-    /// space, so a meter can keep them, and read the last counts, after the space is collected.
+    /// model), kept up to date as CPUs and regions are added and CPUs retired. They hold no
+    /// reference back to the space, so a meter can keep them, and read the last counts, after the
+    /// space is collected.
     /// </summary>
     internal sealed class CountHolders
     {
+        // Each live CPU's stats and clock; once a CPU has been retired, preceded by one entry with
+        // the sums of every retired CPU's, replaced (never added to) at each retirement. A reader
+        // takes the array once, so it counts each CPU once, in its own entry or in the sums, and
+        // the array does not grow with the CPUs that come and go.
         private volatile (CpuStats Stats, SimClock Clock)[] _cpus = [];
         private volatile CostModel[] _regions = [];
+        private bool _hasRetired;   // under the space's gate: _cpus[0] holds the retired CPUs' sums
 
         public (CpuStats Stats, SimClock Clock)[] Cpus => _cpus;
 
@@ -60,6 +66,35 @@ public sealed class PhysicalAddressSpace : IDisposable
 
         // Under the space's gate.
         internal void AddCpu(Cpu cpu) => _cpus = [.. _cpus, (cpu.Stats, cpu.Clock)];
+
+        // Under the space's gate, once 'cpu' executes no more: its counts move into the sums. New
+        // objects, not the old sums added to, so a reader holding the previous array (with the
+        // old sums and the CPU's own entry) does not count the CPU twice.
+        internal void RetireCpu(Cpu cpu)
+        {
+            var cpus = _cpus;
+            var stats = new CpuStats();
+            var clock = new SimClock();
+            int first = 0;
+            if (_hasRetired)
+            {
+                stats.Add(cpus[0].Stats);
+                clock.Advance(cpus[0].Clock.Nanoseconds);
+                first = 1;
+            }
+            stats.Add(cpu.Stats);
+            clock.Advance(cpu.Clock.Nanoseconds);
+            var next = new (CpuStats, SimClock)[cpus.Length - first];
+            next[0] = (stats, clock);
+            int n = 1;
+            for (int i = first; i < cpus.Length; i++)
+            {
+                if (!ReferenceEquals(cpus[i].Stats, cpu.Stats))
+                    next[n++] = cpus[i];
+            }
+            _cpus = next;
+            _hasRetired = true;
+        }
 
         internal void AddRegion(NvdimmRegion region) => _regions = [.. _regions, region.Cost];
     }
@@ -69,7 +104,7 @@ public sealed class PhysicalAddressSpace : IDisposable
     /// <summary>An empty address space; <paramref name="logger"/> receives region and power-failure events.</summary>
     public PhysicalAddressSpace(ILogger? logger = null)
     {
-        _current = new ThreadLocal<Cpu>(CreateCpu);
+        _current = new ThreadLocal<Cpu>(() => AddCpu(threadCpu: true));
         _logger = logger ?? NullLogger.Instance;
     }
 
@@ -110,7 +145,7 @@ public sealed class PhysicalAddressSpace : IDisposable
         return cpu;
     }
 
-    /// <summary>All CPUs created so far.</summary>
+    /// <summary>The CPUs of the platform: every one created so far (by <see cref="CreateCpu"/> or for a thread) and not retired.</summary>
     public IReadOnlyList<Cpu> Cpus
     {
         get { lock (_gate) return [.. _cpus]; }
@@ -142,15 +177,65 @@ public sealed class PhysicalAddressSpace : IDisposable
         }
     }
 
-    /// <summary>A new CPU context with its own modeled clock and counters.</summary>
-    public Cpu CreateCpu()
+    /// <summary>
+    /// A new CPU context with its own modeled clock and counters, and an id no other CPU of the
+    /// space has had. Retire it with <see cref="RetireCpu"/> when done with it, or it stays in the
+    /// platform for the space's life.
+    /// </summary>
+    public Cpu CreateCpu() => AddCpu(threadCpu: false);
+
+    private Cpu AddCpu(bool threadCpu)
     {
         lock (_gate)
         {
-            var cpu = new Cpu(this, _nextCpuId++);
+            var cpu = new Cpu(this, _nextCpuId++, threadCpu);
             _cpus = [.. _cpus, cpu];
             Counts.AddCpu(cpu);
             return cpu;
+        }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="cpu"/>, made by <see cref="CreateCpu"/>, out of the platform for good
+    /// (CPU hot-unplug): it leaves <see cref="Cpus"/>, a power failure no longer looks at it, and
+    /// every instruction on it from now on throws <see cref="ObjectDisposedException"/>. Retiring
+    /// a CPU again does nothing.
+    /// </summary>
+    /// <remarks>
+    /// <para>What stays: its id, which no later CPU gets (a region lock may still be biased to
+    /// it); its clock and counters, which keep what they held; and its counts in the totals of
+    /// <see cref="Diagnostics.DeviceMetrics"/>, which never go down (every retired CPU's are summed
+    /// in one entry, so the meter's bookkeeping does not grow with them).</para>
+    /// <para>Its write-backs not yet fenced (clwb, clflushopt, non-temporal stores) are never
+    /// fenced, as if the CPU never fenced again: the lines they cover stay in flight until a power
+    /// failure leaves them as its policy chooses, the region is written back
+    /// (<see cref="NvdimmRegion.WriteBackAll"/>, an orderly exit, the model's own eviction), or
+    /// another CPU writes them back and fences. Fence first (<see cref="Cpu.Sfence"/>) to make
+    /// them persistent.</para>
+    /// <para>As any use of a CPU, the call must not overlap an instruction on it from another
+    /// thread (the pmem driver retires a queue's CPU once the queue is drained). A thread's CPU
+    /// (<see cref="CurrentCpu"/>) cannot be retired: it is the thread's for the thread's life, and
+    /// the thread would find it again on its next instruction.</para>
+    /// <para>Models CPU hot-unplug (the kernel's <c>remove_cpu</c>), except that a retired CPU
+    /// never comes back.</para>
+    /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="cpu"/> belongs to another address space.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="cpu"/> is a thread's CPU.</exception>
+    public void RetireCpu(Cpu cpu)
+    {
+        ArgumentNullException.ThrowIfNull(cpu);
+        if (!ReferenceEquals(cpu.Space, this))
+            throw new ArgumentException($"cpu{cpu.Id} belongs to another address space", nameof(cpu));
+        if (cpu.IsThreadCpu)
+            throw new InvalidOperationException(
+                $"cpu{cpu.Id} is a thread's CPU (PhysicalAddressSpace.CurrentCpu), which stays that thread's for its life: only a CPU made with CreateCpu can be retired");
+        lock (_gate)
+        {
+            if (cpu.IsRetired)
+                return;
+            _cpus = [.. _cpus.Where(c => c != cpu)];
+            Counts.RetireCpu(cpu);
+            cpu.Retire();
         }
     }
 
@@ -186,7 +271,8 @@ public sealed class PhysicalAddressSpace : IDisposable
     }
 
     // During a power failure of 'region', under its lock: every CPU's write-backs to it not yet
-    // fenced were resolved by the failure. A CPU created meanwhile has none to the region yet.
+    // fenced were resolved by the failure. A CPU created meanwhile has none to the region yet; a
+    // retired one has none left to resolve.
     internal void ForgetOutstanding(NvdimmRegion region)
     {
         foreach (var cpu in _cpus)

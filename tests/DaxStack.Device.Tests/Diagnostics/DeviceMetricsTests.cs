@@ -88,6 +88,57 @@ public class DeviceMetricsTests
         });
     }
 
+    /// <summary>
+    /// A retired CPU leaves the space, but not the totals: its counts join the sums the space keeps
+    /// for its retired CPUs, so no counter goes down, and the totals go on growing with the live CPUs.
+    /// </summary>
+    [Test]
+    public void TheCountsOfRetiredCpusStayInTheTotals()
+    {
+        using var metrics = new DeviceMetrics();
+        using var d = new DeviceFixture();
+        metrics.Attach(d.Space);
+        var cpus = Enumerable.Range(0, 3).Select(_ => d.Space.CreateCpu()).ToArray();
+        for (int c = 0; c < cpus.Length; c++)
+        {
+            for (int i = 0; i <= c; i++)
+            {
+                cpus[c].Store(d.Pa(4096 * c + 64 * i), new byte[64]);
+                cpus[c].Clwb(d.Pa(4096 * c + 64 * i));
+            }
+            cpus[c].Sfence();
+            cpus[c].Load(d.Pa(4096 * c), new byte[128]);
+        }
+        var before = Observe();
+        d.Space.RetireCpu(cpus[1]);
+        var one = Observe();
+        d.Space.RetireCpu(cpus[0]);
+        d.Space.RetireCpu(cpus[2]);
+        var all = Observe();
+        d.Cpu.Store(d.Pa(0), new byte[64]);
+        var later = Observe();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before["daxstack.device.stores"], Is.EqualTo(6));
+            foreach (var (name, value) in before)
+            {
+                if (name == "daxstack.device.modeled_time")
+                {
+                    Assert.That(one[name], Is.GreaterThanOrEqualTo(value).And.EqualTo(value).Within(1e-9).Percent, name);
+                    Assert.That(all[name], Is.GreaterThanOrEqualTo(one[name]).And.EqualTo(value).Within(1e-9).Percent, name);
+                    Assert.That(later[name], Is.GreaterThan(all[name]), name);
+                }
+                else
+                {
+                    Assert.That(one[name], Is.EqualTo(value), $"{name} after one CPU retired");
+                    Assert.That(all[name], Is.EqualTo(value), $"{name} after every created CPU retired");
+                }
+            }
+            Assert.That(later["daxstack.device.stores"], Is.EqualTo(7));
+        });
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static WeakReference<Device.Platform.PhysicalAddressSpace> UseAndDropASpaceAttachedEmpty(DeviceMetrics metrics)
     {
