@@ -23,7 +23,10 @@ namespace DaxStack.Driver.Pmem;
 /// <para>
 /// Bios run on the driver's own emulated CPUs, one per submission queue (the hardware context of
 /// blk-mq), so that a flush can fence every write that completed before it whichever thread
-/// submitted them. DAX accesses run on the caller's CPU, as kernel code does.
+/// submitted them. The device makes them when it is attached and retires them
+/// (<see cref="PhysicalAddressSpace.RetireCpu"/>) once it is unbound and drained, so a process that
+/// attaches and detaches devices does not pile CPUs up in the platform. DAX accesses run on the
+/// caller's CPU, as kernel code does.
 /// Lock order: a queue's gate, then the device's region lock (taken inside each CPU instruction).
 /// </para>
 /// <para>
@@ -78,22 +81,28 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         for (int i = 0; i < queueCount; i++)
             _queues[i] = new SubmissionQueue(space.CreateCpu());
         region.NamespaceRemoved += DrainIfGone;
-        // Destroyed before the subscription took: no removal may come to unsubscribe it.
+        // Destroyed before the subscription took: no removal may come to unsubscribe it, or to
+        // retire the queues' CPUs, which nothing will use (every operation finds the device gone).
         if (_binding.IsGone)
+        {
             region.NamespaceRemoved -= DrainIfGone;
+            RetireQueueCpus();
+        }
     }
 
     // The namespace was destroyed or reconfigured: once this device is unbound, wait for the bios,
     // zero-page-range and recovery writes in flight on every queue (each checks the binding again
     // under its queue), so that none of them lands in the range after the namespace change
-    // returns (del_gendisk's queue freeze, kill_dax's synchronize_srcu). Then the device stops
-    // listening: it is unbound for good, so a later removal has nothing to tell it, and the
-    // region's event would otherwise keep every device ever attached to it reachable.
+    // returns (del_gendisk's queue freeze, kill_dax's synchronize_srcu), and retire the queues'
+    // CPUs. Then the device stops listening: it is unbound for good, so a later removal has
+    // nothing to tell it, and the region's event would otherwise keep every device ever attached
+    // to it reachable.
     private void DrainIfGone()
     {
         if (!_binding.IsGone)
             return;
         Drain();
+        RetireQueueCpus();
         _busRegion.NamespaceRemoved -= DrainIfGone;
     }
 
@@ -109,16 +118,32 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         }
     }
 
+    // Once unbound for good and drained: whatever takes a queue from now on finds the device gone
+    // before it executes anything on the queue's CPU (every path checks the binding under its
+    // queue: DoRead, DoWrite, WriteFrom, ReadTo and each queue of Flush), so the CPUs can leave
+    // the platform. Their write-backs not yet fenced (writes since the last flush) stay unfenced:
+    // those lines are in flight until a crash or a write-back of the region resolves them, as
+    // they were when nothing would ever fence these CPUs again. Retiring twice (a detach after
+    // the namespace went) does nothing.
+    private void RetireQueueCpus()
+    {
+        foreach (var q in _queues)
+            _space.RetireCpu(q.Cpu);
+    }
+
     /// <summary>
     /// Detaches the driver from the device (an unbind): the device is gone from then on, as if its
     /// namespace had been destroyed (bios fail with <see cref="BlkStatus.IoError"/>, DAX operations
     /// with ENXIO, windows it handed out throw <see cref="DaxDeviceGoneException"/>), the bios,
-    /// zero-page-range and recovery writes in flight complete before it returns, and the device
-    /// stops listening to its region, so that nothing of the bus keeps it. The namespace and its
-    /// data stay; attach the driver again for a new device. Safe to call more than once, and after
-    /// the namespace is gone. Throws <see cref="LockRecursionException"/> from the store source of a
-    /// <see cref="WriteFrom"/> or the load sink of a <see cref="ReadTo"/> on the device's region
-    /// (it would wait for its own queue).
+    /// zero-page-range and recovery writes in flight complete before it returns, its submission
+    /// queues' CPUs are retired (<see cref="PhysicalAddressSpace.RetireCpu"/>), and the device
+    /// stops listening to its region, so that nothing of the bus keeps it and the platform keeps
+    /// no CPU of it. Writes completed since the last flush are not flushed by the detach: their
+    /// lines stay in flight until a crash or a write-back of the region (flush first to make them
+    /// durable). The namespace and its data stay; attach the driver again for a new device. Safe
+    /// to call more than once, and after the namespace is gone. Throws
+    /// <see cref="LockRecursionException"/> from the store source of a <see cref="WriteFrom"/> or
+    /// the load sink of a <see cref="ReadTo"/> on the device's region (it would wait for its own queue).
     /// </summary>
     /// <remarks>Models the nd_pmem driver's remove (<c>nd_pmem_remove</c> -> <c>pmem_release_disk</c>:
     /// <c>kill_dax</c>, <c>del_gendisk</c>).</remarks>
@@ -127,6 +152,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         ThrowIfInCallout("Dispose");
         _binding.Unbind();
         Drain();
+        RetireQueueCpus();
         _busRegion.NamespaceRemoved -= DrainIfGone;
     }
 
@@ -142,7 +168,10 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     /// <inheritdoc/>
     public long PageCount => Namespace.Size >> PageShift;
 
-    /// <summary>The emulated CPUs the submission queues run bios on (their clocks hold the modeled cost of block I/O).</summary>
+    /// <summary>
+    /// The emulated CPUs the submission queues run bios on (their clocks hold the modeled cost of
+    /// block I/O); retired once the device is unbound, when they keep their clocks and counters.
+    /// </summary>
     public IReadOnlyList<Cpu> QueueCpus => [.. _queues.Select(q => q.Cpu)];
 
     // ------------------------------------------------------------------ block
@@ -265,13 +294,23 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         return BlkStatus.Ok;
     }
 
-    /// <summary>Fences every submission queue: every write completed before this call is durable after it.</summary>
+    /// <summary>
+    /// Fences every submission queue: every write completed before this call is durable after it.
+    /// <see cref="BlkStatus.IoError"/> if the device is unbound meanwhile (the queues it had not
+    /// reached yet are not fenced).
+    /// </summary>
     private BlkStatus Flush()
     {
         foreach (var q in _queues)
         {
             lock (q)
+            {
+                // Unbound while the flush waited for this queue (see DrainIfGone): its CPU may be
+                // retired, and what is left to fence belongs to a device that is gone.
+                if (_binding.IsGone)
+                    return BlkStatus.IoError;
                 q.Cpu.Sfence();
+            }
         }
         return BlkStatus.Ok;
     }
