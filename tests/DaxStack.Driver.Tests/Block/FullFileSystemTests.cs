@@ -17,38 +17,22 @@ namespace DaxStack.Driver.Tests.Block;
 [UnsupportedOSPlatform("windows")]
 public class FullFileSystemTests
 {
-    private string _dir = null!;
     private SmallFileSystem? _fs;
 
     [SetUp]
-    public void SetUp()
-    {
-        _dir = Directory.CreateTempSubdirectory("daxstack-full-").FullName;
-        _fs = SmallFileSystem.Mount(_dir, "1m");
-    }
+    public void SetUp() => _fs = SmallFileSystem.MountTemporary("daxstack-full-", "1m");
 
     [TearDown]
     public void TearDown()
     {
         _fs?.Dispose();
         _fs = null;
-        Directory.Delete(_dir, recursive: true);
-    }
-
-    // A sparse 8 MiB image in the 1 MiB tmpfs, and a 256 KiB file beside it to free room later.
-    private string SparseImage()
-    {
-        string image = Path.Combine(_dir, "sparse.img");
-        using (var fs = new FileStream(image, FileMode.CreateNew))
-            fs.SetLength(8 << 20);
-        File.WriteAllBytes(Path.Combine(_dir, "filler"), new byte[256 << 10]);
-        return image;
     }
 
     [Test]
     public void EveryWritePathFailsWithNoSpaceOnceTheFileSystemIsFullAndWorksAgainWithRoom()
     {
-        using var t = TestDevice.Image(SparseImage());
+        using var t = TestDevice.Image(_fs!.SparseImageWithFiller());
         var data = TestDevice.Pattern(64 << 10, 1);
         long offset = 0;
         BlkStatus status;
@@ -76,7 +60,7 @@ public class FullFileSystemTests
         Assert.That(back, Is.EqualTo(data));
         Assert.That(t.Device.Write(4096, data.AsSpan(0, 4096)), Is.EqualTo(BlkStatus.Ok), "a chunk with blocks already");
 
-        File.Delete(Path.Combine(_dir, "filler"));
+        File.Delete(_fs!.FillerPath);
         Assert.That(t.Device.Write(offset, data), Is.EqualTo(BlkStatus.Ok), "room again");
         Assert.That(t.Device.Read(offset, back), Is.EqualTo(BlkStatus.Ok));
         Assert.That(back, Is.EqualTo(data));
@@ -85,7 +69,7 @@ public class FullFileSystemTests
     [Test]
     public async Task AnNbdWriteWithNoRoomGetsEnospcAndTheConnectionGoesOn()
     {
-        using var t = TestDevice.Image(SparseImage());
+        using var t = TestDevice.Image(_fs!.SparseImageWithFiller());
         var server = new NbdServer(new NbdServerOptions { Listen = "127.0.0.1:0" }, [new NbdExport(t.Device.Name, t.Device, "sparse", false)]);
         await server.StartAsync();
         try

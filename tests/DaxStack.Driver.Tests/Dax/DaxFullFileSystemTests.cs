@@ -21,35 +21,19 @@ public class DaxFullFileSystemTests
     private const int Chunk = 64 << 10;
     private const long ImageSize = 8 << 20;
 
-    private string _dir = null!;
     private SmallFileSystem? _fs;
 
     [SetUp]
-    public void SetUp()
-    {
-        _dir = Directory.CreateTempSubdirectory("daxstack-daxfull-").FullName;
-        _fs = SmallFileSystem.Mount(_dir, "1m");
-    }
+    public void SetUp() => _fs = SmallFileSystem.MountTemporary("daxstack-daxfull-", "1m");
 
     [TearDown]
     public void TearDown()
     {
         _fs?.Dispose();
         _fs = null;
-        Directory.Delete(_dir, recursive: true);
     }
 
-    private string Filler => Path.Combine(_dir, "filler");
-
-    // A sparse 8 MiB image in the 1 MiB tmpfs, and a 256 KiB file beside it to free room later.
-    private string SparseImage()
-    {
-        string image = Path.Combine(_dir, "sparse.img");
-        using (var fs = new FileStream(image, FileMode.CreateNew))
-            fs.SetLength(ImageSize);
-        File.WriteAllBytes(Filler, new byte[256 << 10]);
-        return image;
-    }
+    private string Filler => _fs!.FillerPath;
 
     // Stores 'data' through a window from DirectAccess at every other chunk until DirectAccess
     // fails; returns the byte offset where it failed, and the error.
@@ -69,7 +53,7 @@ public class DaxFullFileSystemTests
     [Test]
     public void DirectAccessOverAHoleOfAFullFileSystemFailsWithEnospcAndWorksOnceThereIsRoom()
     {
-        using var t = TestDevice.Image(SparseImage());
+        using var t = TestDevice.Image(_fs!.SparseImageWithFiller(ImageSize));
         var data = TestDevice.Pattern(Chunk, 1);
 
         long offset = StoreUntilFull(t, data, out var error);
@@ -99,7 +83,7 @@ public class DaxFullFileSystemTests
     [Test]
     public void DirectAccessHandsOutOnlyThePagesThatHaveRoomWhenRoomRunsOutPartWay()
     {
-        using var t = TestDevice.Image(SparseImage());
+        using var t = TestDevice.Image(_fs!.SparseImageWithFiller(ImageSize));
         var data = TestDevice.Pattern(Chunk, 2);
         long offset = StoreUntilFull(t, data, out var error);
         Assert.That(error, Is.EqualTo(Errno.ENOSPC));

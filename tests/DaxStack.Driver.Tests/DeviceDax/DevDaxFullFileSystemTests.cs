@@ -20,38 +20,29 @@ public class DevDaxFullFileSystemTests
     private const long ImageSize = 8 << 20;
     private const long DaxSize = 4 << 20;
 
-    private string _dir = null!;
     private SmallFileSystem? _fs;
 
     [SetUp]
-    public void SetUp()
-    {
-        _dir = Directory.CreateTempSubdirectory("daxstack-devdaxfull-").FullName;
-        _fs = SmallFileSystem.Mount(_dir, "1m");
-    }
+    public void SetUp() => _fs = SmallFileSystem.MountTemporary("daxstack-devdaxfull-", "1m");
 
     [TearDown]
     public void TearDown()
     {
         _fs?.Dispose();
         _fs = null;
-        Directory.Delete(_dir, recursive: true);
     }
 
-    private string Filler => Path.Combine(_dir, "filler");
+    private string Filler => _fs!.FillerPath;
 
     // A sparse 8 MiB image in the 1 MiB tmpfs with a 4 MiB devdax namespace (4 KiB alignment), and
     // a 256 KiB file beside it to free room later.
     private (NvdimmBus Bus, DevDax Dax) SparseDevdax()
     {
-        string image = Path.Combine(_dir, "sparse.img");
-        using (var fs = new FileStream(image, FileMode.CreateNew))
-            fs.SetLength(ImageSize);
+        string image = _fs!.SparseImageWithFiller(ImageSize);
         var bus = new NvdimmBus(TestDevice.Catalog());
         var region = bus.OpenImage(image);
         var ns = region.ReconfigureNamespace(region.Namespaces[0].Name,
             new NamespaceSpec { Mode = NamespaceMode.Devdax, Size = DaxSize, Align = Page }, force: true);
-        File.WriteAllBytes(Filler, new byte[256 << 10]);
         return (bus, new PmemDriver().AttachDeviceDax(region, ns));
     }
 

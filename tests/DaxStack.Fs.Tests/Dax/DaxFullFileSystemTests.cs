@@ -22,29 +22,25 @@ public class DaxFullFileSystemTests
     private const int Block = 4096;
     private const int FileBytes = 1 << 20;
 
-    private string _dir = null!;
     private SmallFileSystem? _fs;
 
+    // Room for what mkfs writes (the zeroed log is most of it) and a few files.
     [SetUp]
-    public void SetUp()
-    {
-        _dir = Directory.CreateTempSubdirectory("daxstack-fsfull-").FullName;
-        // Room for what mkfs writes (the zeroed log is most of it) and a few files.
-        _fs = SmallFileSystem.Mount(_dir, "12m");
-    }
+    public void SetUp() => _fs = SmallFileSystem.MountTemporary("daxstack-fsfull-", "12m");
 
     [TearDown]
     public void TearDown()
     {
         _fs?.Dispose();
         _fs = null;
-        Directory.Delete(_dir, recursive: true);
     }
+
+    private string Dir => _fs!.Path;
 
     [Test]
     public void ACopyOnWriteIntoBlocksWithNoRoomInTheImageFailsWithEnospcAndWorksAgainWithRoom()
     {
-        string image = FsTestDevice.SparseImage(_dir, "xfs.img", 64L << 20);
+        string image = FsTestDevice.SparseImage(Dir, "xfs.img", 64L << 20);
         using var device = FsTestDevice.Image(image);
         XfsMkfs.Format(device.Device, new XfsMkfsOptions { AgCount = 2, Reflink = true });
         var type = new XfsFileSystemType(device.Device, new XfsMountOptions { GenerationSeed = 1 });
@@ -79,7 +75,7 @@ public class DaxFullFileSystemTests
         Assert.That(failure?.Errno, Is.EqualTo(Errno.ENOSPC), "a write into blocks with no room in the image");
         Assert.That(Read(p, clone), Is.EqualTo(expected), "the writes before it are there");
 
-        File.Delete(Path.Combine(_dir, "fill"));
+        File.Delete(Path.Combine(Dir, "fill"));
         Assert.That(p.Pwrite(clone, data, (long)written * Block), Is.EqualTo(Block), "room again");
         data.CopyTo(expected, written * Block);
         Assert.Multiple(() =>
