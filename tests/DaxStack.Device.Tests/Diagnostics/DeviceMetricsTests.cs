@@ -1,5 +1,5 @@
-using System.Diagnostics.Metrics;
 using DaxStack.Device.Diagnostics;
+using DaxStack.Tests.Shared;
 
 namespace DaxStack.Device.Tests.Diagnostics;
 
@@ -16,7 +16,7 @@ public class DeviceMetricsTests
         d.Cpu.Sfence();
         d.Cpu.Load(d.Pa(0), new byte[64]);
 
-        var seen = Observe();
+        var seen = DeviceMeterReading.Observe();
 
         Assert.Multiple(() =>
         {
@@ -35,9 +35,9 @@ public class DeviceMetricsTests
     {
         using var metrics = new DeviceMetrics();
         var space = UseAndDropASpace(metrics);
-        var before = Observe();
+        var before = DeviceMeterReading.Observe();
         CollectUntilGone(space);
-        var after = Observe();
+        var after = DeviceMeterReading.Observe();
         Assert.Multiple(() =>
         {
             Assert.That(before["daxstack.device.stores"], Is.EqualTo(3));
@@ -61,7 +61,7 @@ public class DeviceMetricsTests
         using var metrics = new DeviceMetrics();
         var space = UseAndDropASpaceAttachedEmpty(metrics);
         CollectUntilGone(space);
-        var after = Observe();
+        var after = DeviceMeterReading.Observe();
         Assert.Multiple(() =>
         {
             Assert.That(after["daxstack.device.stores"], Is.EqualTo(3));
@@ -80,7 +80,7 @@ public class DeviceMetricsTests
         metrics.Attach(d.Space);
         metrics.Attach(d.Space);
         d.Cpu.Store(d.Pa(0), new byte[64]);
-        var seen = Observe();
+        var seen = DeviceMeterReading.Observe();
         Assert.Multiple(() =>
         {
             Assert.That(seen["daxstack.device.stores"], Is.EqualTo(1));
@@ -109,14 +109,14 @@ public class DeviceMetricsTests
             cpus[c].Sfence();
             cpus[c].Load(d.Pa(4096 * c), new byte[128]);
         }
-        var before = Observe();
+        var before = DeviceMeterReading.Observe();
         d.Space.RetireCpu(cpus[1]);
-        var one = Observe();
+        var one = DeviceMeterReading.Observe();
         d.Space.RetireCpu(cpus[0]);
         d.Space.RetireCpu(cpus[2]);
-        var all = Observe();
+        var all = DeviceMeterReading.Observe();
         d.Cpu.Store(d.Pa(0), new byte[64]);
-        var later = Observe();
+        var later = DeviceMeterReading.Observe();
 
         Assert.Multiple(() =>
         {
@@ -184,22 +184,5 @@ public class DeviceMetricsTests
             GC.WaitForPendingFinalizers();
         }
         Assert.That(IsAlive(space), Is.False, "the space was collected");
-    }
-
-    // One collection of the meter's instruments, as a listener such as dotnet-counters makes it.
-    private static Dictionary<string, double> Observe()
-    {
-        var seen = new Dictionary<string, double>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == DeviceMetrics.MeterName)
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((i, v, _, _) => seen[i.Name] = seen.GetValueOrDefault(i.Name) + v);
-        listener.SetMeasurementEventCallback<double>((i, v, _, _) => seen[i.Name] = seen.GetValueOrDefault(i.Name) + v);
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return seen;
     }
 }

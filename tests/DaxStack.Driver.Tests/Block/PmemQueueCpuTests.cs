@@ -1,6 +1,6 @@
-using System.Diagnostics.Metrics;
 using DaxStack.Device.Crash;
 using DaxStack.Device.Diagnostics;
+using DaxStack.Tests.Shared;
 using DaxStack.Device.Media;
 using DaxStack.Device.Namespaces;
 using DaxStack.Driver.Block;
@@ -182,9 +182,9 @@ public class PmemQueueCpuTests
         for (int i = 0; i < 8; i++)
             Assert.That(t.Device.Write(i * Page, TestDevice.Pattern(Page, i)), Is.EqualTo(BlkStatus.Ok));
         Assert.That(t.Device.Flush(), Is.EqualTo(BlkStatus.Ok));
-        var before = Observe();
+        var before = DeviceMeterReading.Observe();
         t.Device.Dispose();
-        var after = Observe();
+        var after = DeviceMeterReading.Observe();
         Assert.Multiple(() =>
         {
             // At least: another meter of the process may count more meanwhile, but none counts less.
@@ -209,22 +209,5 @@ public class PmemQueueCpuTests
                 t.Region.ReconfigureNamespace(ns.Name, new NamespaceSpec { Mode = NamespaceMode.Raw }, force: true);
                 break;
         }
-    }
-
-    // One collection of the device meter's instruments, as a listener such as dotnet-counters makes it.
-    private static Dictionary<string, double> Observe()
-    {
-        var seen = new Dictionary<string, double>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == DeviceMetrics.MeterName)
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<long>((i, v, _, _) => seen[i.Name] = seen.GetValueOrDefault(i.Name) + v);
-        listener.SetMeasurementEventCallback<double>((i, v, _, _) => seen[i.Name] = seen.GetValueOrDefault(i.Name) + v);
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return seen;
     }
 }
