@@ -173,11 +173,12 @@ internal sealed class NbdConnection
     }
 
     /// <summary>
-    /// Receives what the client has sent into the input pipe, waiting for at least one byte.
+    /// Receives what the client has sent into the input pipe, at most <paramref name="limit"/>
+    /// bytes (0: as much as a receive buffer takes), waiting for at least one byte.
     /// Returns the count, 0 when the client closed its side (the pipe's writer is then complete),
     /// or -1 when <paramref name="stoppable"/> and a stop was requested while waiting.
     /// </summary>
-    public int FillInput(bool stoppable)
+    public int FillInput(bool stoppable, int limit = 0)
     {
         var writer = _input.Writer;
         if (InputEnded)
@@ -186,8 +187,10 @@ internal sealed class NbdConnection
             writer.Complete();
             return 0;
         }
-        var memory = writer.GetMemory(ReceiveSize);
-        int n = Receive(memory.Span, stoppable);
+        var span = writer.GetMemory(ReceiveSize).Span;
+        if (limit > 0 && limit < span.Length)
+            span = span[..limit];
+        int n = Receive(span, stoppable);
         if (n < 0)
             return n;
         if (n == 0)

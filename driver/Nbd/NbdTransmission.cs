@@ -73,6 +73,9 @@ internal sealed class NbdTransmission
     private readonly NbdExport _export;
     private readonly IBlockDeviceOperations _device;
     private readonly IBlockDeviceWriteFrom? _writeFrom;
+    // Whether the last large write's payload was received straight from the socket to its end:
+    // the next fill of the input pipe then takes one request header (see ReadInput).
+    private bool _headerNext;
     private readonly NbdSocketSource _socketSource;
     private readonly IBlockDeviceReadTo? _readTo;
     private readonly NbdSocketSink _socketSink;
@@ -228,8 +231,17 @@ internal sealed class NbdTransmission
     private bool ReadInput(bool needMore, bool stoppable, out ReadResult result)
     {
         if (!needMore && _reader.TryRead(out result))
+        {
+            _headerNext = false;    // the next request came through the pipe after all
             return true;
-        if (_connection.FillInput(stoppable) < 0)
+        }
+        // After a payload received straight from the socket, the next receive takes the next
+        // request's header alone: a receive buffer's worth would bring a quarter of the next
+        // 256 KiB write along with it, which would then be copied out of the pipe instead of
+        // landing in the device straight from the socket.
+        int limit = _headerNext ? RequestSize : 0;
+        _headerNext = false;
+        if (_connection.FillInput(stoppable, limit) < 0)
         {
             result = default;
             return false;
@@ -466,6 +478,7 @@ internal sealed class NbdTransmission
     /// </summary>
     private bool ReceiveInPlace(ref long position, ref long remaining, BioFlags flags, ref Errno error)
     {
+        _headerNext = false;
         int have = 0;    // bytes of the next block already in the bounce block
         if (_reader.TryRead(out var result))
         {
@@ -507,6 +520,9 @@ internal sealed class NbdTransmission
             else if (written < want)
                 return true;    // the pipe path goes on from here, a block cut short included
         }
+        // The whole payload came past the pipe, which is empty: the socket's next bytes are the
+        // next request's header (see ReadInput).
+        _headerNext = true;
         return true;
     }
 
