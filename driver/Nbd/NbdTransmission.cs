@@ -478,7 +478,6 @@ internal sealed class NbdTransmission
     /// </summary>
     private bool ReceiveInPlace(ref long position, ref long remaining, BioFlags flags, ref Errno error)
     {
-        _headerNext = false;
         int have = 0;    // bytes of the next block already in the bounce block
         if (_reader.TryRead(out var result))
         {

@@ -38,29 +38,26 @@ internal sealed class HostRoom
 
     /// <summary>
     /// Makes sure the image has blocks under [<paramref name="offset"/>, +<paramref name="length"/>)
-    /// of the namespace (within it). False, with the reason, when the file system has no room.
+    /// of the namespace (within it). False when the file system has no room.
     /// </summary>
-    public bool TryReserve(long offset, long length, out IOException? error) =>
-        Reserve(offset, length, prefix: false, out error) == Math.Max(0, length);
+    public bool TryReserve(long offset, long length) =>
+        Reserve(offset, length, prefix: false) == Math.Max(0, length);
 
     /// <summary>
     /// Makes sure the image has blocks under as much of [<paramref name="offset"/>,
     /// +<paramref name="length"/>) of the namespace (within it) as the file system has room for,
     /// from <paramref name="offset"/> on, in whole chunks. Returns how many bytes from
     /// <paramref name="offset"/> have them: <paramref name="length"/> when all do, else the bytes
-    /// up to the end of the last chunk reserved (0, with the reason, when not even the first chunk
-    /// could be had).
+    /// up to the end of the last chunk reserved (0 when not even the first chunk could be had).
     /// </summary>
-    public long ReservePrefix(long offset, long length, out IOException? error) =>
-        Reserve(offset, length, prefix: true, out error);
+    public long ReservePrefix(long offset, long length) => Reserve(offset, length, prefix: true);
 
     // Reserves the chunks under the range not yet reserved, each run of them in one call. With
     // 'prefix', a run the file system has no room for is tried again in halves, so that the chunks
     // before the first that cannot be had are reserved (a few calls more, only once room has run
     // out); without it, the first run that fails ends the reservation.
-    private long Reserve(long offset, long length, bool prefix, out IOException? error)
+    private long Reserve(long offset, long length, bool prefix)
     {
-        error = null;
         if (_media == null || length <= 0)
             return Math.Max(0, length);
         long first = offset >> ChunkShift, last = (offset + length - 1) >> ChunkShift;
@@ -79,7 +76,7 @@ internal sealed class HostRoom
             while (c < end)
             {
                 long n = Math.Min(step, end - c);
-                if (TryReserveChunks(c, c + n, out error))
+                if (TryReserveChunks(c, c + n))
                     c += n;
                 else if (!prefix || n == 1)
                     return Math.Max(0, Math.Min((c << ChunkShift) - offset, length));
@@ -87,25 +84,23 @@ internal sealed class HostRoom
                     step = n / 2;
             }
         }
-        error = null;
         return length;
     }
 
     private bool IsReserved(long chunk) => (Volatile.Read(ref _reserved[chunk >> 6]) & (1UL << (int)(chunk & 63))) != 0;
 
-    // Reserves chunks [from, to) in one call and remembers them.
-    private bool TryReserveChunks(long from, long to, out IOException? error)
+    // Reserves chunks [from, to) in one call and remembers them; false when the file system has
+    // no room (every caller answers ENOSPC, whatever the errno).
+    private bool TryReserveChunks(long from, long to)
     {
-        error = null;
         long start = from << ChunkShift;
         long stop = Math.Min(to << ChunkShift, _size);
         try
         {
             _media!.Reserve(_base + start, stop - start);
         }
-        catch (IOException e)
+        catch (IOException)
         {
-            error = e;
             return false;
         }
         for (long k = from; k < to; k++)

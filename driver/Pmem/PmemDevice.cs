@@ -186,7 +186,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         var status = _binding.IsGone ? BlkStatus.IoError : Validate(bio);
         // Room in the image for what a write, discard or write-zeroes stores (a sparse image on a full file system).
         if (status == BlkStatus.Ok && (bio.Op is not (BioOp.Read or BioOp.Flush) || (bio.Op == BioOp.Read && _room.ForReads))
-            && !_room.TryReserve(bio.Offset, bio.Size, out _))
+            && !_room.TryReserve(bio.Offset, bio.Size))
             status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
         {
@@ -329,7 +329,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         written = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_write_from");
         var status = _binding.IsGone ? BlkStatus.IoError : ValidateRange(BioOp.Write, offset, length);
-        if (status == BlkStatus.Ok && !_room.TryReserve(offset, length, out _))
+        if (status == BlkStatus.Ok && !_room.TryReserve(offset, length))
             status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
         {
@@ -392,7 +392,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             : offset < 0 || length < 0 ? BlkStatus.Invalid
             : (length != 0 && offset > Limits.Capacity - length) || HasBadBlocks(offset, length) ? BlkStatus.IoError
             : BlkStatus.Ok;
-        if (status == BlkStatus.Ok && _room.ForReads && !_room.TryReserve(offset, length, out _))
+        if (status == BlkStatus.Ok && _room.ForReads && !_room.TryReserve(offset, length))
             status = BlkStatus.NoSpace;
         if (status == BlkStatus.Ok)
         {
@@ -681,7 +681,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         // ENOSPC, as a write bio there gets.
         if (pages > 0 && (!Limits.ReadOnly || _room.ForReads))
         {
-            long room = _room.ReservePrefix(offset, pages << PageShift, out _);
+            long room = _room.ReservePrefix(offset, pages << PageShift);
             if (room < PageSize)
                 return Errno.ENOSPC;
             pages = room >> PageShift;
@@ -706,7 +706,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if (Limits.ReadOnly)
             return Errno.EROFS;
         long offset = pgoff << PageShift, length = nrPages << PageShift;
-        if (!_room.TryReserve(offset, length, out _))
+        if (!_room.TryReserve(offset, length))
             return Errno.ENOSPC;
         var q = EnterQueue();
         try
@@ -738,7 +738,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         if (offset < 0 || offset > Namespace.Size - source.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), offset, $"[{offset}, +{source.Length}) is outside {Name} ({Namespace.Size} bytes)");
-        if (_binding.IsGone || Limits.ReadOnly || source.IsEmpty || !_room.TryReserve(offset, source.Length, out _))
+        if (_binding.IsGone || Limits.ReadOnly || source.IsEmpty || !_room.TryReserve(offset, source.Length))
             return 0;
         var q = EnterQueue();
         try
