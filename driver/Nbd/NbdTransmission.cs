@@ -11,9 +11,9 @@ namespace DaxStack.Driver.Nbd;
 /// <summary>
 /// The transmission phase of one connection, on two threads joined by a
 /// <see cref="NbdRequestQueue"/>: the connection's thread parses requests from the input pipe and
-/// receives write payloads; a worker executes queued requests on the export's device (reads,
-/// large writes, and flushes, trims and write-zeroes that arrive while it is busy) and sends their
-/// simple replies. Both keep arrival order: the worker
+/// receives write payloads; a worker executes queued requests on the export's device (large
+/// reads, large writes, and small reads, flushes, trims and write-zeroes that arrive while it is
+/// busy) and sends their simple replies. Both keep arrival order: the worker
 /// takes requests in order, and a write waits until the worker has executed every request sent
 /// before it. Every operation is one or more bios on the device.
 /// <para>
@@ -26,11 +26,12 @@ namespace DaxStack.Driver.Nbd;
 /// other write is applied straight from the input pipe's buffers as it arrives, whole logical
 /// blocks at a time (a vectored bio over the pipe segments), by the thread that just received it,
 /// so a 32 MiB write never needs 32 MiB of memory. While the worker is idle, the connection's thread also answers the writes it applied
-/// and executes flushes, trims and write-zeroes itself, so a stream of them costs no hand-off. A
+/// and executes flushes, trims, write-zeroes and reads of at most <see cref="MaxOwnRead"/> bytes
+/// itself (a read's data goes into its own reply batch), so a stream of them costs no hand-off. A
 /// block-aligned read of at least <see cref="MinHandedWrite"/> bytes, when the device can hand its
 /// data straight to a sink (<see cref="IBlockDeviceReadTo"/>), goes out as its header (with the
 /// replies batched before it) and then the data from the device straight to the socket; any other
-/// read is copied by the worker from the device into its reply buffer, right after the reply
+/// read the worker gets is copied from the device into its reply buffer, right after the reply
 /// header, and sent from there with the replies batched before it; one larger than
 /// <see cref="MaxBatchedRead"/> goes out a buffer at a time. A partial block at either end of a request is read, patched and written back
 /// through the thread's own bounce block under the export's read-modify-write lock. Nothing is
@@ -62,8 +63,14 @@ internal sealed class NbdTransmission
     /// <summary>Payload buffers of <see cref="MaxBatchedRead"/> bytes, used round-robin by handed-over writes.</summary>
     private const int PayloadBuffers = 4;
 
-    /// <summary>Write replies the connection's thread batches itself, while the worker is idle, before it sends them.</summary>
-    private const int OwnReplyBatch = 256 * 16;
+    /// <summary>Replies the connection's thread batches itself, while the worker is idle, before it sends them.</summary>
+    private const int OwnReplyBatch = 256;
+
+    /// <summary>Reads of at most this many bytes are executed by the connection's thread itself while the worker is idle.</summary>
+    internal const int MaxOwnRead = 64 << 10;
+
+    /// <summary>The connection's own reply buffer: <see cref="OwnReplyBatch"/> headers, or fewer with the data of the reads it executed.</summary>
+    private const int OwnReplyBufferSize = 4 * MaxOwnRead + OwnReplyBatch * ReplySize;
 
     private const int RequestSize = 28;
     private const int ReplySize = 16;
@@ -90,8 +97,9 @@ internal sealed class NbdTransmission
     private readonly NbdRequestQueue _queue = new();
     private readonly byte[] _receiveBounce;
     private readonly byte[] _workBounce;
-    private readonly byte[] _ownReplies = new byte[OwnReplyBatch];
-    private int _ownBatched;
+    private byte[] _ownReplies = [];
+    private int _ownBatched;    // bytes of _ownReplies in use
+    private int _ownCount;      // replies among them
     private readonly byte[][] _payloads = new byte[PayloadBuffers][];
     private readonly long[] _payloadJob = [-1, -1, -1, -1];
     private int _nextPayload;
@@ -131,8 +139,9 @@ internal sealed class NbdTransmission
     public void Run()
     {
         _replies = ArrayPool<byte>.Shared.Rent(ReplyBufferSize);
+        _ownReplies = ArrayPool<byte>.Shared.Rent(OwnReplyBufferSize);
         _connection.BeforeWait = SendOwnReplies;
-        _connection.HeldReplies = () => _ownBatched / ReplySize;
+        _connection.HeldReplies = () => _ownCount;
         var worker = new Thread(WorkLoop, NbdConnection.ThreadStackSize) { IsBackground = true, Name = $"nbd worker {_connection.Id}" };
         worker.Start();
         try
@@ -153,6 +162,8 @@ internal sealed class NbdTransmission
             worker.Join();
             ArrayPool<byte>.Shared.Return(_replies);
             _replies = [];
+            ArrayPool<byte>.Shared.Return(_ownReplies);
+            _ownReplies = [];
             for (int i = 0; i < _payloads.Length; i++)
             {
                 if (_payloads[i] != null)
@@ -212,7 +223,7 @@ internal sealed class NbdTransmission
             Requests++;
             bool go = (NbdCommand)request.Type switch
             {
-                NbdCommand.Read => Enqueue(request, CheckRead(request)),
+                NbdCommand.Read => ReadOrEnqueue(request),
                 NbdCommand.Write => ReceiveWrite(request),
                 NbdCommand.Disconnect => Disconnect(request),
                 NbdCommand.Flush or NbdCommand.Trim or NbdCommand.WriteZeroes or NbdCommand.Cache => ExecuteOrEnqueue(request),
@@ -285,14 +296,31 @@ internal sealed class NbdTransmission
     {
         if (!_queue.IsIdle)
             return Enqueue(request, error);
-        Count(request.Type, error);
-        if (_ownBatched == OwnReplyBatch)
+        MakeOwnRoom(0);
+        return AnswerOwn(request, error, 0, sendNow);
+    }
+
+    /// <summary>Sends the replies this thread holds if the next reply, with <paramref name="data"/> bytes of data, would not fit beside them.</summary>
+    private void MakeOwnRoom(int data)
+    {
+        if (_ownCount == OwnReplyBatch || OwnReplyBufferSize - _ownBatched < ReplySize + data)
             SendOwnReplies();
+    }
+
+    /// <summary>
+    /// Adds this thread's reply to <paramref name="request"/> to its batch (its <paramref name="data"/>
+    /// bytes of data, if any, are in place already after the header's room: see
+    /// <see cref="MakeOwnRoom"/>) and sends the batch as <see cref="AnswerWrite"/> says.
+    /// </summary>
+    private bool AnswerOwn(in NbdRequest request, Errno error, int data, bool sendNow)
+    {
+        Count(request.Type, error);
         WriteReplyHeader(_ownReplies.AsSpan(_ownBatched), error, request.Handle);
-        _ownBatched += ReplySize;
+        _ownBatched += ReplySize + data;
+        _ownCount++;
         if (sendNow)
             SendOwnReplies();
-        else if (_connection.HoldsReplies && _ownBatched >= _connection.ReplyHoldLimit * ReplySize)
+        else if (_connection.HoldsReplies && _ownCount >= _connection.ReplyHoldLimit)
         {
             // The client kept sending while these were held: they go out now, so that its window of
             // requests in flight never fills with replies it has not received.
@@ -312,16 +340,43 @@ internal sealed class NbdTransmission
         if (!_queue.IsIdle)
             return Enqueue(request, 0);
         var error = Execute(request, _receiveBounce);
-        bool nextWaiting = false;
-        if (_reader.TryRead(out var result))
-        {
-            nextWaiting = result.Buffer.Length >= RequestSize;
-            _reader.AdvanceTo(result.Buffer.Start);
-        }
-        return AnswerWrite(request, error, sendNow: !nextWaiting && !_connection.HoldsReplies);
+        return AnswerWrite(request, error, sendNow: !NextRequestReceived() && !_connection.HoldsReplies);
     }
 
-    /// <summary>Sends the write replies this thread holds; once the client has gone away they are dropped.</summary>
+    /// <summary>Whether the input pipe already holds the next request's header (it is left unconsumed).</summary>
+    private bool NextRequestReceived()
+    {
+        if (!_reader.TryRead(out var result))
+            return false;
+        bool received = result.Buffer.Length >= RequestSize;
+        _reader.AdvanceTo(result.Buffer.Start);
+        return received;
+    }
+
+    /// <summary>
+    /// A read: executed and answered on this thread when it is small (at most
+    /// <see cref="MaxOwnRead"/> bytes) and the worker is idle, so that a stream of small reads costs
+    /// no hand-off between threads (the worker's replies are all sent then, so the order holds, and
+    /// every write received before it has been applied); queued for the worker otherwise. Its reply,
+    /// data included, is batched with this thread's others and goes out as a write's does.
+    /// </summary>
+    private bool ReadOrEnqueue(in NbdRequest request)
+    {
+        var error = CheckRead(request);
+        if (request.Length > MaxOwnRead || !_queue.IsIdle)
+            return Enqueue(request, error);
+        int length = error == 0 ? (int)request.Length : 0;
+        MakeOwnRoom(length);
+        if (length > 0)
+        {
+            error = ReadInto(_ownReplies.AsSpan(_ownBatched + ReplySize, length), (long)request.Offset, _receiveBounce);
+            if (error != 0)
+                length = 0;
+        }
+        return AnswerOwn(request, error, length, sendNow: !NextRequestReceived() && !_connection.HoldsReplies);
+    }
+
+    /// <summary>Sends the replies this thread holds (to writes, reads and other commands it executed); once the client has gone away they are dropped.</summary>
     private void SendOwnReplies()
     {
         if (_ownBatched == 0)
@@ -329,6 +384,7 @@ internal sealed class NbdTransmission
         if (!_connection.IsClosing && !_connection.TrySendAll(_ownReplies.AsSpan(0, _ownBatched)))
             _connection.MarkClosing();
         _ownBatched = 0;
+        _ownCount = 0;
     }
 
     private bool Disconnect(in NbdRequest request)
@@ -357,8 +413,8 @@ internal sealed class NbdTransmission
         return 0;
     }
 
-    /// <summary>The worker's read of <paramref name="destination"/>.Length bytes at <paramref name="position"/>: whole blocks straight into it, partial ones through the bounce block.</summary>
-    private Errno ReadInto(Span<byte> destination, long position)
+    /// <summary>A read of <paramref name="destination"/>.Length bytes at <paramref name="position"/>: whole blocks straight into it, partial ones through <paramref name="bounce"/> (the calling thread's own).</summary>
+    private Errno ReadInto(Span<byte> destination, long position, byte[] bounce)
     {
         int done = 0;
         while (done < destination.Length)
@@ -370,9 +426,9 @@ internal sealed class NbdTransmission
             if (inBlock != 0 || left < _blockSize)
             {
                 n = Math.Min(_blockSize - inBlock, left);
-                status = _device.Read(position - inBlock, _workBounce);
+                status = _device.Read(position - inBlock, bounce);
                 if (status == BlkStatus.Ok)
-                    _workBounce.AsSpan(inBlock, n).CopyTo(destination[done..]);
+                    bounce.AsSpan(inBlock, n).CopyTo(destination[done..]);
             }
             else
             {
@@ -710,7 +766,7 @@ internal sealed class NbdTransmission
             int length = (int)request.Length;
             if (ReplyBufferSize - _batched < ReplySize + length)
                 SendReplies();
-            error = ReadInto(_replies.AsSpan(_batched + ReplySize, length), (long)request.Offset);
+            error = ReadInto(_replies.AsSpan(_batched + ReplySize, length), (long)request.Offset, _workBounce);
             Count(request.Type, error);
             WriteReplyHeader(_replies.AsSpan(_batched), error, request.Handle);
             _batched += ReplySize + (error == 0 ? length : 0);
@@ -753,7 +809,7 @@ internal sealed class NbdTransmission
         while (position < end)
         {
             int n = (int)Math.Min(end - position, ReplyBufferSize - _batched);
-            var error = ReadInto(_replies.AsSpan(_batched, n), position);
+            var error = ReadInto(_replies.AsSpan(_batched, n), position, _workBounce);
             if (error != 0)
             {
                 if (first)

@@ -126,6 +126,91 @@ public class NbdPipeliningTests
     }
 
     [Test]
+    public async Task SmallReadsPipelinedPastOneReplyBatchComeBackInOrderWithTheirData()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        const int Area = 2 << 20;
+        var content = NbdTestServer.Pattern(Area, 21);
+        Assert.That(client.Write(0, content), Is.Zero);
+        // Small reads while the worker is idle are answered by the receiving thread, from its own
+        // batch: 400 of them (the largest such read, unaligned ones, single bytes) are far more data
+        // than one batch holds, so it fills and goes out many times over while requests keep coming.
+        var random = new Random(8);
+        var expected = new List<(ulong Handle, int Offset, int Length)>();
+        var stream = new List<byte>();
+        for (int i = 0; i < 400; i++)
+        {
+            int length = (i % 4) switch
+            {
+                0 => NbdTransmission.MaxOwnRead,
+                1 => random.Next(1, 4096),
+                2 => 1,
+                _ => 4096 * random.Next(1, NbdTransmission.MaxOwnRead / 4096 + 1),
+            };
+            int offset = (i % 4) == 3 ? 4096 * random.Next(0, (Area - length) / 4096) : random.Next(0, Area - length);
+            ulong handle = 1000 + (ulong)i;
+            stream.AddRange(RequestHeader(CmdRead, 0, handle, (ulong)offset, (uint)length));
+            expected.Add((handle, offset, length));
+        }
+        var send = Task.Run(() => client.Send(stream.ToArray()));
+        var wrong = new List<ulong>();
+        foreach (var (handle, offset, length) in expected)
+        {
+            Assert.That(client.ReadSimpleReply(handle), Is.Zero, $"read {handle}");
+            var back = new byte[length];
+            client.ReceiveExactly(back);
+            if (!back.AsSpan().SequenceEqual(content.AsSpan(offset, length)))
+                wrong.Add(handle);
+        }
+        await send;
+        Assert.That(wrong, Is.Empty, "reads that returned other bytes than the device holds");
+    }
+
+    [Test]
+    public async Task SmallReadSentRightAfterAWriteTheWorkerAppliesSeesThatWrite()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        // An unaligned 200 KB write is received into a payload buffer and applied by the worker;
+        // the small reads behind it, sent in the same segment, must wait for it and return its bytes
+        // (and the write after them must not be seen by them).
+        for (int round = 0; round < 50; round++)
+        {
+            var data = NbdTestServer.Pattern(200_000, 100 + round);
+            var later = NbdTestServer.Pattern(4096, 200 + round);
+            long at = 777 + round * 4096L;
+            var bytes = new List<byte>();
+            bytes.AddRange(RequestHeader(CmdWrite, 0, 1, (ulong)at, (uint)data.Length));
+            bytes.AddRange(data);
+            bytes.AddRange(RequestHeader(CmdRead, 0, 2, (ulong)at, 512));
+            bytes.AddRange(RequestHeader(CmdRead, 0, 3, (ulong)(at + data.Length - 4096), 4096));
+            bytes.AddRange(RequestHeader(CmdWrite, 0, 4, (ulong)at, (uint)later.Length));
+            bytes.AddRange(later);
+            bytes.AddRange(RequestHeader(CmdRead, 0, 5, (ulong)at, 100));
+            client.Send(bytes.ToArray());
+
+            Assert.That(client.ReadSimpleReply(1), Is.Zero, "the large write");
+            Assert.That(client.ReadSimpleReply(2), Is.Zero, "the first read");
+            var head = new byte[512];
+            client.ReceiveExactly(head);
+            Assert.That(client.ReadSimpleReply(3), Is.Zero, "the second read");
+            var tail = new byte[4096];
+            client.ReceiveExactly(tail);
+            Assert.That(client.ReadSimpleReply(4), Is.Zero, "the small write");
+            Assert.That(client.ReadSimpleReply(5), Is.Zero, "the last read");
+            var last = new byte[100];
+            client.ReceiveExactly(last);
+            Assert.Multiple(() =>
+            {
+                Assert.That(head, Is.EqualTo(data.AsSpan(0, 512).ToArray()), $"round {round}: the head of the large write");
+                Assert.That(tail, Is.EqualTo(data.AsSpan(data.Length - 4096).ToArray()), $"round {round}: the tail of the large write");
+                Assert.That(last, Is.EqualTo(later.AsSpan(0, 100).ToArray()), $"round {round}: the small write after");
+            });
+        }
+    }
+
+    [Test]
     public async Task RequestsLargerThanTheArenaTakesAreServedWhole()
     {
         await using var server = await NbdTestServer.StartAsync(Size);
