@@ -299,6 +299,23 @@ public class NbdPipeliningTests
         Assert.That(server.Server.ConnectionCount, Is.Zero);
     }
 
+    [Test]
+    public async Task StopDropsAConnectionWhoseClientDoesNotReadTheRepliesToItsSmallReads()
+    {
+        var server = await NbdTestServer.StartAsync(Size, options: new NbdServerOptions { StopTimeout = TimeSpan.FromMilliseconds(200) });
+        using var hog = server.Go();
+        // Small reads are answered by the receiving thread itself: with their replies never read,
+        // that thread ends up waiting in its own send, and the stop must still get it out.
+        var requests = new List<byte>();
+        for (int i = 0; i < 2000; i++)
+            requests.AddRange(RequestHeader(CmdRead, 0, (ulong)i, (ulong)(i % 200) * 4096, NbdTransmission.MaxOwnRead));
+        hog.Send(requests.ToArray());
+        await Task.Delay(100);
+        var stop = server.DisposeAsync().AsTask();
+        Assert.That(await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(stop), "stop finished");
+        Assert.That(server.Server.ConnectionCount, Is.Zero);
+    }
+
     private static async Task<bool> ConnectionsDrain(NbdServer server)
     {
         for (int i = 0; i < 100 && server.ConnectionCount > 0; i++)
