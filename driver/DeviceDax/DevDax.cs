@@ -2,6 +2,7 @@ using DaxStack.Device.Errors;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Platform;
 using DaxStack.Driver.Pmem;
+using Microsoft.Extensions.Logging;
 
 namespace DaxStack.Driver.DeviceDax;
 
@@ -16,13 +17,13 @@ public sealed class DevDax
     private readonly PhysicalAddressSpace _space;
     private readonly NamespaceBinding _binding;
 
-    internal DevDax(BusRegion region, NvdimmNamespace ns, bool readOnly)
+    internal DevDax(BusRegion region, NvdimmNamespace ns, bool readOnly, ILogger? logger)
     {
         _space = region.Space;
         _binding = new NamespaceBinding(region, ns);
         Namespace = ns;
         ReadOnly = readOnly;
-        Room = new HostRoom(ns.Region.Media, ns.Offset, ns.Size);
+        Room = new HostRoom(ns.Region.Media, ns.Offset, ns.Size, ns.CharDevice!, logger);
     }
 
     // Room in the image for the entries faults install (see DevDaxMapping.Fault).

@@ -84,7 +84,7 @@ public sealed class DevDaxMapping
                 // would end the process with SIGBUS, with no error to report: the room is made
                 // now, once per 64 KiB chunk of the image (a read-only mapping needs it only where
                 // loads allocate too, on tmpfs).
-                if ((Writable || _device.Room.ForReads) && !_device.Room.TryReserve(offset, fault))
+                if ((Writable || _device.Room.ForReads) && _device.Room.Reserve(offset, fault) != 0)
                     return DaxFaultStatus.SigBus;
                 entry = new DevDaxEntry(va, (_device.Namespace.PhysicalAddress + offset) >> 12, size, Writable);
                 _entries.Add(va, entry);

@@ -2,6 +2,7 @@ using DaxStack.Device.Hosting;
 using DaxStack.Driver.Pmem;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace DaxStack.Driver.Hosting;
@@ -22,7 +23,8 @@ public static class PmemServiceCollectionExtensions
             .Validate(o => o.QueueCount is >= 0 and <= 64, "Pmem:QueueCount must be 0 (one per processor) to 64")
             .Validate(o => o.LogicalBlockSize is 0 or 512 or 4096, "Pmem:LogicalBlockSize must be 0 (the namespace's), 512 or 4096")
             .ValidateOnStart();
-        services.AddSingleton(sp => new PmemDriver(sp.GetRequiredService<IOptions<PmemOptions>>().Value));
+        services.AddSingleton(sp => new PmemDriver(
+            sp.GetRequiredService<IOptions<PmemOptions>>().Value, sp.GetService<ILogger<PmemDriver>>()));
         return services;
     }
 }

@@ -6,6 +6,7 @@ using DaxStack.Device.Poison;
 using DaxStack.Driver.Block;
 using DaxStack.Driver.Dax;
 using DaxStack.Driver.Diagnostics;
+using Microsoft.Extensions.Logging;
 
 namespace DaxStack.Driver.Pmem;
 
@@ -60,7 +61,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     [ThreadStatic]
     private static NvdimmRegion? t_calloutRegion;
 
-    internal PmemDevice(BusRegion region, NvdimmNamespace ns, bool readOnly, int logicalBlockSize, int queueCount)
+    internal PmemDevice(BusRegion region, NvdimmNamespace ns, bool readOnly, int logicalBlockSize, int queueCount, ILogger? logger)
     {
         var space = region.Space;
         _space = space;
@@ -68,7 +69,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         _binding = new NamespaceBinding(region, ns);
         Namespace = ns;
         _region = ns.Region;
-        _room = new HostRoom(_region.Media, ns.Offset, ns.Size);
+        _room = new HostRoom(_region.Media, ns.Offset, ns.Size, ns.BlockDevice ?? ns.Name, logger);
         Limits = new QueueLimits
         {
             Capacity = ns.Size / logicalBlockSize * logicalBlockSize,
@@ -186,8 +187,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         var status = _binding.IsGone ? BlkStatus.IoError : Validate(bio);
         // Room in the image for what a write, discard or write-zeroes stores (a sparse image on a full file system).
         if (status == BlkStatus.Ok && (bio.Op is not (BioOp.Read or BioOp.Flush) || (bio.Op == BioOp.Read && _room.ForReads))
-            && !_room.TryReserve(bio.Offset, bio.Size))
-            status = BlkStatus.NoSpace;
+            && _room.Reserve(bio.Offset, bio.Size) is var roomError and not 0)
+            status = HostRoom.StatusOf(roomError);
         if (status == BlkStatus.Ok)
         {
             status = bio.Op switch
@@ -329,8 +330,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         written = 0;
         using var activity = DriverDiagnostics.ActivitySource.StartActivity("pmem_write_from");
         var status = _binding.IsGone ? BlkStatus.IoError : ValidateRange(BioOp.Write, offset, length);
-        if (status == BlkStatus.Ok && !_room.TryReserve(offset, length))
-            status = BlkStatus.NoSpace;
+        if (status == BlkStatus.Ok && _room.Reserve(offset, length) is var roomError and not 0)
+            status = HostRoom.StatusOf(roomError);
         if (status == BlkStatus.Ok)
         {
             if ((flags & BioFlags.PreFlush) != 0)
@@ -392,8 +393,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
             : offset < 0 || length < 0 ? BlkStatus.Invalid
             : (length != 0 && offset > Limits.Capacity - length) || HasBadBlocks(offset, length) ? BlkStatus.IoError
             : BlkStatus.Ok;
-        if (status == BlkStatus.Ok && _room.ForReads && !_room.TryReserve(offset, length))
-            status = BlkStatus.NoSpace;
+        if (status == BlkStatus.Ok && _room.ForReads && _room.Reserve(offset, length) is var roomError and not 0)
+            status = HostRoom.StatusOf(roomError);
         if (status == BlkStatus.Ok)
         {
             long pa = Namespace.PhysicalAddress + offset;
@@ -678,12 +679,12 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         // driver cannot tell a caller that will only load from one that will store, so a writable
         // window is reserved whole; a read-only one only where loads allocate too (tmpfs). What
         // has room is handed out (fewer pages than asked if need be); not even the first page:
-        // ENOSPC, as a write bio there gets.
+        // the error a write bio there gets (ENOSPC, or EIO when the host failed otherwise).
         if (pages > 0 && (!Limits.ReadOnly || _room.ForReads))
         {
-            long room = _room.ReservePrefix(offset, pages << PageShift);
+            long room = _room.ReservePrefix(offset, pages << PageShift, out var roomError);
             if (room < PageSize)
-                return Errno.ENOSPC;
+                return roomError;
             pages = room >> PageShift;
         }
         extent = new DaxExtent(pages, (Namespace.PhysicalAddress + offset) >> PageShift,
@@ -706,8 +707,8 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
         if (Limits.ReadOnly)
             return Errno.EROFS;
         long offset = pgoff << PageShift, length = nrPages << PageShift;
-        if (!_room.TryReserve(offset, length))
-            return Errno.ENOSPC;
+        if (_room.Reserve(offset, length) is var roomError and not 0)
+            return roomError;
         var q = EnterQueue();
         try
         {
@@ -738,7 +739,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     {
         if (offset < 0 || offset > Namespace.Size - source.Length)
             throw new ArgumentOutOfRangeException(nameof(offset), offset, $"[{offset}, +{source.Length}) is outside {Name} ({Namespace.Size} bytes)");
-        if (_binding.IsGone || Limits.ReadOnly || source.IsEmpty || !_room.TryReserve(offset, source.Length))
+        if (_binding.IsGone || Limits.ReadOnly || source.IsEmpty || _room.Reserve(offset, source.Length) != 0)
             return 0;
         var q = EnterQueue();
         try

@@ -2,6 +2,7 @@ using DaxStack.Device.Errors;
 using DaxStack.Device.Namespaces;
 using DaxStack.Driver.DeviceDax;
 using DaxStack.Driver.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace DaxStack.Driver.Pmem;
 
@@ -11,7 +12,9 @@ namespace DaxStack.Driver.Pmem;
 /// BTT, which this driver does not implement (EOPNOTSUPP).
 /// </summary>
 /// <remarks>Models the probe functions of the nd_pmem and device_dax drivers (<c>nd_pmem_probe</c>, <c>dev_dax_probe</c>).</remarks>
-public sealed class PmemDriver(PmemOptions options)
+/// <param name="options">The driver's options.</param>
+/// <param name="logger">Where the devices report what the host refused them (room in an image file); none by default.</param>
+public sealed class PmemDriver(PmemOptions options, ILogger<PmemDriver>? logger = null)
 {
     /// <summary>A driver with default options.</summary>
     public PmemDriver() : this(new PmemOptions())
@@ -40,7 +43,7 @@ public sealed class PmemDriver(PmemOptions options)
         }
         int lbs = Options.LogicalBlockSize != 0 ? Options.LogicalBlockSize : ns.SectorSize is 512 or 4096 ? ns.SectorSize : 512;
         int queues = Options.QueueCount != 0 ? Options.QueueCount : Math.Clamp(Environment.ProcessorCount, 1, 64);
-        return new PmemDevice(region, ns, region.IsReadOnly, lbs, queues);
+        return new PmemDevice(region, ns, region.IsReadOnly, lbs, queues, logger);
     }
 
     /// <summary>Attaches the device-dax driver to the devdax namespace <paramref name="ns"/>.</summary>
@@ -49,7 +52,7 @@ public sealed class PmemDriver(PmemOptions options)
         CheckOwner(region, ns);
         if (ns.Mode != NamespaceMode.Devdax)
             throw new PmemProbeException(Errno.ENXIO, $"{ns.Name} is a {ns.Mode.ToName()} namespace, not devdax");
-        return new DevDax(region, ns, region.IsReadOnly);
+        return new DevDax(region, ns, region.IsReadOnly, logger);
     }
 
     private static void CheckOwner(BusRegion region, NvdimmNamespace ns)
