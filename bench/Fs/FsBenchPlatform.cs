@@ -44,18 +44,10 @@ internal sealed class FsBenchPlatform : IDisposable
 
     /// <summary>
     /// Modeled nanoseconds charged so far to every emulated CPU of the address space (the
-    /// driver's queue CPU and each thread's CPU), which is the device time the syscalls cost.
+    /// driver's queue CPU and each thread's CPU, those of threads that have ended included),
+    /// which is the device time the syscalls cost.
     /// </summary>
-    public double ModeledNanoseconds
-    {
-        get
-        {
-            double total = 0;
-            foreach (var cpu in _bus.Space.Cpus)
-                total += cpu.Clock.Nanoseconds;
-            return total;
-        }
-    }
+    public double ModeledNanoseconds => _bus.Space.ModeledNanoseconds;
 
     /// <summary>Writes <paramref name="length"/> bytes of <paramref name="fill"/> to a new file at <paramref name="path"/> and fsyncs it.</summary>
     public void CreateFile(string path, long length, ReadOnlySpan<byte> fill)

@@ -104,7 +104,7 @@ public sealed class PhysicalAddressSpace : IDisposable
     /// <summary>An empty address space; <paramref name="logger"/> receives region and power-failure events.</summary>
     public PhysicalAddressSpace(ILogger? logger = null)
     {
-        _current = new ThreadLocal<Cpu>(() => AddCpu(threadCpu: true));
+        _current = new ThreadLocal<Cpu>(() => ThreadCpuReaper.Register(AddCpu(threadCpu: true)));
         _logger = logger ?? NullLogger.Instance;
     }
 
@@ -120,7 +120,12 @@ public sealed class PhysicalAddressSpace : IDisposable
     /// </summary>
     internal double UniformFenceNs { get; private set; } = double.NaN;
 
-    /// <summary>The CPU the calling thread executes on (one per thread, created on first use).</summary>
+    /// <summary>
+    /// The CPU the calling thread executes on (one per thread, created on first use). Once the
+    /// thread has ended, its CPU is retired (see <see cref="RetireCpu"/> for what that keeps and
+    /// drops) when the garbage collector finds the thread gone, so a process whose threads come
+    /// and go (the thread pool's, say) does not pile CPUs up in the platform.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The space has been disposed.</exception>
     public Cpu CurrentCpu
     {
@@ -145,10 +150,25 @@ public sealed class PhysicalAddressSpace : IDisposable
         return cpu;
     }
 
-    /// <summary>The CPUs of the platform: every one created so far (by <see cref="CreateCpu"/> or for a thread) and not retired.</summary>
+    /// <summary>The CPUs of the platform: every one created so far (by <see cref="CreateCpu"/> or for a thread) and not retired (a thread's is retired some time after the thread ends).</summary>
     public IReadOnlyList<Cpu> Cpus
     {
         get { lock (_gate) return [.. _cpus]; }
+    }
+
+    /// <summary>
+    /// The modeled nanoseconds charged so far to every CPU the space has had, retired ones
+    /// included: unlike a sum over <see cref="Cpus"/>, it never goes down when a CPU is retired.
+    /// </summary>
+    public double ModeledNanoseconds
+    {
+        get
+        {
+            double total = 0;
+            foreach (var (_, clock) in Counts.Cpus)
+                total += clock.Nanoseconds;
+            return total;
+        }
     }
 
     /// <summary>Places <paramref name="region"/> after the last one, on a 1 GiB boundary, and returns its base address.</summary>
@@ -232,6 +252,21 @@ public sealed class PhysicalAddressSpace : IDisposable
         lock (_gate)
         {
             if (cpu.IsRetired)
+                return;
+            _cpus = [.. _cpus.Where(c => c != cpu)];
+            Counts.RetireCpu(cpu);
+            cpu.Retire();
+        }
+    }
+
+    // A thread's CPU whose thread has ended (ThreadCpuReaper, on the finalizer thread): no
+    // instruction can run on it any more, so it is retired as RetireCpu retires a CPU made with
+    // CreateCpu. Nothing to do once the space is disposed.
+    internal void RetireEndedThreadCpu(Cpu cpu)
+    {
+        lock (_gate)
+        {
+            if (_disposed || cpu.IsRetired)
                 return;
             _cpus = [.. _cpus.Where(c => c != cpu)];
             Counts.RetireCpu(cpu);
