@@ -30,7 +30,8 @@ namespace DaxStack.Driver.Nbd;
 /// itself (a read's data goes into its own reply batch), so a stream of them costs no hand-off. A
 /// block-aligned read of at least <see cref="MinHandedWrite"/> bytes, when the device can hand its
 /// data straight to a sink (<see cref="IBlockDeviceReadTo"/>), goes out as its header (with the
-/// replies batched before it) and then the data from the device straight to the socket; any other
+/// replies batched before it) and then the data from the device straight to the socket, sent by
+/// the connection's thread too while the worker is idle; any other
 /// read the worker gets is copied from the device into its reply buffer, right after the reply
 /// header, and sent from there with the replies batched before it; one larger than
 /// <see cref="MaxBatchedRead"/> goes out a buffer at a time. A partial block at either end of a request is read, patched and written back
@@ -363,8 +364,14 @@ internal sealed class NbdTransmission
     private bool ReadOrEnqueue(in NbdRequest request)
     {
         var error = CheckRead(request);
-        if (request.Length > MaxOwnRead || !_queue.IsIdle)
+        if (!_queue.IsIdle)
             return Enqueue(request, error);
+        if (request.Length > MaxOwnRead && error == 0)
+        {
+            if (_readTo == null || !IsLargeAndAligned(request))
+                return Enqueue(request, error);
+            return SendOwnReadDirect(request);
+        }
         int length = error == 0 ? (int)request.Length : 0;
         MakeOwnRoom(length);
         if (length > 0)
@@ -374,6 +381,41 @@ internal sealed class NbdTransmission
                 length = 0;
         }
         return AnswerOwn(request, error, length, sendNow: !NextRequestReceived() && !_connection.HoldsReplies);
+    }
+
+    /// <summary>
+    /// A large block-aligned read while the worker is idle, executed by this thread as the worker
+    /// would execute it (<see cref="SendReadDirect"/>): its header goes out with the replies this
+    /// thread holds, then its data straight from the device to the socket, so that a stream of
+    /// large reads costs no hand-off between threads either. Poison injected since the read was
+    /// checked fails it after its header: a hard disconnect (false), as on the worker.
+    /// </summary>
+    private bool SendOwnReadDirect(in NbdRequest request)
+    {
+        MakeOwnRoom(0);
+        AnswerOwn(request, 0, 0, sendNow: true);
+        long position = (long)request.Offset, left = request.Length;
+        while (left > 0 && !_connection.IsClosing)
+        {
+            var status = _readTo!.ReadTo(position, left, _socketSink, out long sent);
+            position += sent;
+            left -= sent;
+            // The client went away (the loop then sees the connection closing).
+            if (_connection.IsClosing)
+                break;
+            if (status != BlkStatus.Ok)
+            {
+                _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
+                _severed = true;
+                _connection.MarkClosing();
+                _connection.Drop();
+                return false;
+            }
+            // The socket took what it could: wait until it takes more (false: dropped, closing).
+            if (left > 0 && !_connection.WaitWritable())
+                break;
+        }
+        return true;
     }
 
     /// <summary>Sends the replies this thread holds (to writes, reads and other commands it executed); once the client has gone away they are dropped.</summary>

@@ -1,6 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
+using DaxStack.Device.Platform;
+using DaxStack.Driver.Block;
 using DaxStack.Driver.Nbd;
+using DaxStack.Driver.Pmem;
 using static DaxStack.Driver.Tests.Nbd.RawNbdClient;
 
 namespace DaxStack.Driver.Tests.Nbd;
@@ -207,6 +210,152 @@ public class NbdPipeliningTests
                 Assert.That(tail, Is.EqualTo(data.AsSpan(data.Length - 4096).ToArray()), $"round {round}: the tail of the large write");
                 Assert.That(last, Is.EqualTo(later.AsSpan(0, 100).ToArray()), $"round {round}: the small write after");
             });
+        }
+    }
+
+    [Test]
+    public async Task LargeAlignedReadsPipelinedAmongWritesComeBackInOrderWithWhatWasWrittenBeforeThem()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        const int Area = 8 << 20;
+        var model = new byte[Area];
+        var random = new Random(31);
+        // Large block-aligned reads go from the device straight to the socket, on the receiving
+        // thread while the worker is idle and on the worker otherwise: among them, writes of every
+        // kind (small, unaligned and handed to the worker, large and received in place), so that
+        // both happen, and every read must return what the writes sent before it left.
+        var expected = new List<(ulong Handle, byte[]? Data)>();
+        var stream = new List<byte>();
+        for (int i = 0; i < 600; i++)
+        {
+            ulong handle = (ulong)i + 1;
+            if (i % 3 != 2)
+            {
+                int length = 4096 * random.Next(NbdTransmission.MinHandedWrite / 4096, 2 * NbdTransmission.MaxBatchedRead / 4096 + 1);
+                int offset = 4096 * random.Next(0, (Area - length) / 4096);
+                stream.AddRange(RequestHeader(CmdRead, 0, handle, (ulong)offset, (uint)length));
+                expected.Add((handle, model.AsSpan(offset, length).ToArray()));
+            }
+            else
+            {
+                int length = random.Next(3) switch
+                {
+                    0 => 4096 * random.Next(1, 4),
+                    1 => NbdTransmission.MinHandedWrite + random.Next(1, 4096),
+                    _ => 4096 * random.Next(NbdTransmission.MinHandedWrite / 4096, 128),
+                };
+                int offset = length % 4096 == 0 ? 4096 * random.Next(0, (Area - length) / 4096) : random.Next(0, Area - length);
+                var data = NbdTestServer.Pattern(length, 1000 + i);
+                stream.AddRange(RequestHeader(CmdWrite, 0, handle, (ulong)offset, (uint)length));
+                stream.AddRange(data);
+                data.CopyTo(model, offset);
+                expected.Add((handle, null));
+            }
+        }
+        var send = Task.Run(() => client.Send(stream.ToArray()));
+        var wrong = new List<ulong>();
+        foreach (var (handle, data) in expected)
+        {
+            Assert.That(client.ReadSimpleReply(handle), Is.Zero, $"request {handle}");
+            if (data != null)
+            {
+                var back = new byte[data.Length];
+                client.ReceiveExactly(back);
+                if (!back.AsSpan().SequenceEqual(data))
+                    wrong.Add(handle);
+            }
+        }
+        await send;
+        Assert.That(wrong, Is.Empty, "reads that did not return the bytes written before them");
+    }
+
+    [Test]
+    public async Task LargeReadSentRightAfterAWriteTheWorkerAppliesSeesThatWrite()
+    {
+        await using var server = await NbdTestServer.StartAsync(Size);
+        using var client = server.Go();
+        // The unaligned 200 KB write is applied by the worker; the large aligned read behind it, in
+        // the same segment, must wait for it (it may run on the receiving thread only once the
+        // worker is idle) and return its bytes.
+        for (int round = 0; round < 50; round++)
+        {
+            var data = NbdTestServer.Pattern(200_000, 300 + round);
+            long at = (1 << 20) + 777 + round * 8192L;
+            long from = at / 4096 * 4096;
+            const int ReadLength = 256 << 10;
+            var bytes = new List<byte>();
+            bytes.AddRange(RequestHeader(CmdWrite, 0, 1, (ulong)at, (uint)data.Length));
+            bytes.AddRange(data);
+            bytes.AddRange(RequestHeader(CmdRead, 0, 2, (ulong)from, ReadLength));
+            client.Send(bytes.ToArray());
+
+            Assert.That(client.ReadSimpleReply(1), Is.Zero, "the write");
+            Assert.That(client.ReadSimpleReply(2), Is.Zero, "the read");
+            var back = new byte[ReadLength];
+            client.ReceiveExactly(back);
+            Assert.That(back.AsSpan((int)(at - from), data.Length).ToArray(), Is.EqualTo(data), $"round {round}");
+        }
+    }
+
+    [TestCase(false, TestName = "A large read that fails after its header (worker idle) closes only its connection")]
+    [TestCase(true, TestName = "A large read that fails after its header (behind a write the worker applies) closes only its connection")]
+    public async Task ALargeReadThatFailsAfterItsHeaderWasSentClosesOnlyItsConnection(bool behindAHandedWrite)
+    {
+        // A device whose reads to a sink fail half-way, as a load that meets poison the badblocks
+        // list did not know yet does: the header has promised data, so the only way out is to close.
+        await using var inner = await NbdTestServer.StartAsync(Size);
+        var failing = new HalfReadDevice(inner.Device);
+        var server = new NbdServer(new NbdServerOptions { Listen = "127.0.0.1:0" }, [new NbdExport("failing", failing)]);
+        await server.StartAsync();
+        try
+        {
+            using (var client = RawNbdClient.ConnectAndGo(server.LocalEndPoint!, "failing"))
+            {
+                var data = NbdTestServer.Pattern(200_000, 5);
+                var bytes = new List<byte>();
+                if (behindAHandedWrite)
+                {
+                    bytes.AddRange(RequestHeader(CmdWrite, 0, 1, 777, (uint)data.Length));
+                    bytes.AddRange(data);
+                }
+                bytes.AddRange(RequestHeader(CmdRead, 0, 2, 0, 512 << 10));
+                client.Send(bytes.ToArray());
+                if (behindAHandedWrite)
+                    Assert.That(client.ReadSimpleReply(1), Is.Zero, "the write");
+                Assert.That(client.ReadSimpleReply(2), Is.Zero, "the header went out");
+                Assert.That(client.ServerCloses(), Is.True, "then the connection was closed before all the data");
+            }
+            Assert.That(failing.Failures, Is.EqualTo(1));
+            using var other = RawNbdClient.ConnectAndGo(server.LocalEndPoint!, "failing");
+            var small = NbdTestServer.Pattern(4096, 6);
+            Assert.That(other.Write(4096, small), Is.Zero, "another connection goes on");
+            Assert.That(other.ReadOk(4096, small.Length), Is.EqualTo(small));
+        }
+        finally
+        {
+            await server.StopAsync();
+        }
+    }
+
+    /// <summary>A device whose <see cref="IBlockDeviceReadTo.ReadTo"/> sends half of what it is asked for, then fails.</summary>
+    private sealed class HalfReadDevice(PmemDevice inner) : IBlockDeviceOperations, IBlockDeviceReadTo
+    {
+        public int Failures;
+
+        public string Name => inner.Name;
+
+        public QueueLimits Limits => inner.Limits;
+
+        public BlkStatus SubmitBio(in Bio bio) => inner.SubmitBio(bio);
+
+        public bool HasBadBlocks(long offset, long length) => inner.HasBadBlocks(offset, length);
+
+        public BlkStatus ReadTo(long offset, long length, ILoadSink sink, out long read)
+        {
+            inner.ReadTo(offset, length / 2, sink, out read);
+            Interlocked.Increment(ref Failures);
+            return BlkStatus.IoError;
         }
     }
 
