@@ -76,21 +76,7 @@ public class NbdPipeliningTests
                 expected.Add((handle, null));
             }
         }
-        // The replies are read while the requests are still being sent, as a real client does.
-        var send = Task.Run(() => client.Send(stream.ToArray()));
-        int mismatches = 0;
-        foreach (var (handle, data) in expected)
-        {
-            Assert.That(client.ReadSimpleReply(handle), Is.Zero);
-            if (data != null)
-            {
-                var back = new byte[data.Length];
-                client.ReceiveExactly(back);
-                mismatches += back.AsSpan().SequenceEqual(data) ? 0 : 1;
-            }
-        }
-        await send;
-        Assert.That(mismatches, Is.Zero, "reads that did not return the bytes written before them");
+        Assert.That(await SendAndReadReplies(client, stream, expected), Is.Empty, "reads that did not return the bytes written before them");
         Assert.That(server.DeviceBytes(0, Area), Is.EqualTo(model), "the device holds the last write of every byte");
     }
 
@@ -253,21 +239,7 @@ public class NbdPipeliningTests
                 expected.Add((handle, null));
             }
         }
-        var send = Task.Run(() => client.Send(stream.ToArray()));
-        var wrong = new List<ulong>();
-        foreach (var (handle, data) in expected)
-        {
-            Assert.That(client.ReadSimpleReply(handle), Is.Zero, $"request {handle}");
-            if (data != null)
-            {
-                var back = new byte[data.Length];
-                client.ReceiveExactly(back);
-                if (!back.AsSpan().SequenceEqual(data))
-                    wrong.Add(handle);
-            }
-        }
-        await send;
-        Assert.That(wrong, Is.Empty, "reads that did not return the bytes written before them");
+        Assert.That(await SendAndReadReplies(client, stream, expected), Is.Empty, "reads that did not return the bytes written before them");
     }
 
     [Test]
@@ -470,6 +442,28 @@ public class NbdPipeliningTests
         var stop = server.DisposeAsync().AsTask();
         Assert.That(await Task.WhenAny(stop, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(stop), "stop finished");
         Assert.That(server.Server.ConnectionCount, Is.Zero);
+    }
+
+    // Sends 'stream' while reading the replies, as a real client does: each must come in the order
+    // of 'expected', succeed, and (for a read) carry the bytes given. Returns the handles of the
+    // reads whose bytes differed.
+    private static async Task<List<ulong>> SendAndReadReplies(RawNbdClient client, List<byte> stream, List<(ulong Handle, byte[]? Data)> expected)
+    {
+        var send = Task.Run(() => client.Send(stream.ToArray()));
+        var wrong = new List<ulong>();
+        foreach (var (handle, data) in expected)
+        {
+            Assert.That(client.ReadSimpleReply(handle), Is.Zero, $"request {handle}");
+            if (data != null)
+            {
+                var back = new byte[data.Length];
+                client.ReceiveExactly(back);
+                if (!back.AsSpan().SequenceEqual(data))
+                    wrong.Add(handle);
+            }
+        }
+        await send;
+        return wrong;
     }
 
     private static async Task<bool> ConnectionsDrain(NbdServer server)
