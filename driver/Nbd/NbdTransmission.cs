@@ -394,28 +394,10 @@ internal sealed class NbdTransmission
     {
         MakeOwnRoom(0);
         AnswerOwn(request, 0, 0, sendNow: true);
-        long position = (long)request.Offset, left = request.Length;
-        while (left > 0 && !_connection.IsClosing)
-        {
-            var status = _readTo!.ReadTo(position, left, _socketSink, out long sent);
-            position += sent;
-            left -= sent;
-            // The client went away (the loop then sees the connection closing).
-            if (_connection.IsClosing)
-                break;
-            if (status != BlkStatus.Ok)
-            {
-                _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
-                _severed = true;
-                _connection.MarkClosing();
-                _connection.Drop();
-                return false;
-            }
-            // The socket took what it could: wait until it takes more (false: dropped, closing).
-            if (left > 0 && !_connection.WaitWritable())
-                break;
-        }
-        return true;
+        if (_connection.IsClosing || SendDirect((long)request.Offset, request.Length))
+            return true;    // sent, or the client went away (the loop then sees the connection closing)
+        SeverAfterHeader(request);
+        return false;
     }
 
     /// <summary>Sends the replies this thread holds (to writes, reads and other commands it executed); once the client has gone away they are dropped.</summary>
@@ -862,6 +844,7 @@ internal sealed class NbdTransmission
                     _batched = ReplySize;
                     return;
                 }
+                _outputBroken = true;
                 SeverAfterHeader(request);
                 return;
             }
@@ -896,36 +879,49 @@ internal sealed class NbdTransmission
         if (error != 0)
             return;
         SendReplies();
-        while (left > 0 && !_outputBroken)
+        if (_outputBroken)
+            return;
+        if (!SendDirect(position, left))
         {
-            var status = _readTo!.ReadTo(position, left, _socketSink, out long sent);
-            position += sent;
-            left -= sent;
-            if (_connection.IsClosing)
-            {
-                _outputBroken = true;
-                return;
-            }
-            if (status != BlkStatus.Ok)
-            {
-                SeverAfterHeader(request);
-                return;
-            }
-            // The socket took what it could: wait until it takes more.
-            if (left > 0 && !_connection.WaitWritable())
-                _outputBroken = true;
+            _outputBroken = true;
+            SeverAfterHeader(request);
         }
+        else if (_connection.IsClosing)
+            _outputBroken = true;
+    }
+
+    /// <summary>
+    /// Sends [<paramref name="position"/>, +<paramref name="length"/>) of the device straight to the
+    /// socket (a large read's data, after its header), as fast as the socket takes it. False when
+    /// the device failed part-way (the caller must sever the connection); true when all of it went
+    /// out, or the client went away first (the connection is then closing).
+    /// </summary>
+    private bool SendDirect(long position, long length)
+    {
+        while (length > 0 && !_connection.IsClosing)
+        {
+            var status = _readTo!.ReadTo(position, length, _socketSink, out long sent);
+            position += sent;
+            length -= sent;
+            if (_connection.IsClosing)
+                break;
+            if (status != BlkStatus.Ok)
+                return false;
+            // The socket took what it could: wait until it takes more (false: dropped, and closing).
+            if (length > 0 && !_connection.WaitWritable())
+                break;
+        }
+        return true;
     }
 
     /// <summary>
     /// A read failed after its header promised data: a simple reply cannot take that back, so the
-    /// protocol's only way out is a hard disconnect.
+    /// protocol's only way out is a hard disconnect. (The worker then also stops sending.)
     /// </summary>
     private void SeverAfterHeader(in NbdRequest request)
     {
         _connection.ReportViolation($"read of [{request.Offset}, +{request.Length}) failed after its reply header was sent");
         _severed = true;
-        _outputBroken = true;
         _connection.Drop();
     }
 
