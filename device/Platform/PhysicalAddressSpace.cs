@@ -250,13 +250,17 @@ public sealed class PhysicalAddressSpace : IDisposable
             throw new InvalidOperationException(
                 $"cpu{cpu.Id} is a thread's CPU (PhysicalAddressSpace.CurrentCpu), which stays that thread's for its life: only a CPU made with CreateCpu can be retired");
         lock (_gate)
-        {
-            if (cpu.IsRetired)
-                return;
-            _cpus = [.. _cpus.Where(c => c != cpu)];
-            Counts.RetireCpu(cpu);
-            cpu.Retire();
-        }
+            Retire(cpu);
+    }
+
+    // Under _gate: takes 'cpu' out of the platform, unless it is out already.
+    private void Retire(Cpu cpu)
+    {
+        if (cpu.IsRetired)
+            return;
+        _cpus = [.. _cpus.Where(c => c != cpu)];
+        Counts.RetireCpu(cpu);
+        cpu.Retire();
     }
 
     // A thread's CPU whose thread has ended (ThreadCpuReaper, on the finalizer thread): no
@@ -266,11 +270,8 @@ public sealed class PhysicalAddressSpace : IDisposable
     {
         lock (_gate)
         {
-            if (_disposed || cpu.IsRetired)
-                return;
-            _cpus = [.. _cpus.Where(c => c != cpu)];
-            Counts.RetireCpu(cpu);
-            cpu.Retire();
+            if (!_disposed)
+                Retire(cpu);
         }
     }
 
