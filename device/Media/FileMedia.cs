@@ -200,7 +200,9 @@ public sealed unsafe class FileMedia : IMedia
             while (errno == EIntr);
             if (result != 0 && errno != EOpNotSupp)
                 throw new IOException($"cannot allocate [{offset}, +{length}) of image '{Path}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-            if (result == 0)
+            // On tmpfs only: elsewhere a page mapped writable ahead of any store is a dirty page
+            // the host writes back, zeros included, over blocks fallocate left unwritten.
+            if (result == 0 && ReadsAllocate)
                 Populate(offset, length);
         }
         finally
@@ -212,11 +214,11 @@ public sealed unsafe class FileMedia : IMedia
 
     private Microsoft.Win32.SafeHandles.SafeFileHandle? _reserveHandle;
 
-    // Maps the blocks just allocated into this process, writable, in one call: the stores that
-    // follow a reservation would otherwise fault them in a page at a time (on tmpfs the first
-    // load of a hole, the tracker's read of a line's old bytes, allocates, zeroes and maps one
-    // page per fault). MADV_POPULATE_WRITE is Linux 5.14's; an older kernel fails it with EINVAL,
-    // and any failure leaves the pages to be faulted in as before.
+    // Maps the blocks just allocated on tmpfs into this process, writable, in one call: the stores
+    // that follow a reservation would otherwise fault them in a page at a time (the first load of
+    // a hole, the tracker's read of a line's old bytes, maps one page per fault).
+    // MADV_POPULATE_WRITE is Linux 5.14's; an older kernel fails it with EINVAL, and any failure
+    // leaves the pages to be faulted in as before.
     private void Populate(long offset, long length)
     {
         byte* p = _pointer;
