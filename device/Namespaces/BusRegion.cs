@@ -172,10 +172,12 @@ public sealed class BusRegion
 
     /// <summary>
     /// Marks <paramref name="ns"/> as in use by this process, as a block device held open is (an
-    /// NBD export of it): until the result is disposed, destroying or reconfiguring it, here or
-    /// in another process, fails with EBUSY even with force, as ndctl cannot disable a namespace
-    /// whose device is held. For an image, an advisory lock on a byte of the image's file beyond
-    /// its data marks it for other processes; an image this process cannot open for writing is
+    /// NBD export of it, or a file system being written on it): until the result is disposed,
+    /// destroying or reconfiguring it, here or in another process, fails with EBUSY even with
+    /// force, as ndctl cannot disable a namespace whose device is held, and so does another hold.
+    /// For an image, an advisory lock on a byte of the image's file beyond its data marks it for
+    /// other processes (on Linux an open file description lock, which this process closing other
+    /// descriptors of the image leaves in place); an image this process cannot open for writing is
     /// marked for this process only. Throws EBUSY if another process holds it already.
     /// </summary>
     public IDisposable Hold(NvdimmNamespace ns)
@@ -200,7 +202,7 @@ public sealed class BusRegion
     private static long InUseByte(long offset) => (1L << 60) + offset / 4096;
 
     private static NamespaceException InUse(NvdimmNamespace ns) =>
-        new(Errno.EBUSY, $"{ns.Name} is in use (an export of it by daxstack serve?): stop that first");
+        new(Errno.EBUSY, $"{ns.Name} is in use (exported by daxstack serve, or open for writing by daxstack io or mkfs): stop that first");
 
     // Fails with EBUSY if 'ns' is held, by this process or another.
     private void ThrowIfHeld(NvdimmNamespace ns)

@@ -250,8 +250,10 @@ internal static class SideFile
     /// <summary>
     /// An exclusive advisory lock on the byte at <paramref name="position"/> of the image (a byte
     /// past its end works as well), without waiting: null, with <paramref name="heldElsewhere"/>
-    /// set, if another process holds it; null and not set if the image cannot be opened for
-    /// writing (a read-only image cannot be locked this way). Disposing the result releases it.
+    /// set, if another process holds it (or, on Linux, another open of the image in this
+    /// process); null and not set if the image cannot be opened for writing (a read-only image
+    /// cannot be locked this way). Disposing the result releases it; closing other descriptors of
+    /// the image does not, on Linux (an open file description lock).
     /// </summary>
     public static IDisposable? TryLockByte(string imagePath, long position, out bool heldElsewhere)
     {
@@ -266,6 +268,17 @@ internal static class SideFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+        // An open file description lock where there is one: a POSIX lock (FileStream.Lock) would
+        // go as soon as this process closed any other descriptor of the image (see OpenFileLock).
+        switch (OpenFileLock.TryLock(fs, position))
+        {
+            case OpenFileLock.Result.Locked:
+                return fs;
+            case OpenFileLock.Result.HeldElsewhere:
+                fs.Dispose();
+                heldElsewhere = true;
+                return null;
         }
         try
         {

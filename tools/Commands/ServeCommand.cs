@@ -133,21 +133,29 @@ public static class ServeCommand
         {
             return context.Fail(Command, e.Message);
         }
-        using var held = hold;
-
-        string name = exportName ?? device.Name;
-        NbdExport export;
         try
         {
-            export = new NbdExport(name, device, $"{ns.Name} ({ns.Mode.ToName()}) of {Path.GetFileName(path)}", readOnly);
+            string name = exportName ?? device.Name;
+            NbdExport export;
+            try
+            {
+                export = new NbdExport(name, device, $"{ns.Name} ({ns.Mode.ToName()}) of {Path.GetFileName(path)}", readOnly);
+            }
+            catch (ArgumentException e)
+            {
+                // The message without .NET's " (Parameter 'name')" suffix: the option is named already.
+                string reason = e.ParamName == null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+                return context.Fail(Command, $"invalid --export '{name}': {reason}");
+            }
+            return ServeAsync(context, export, listen, region.Region, crashPolicy).GetAwaiter().GetResult();
         }
-        catch (ArgumentException e)
+        finally
         {
-            // The message without .NET's " (Parameter 'name')" suffix: the option is named already.
-            string reason = e.ParamName == null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            return context.Fail(Command, $"invalid --export '{name}': {reason}");
+            // The image is written back and released before the hold goes: until then no other
+            // process may write the namespace.
+            bus.Dispose();
+            hold.Dispose();
         }
-        return ServeAsync(context, export, listen, region.Region, crashPolicy).GetAwaiter().GetResult();
     }
 
     private static async Task<int> ServeAsync(CliContext context, NbdExport export, string? listen, NvdimmRegion region, CrashPolicy crashPolicy)

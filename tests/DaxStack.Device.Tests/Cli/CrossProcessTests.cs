@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using DaxStack.Device.Cost;
+using DaxStack.Device.Errors;
 using DaxStack.Device.Hosting;
 using DaxStack.Device.Namespaces;
 using DaxStack.Device.Poison;
@@ -134,6 +135,50 @@ public class CrossProcessTests
         var (exitAfter, _, errAfter) = Daxstack("ndctl", "destroy-namespace", "namespace0.1", "--image", image, "--force");
         Assert.That(exitAfter, Is.Zero, errAfter);
         Assert.That(Convert.ToHexString(File.ReadAllBytes(image + ".labels")), Is.Not.EqualTo(labels));
+    }
+
+    [Test]
+    [Platform("Linux")]
+    [UnsupportedOSPlatform("macos")]
+    public void AHoldOutlastsThisProcessClosingOtherDescriptorsOfTheImage()
+    {
+        string image = Path.Combine(_dir, "pmem.img");
+        using (var bus = new NvdimmBus(Catalog()))
+            bus.CreateImage(image, 16 << 20).CreateNamespace(new NamespaceSpec { Mode = NamespaceMode.Raw, Size = 16 << 20 });
+        using var holder = new NvdimmBus(Catalog());
+        var region = holder.OpenImage(image);
+        var ns = region.GetNamespace("namespace0.0");
+        using var hold = region.Hold(ns);
+
+        // Work on the image that opens and closes descriptors of it in this process: a poisoned
+        // block recorded in the badblocks file (under the image's label lock, on a descriptor of
+        // its own) and a plain open, POSIX-locked and closed. The kernel drops every POSIX lock this
+        // process has on a file when it closes any descriptor of it.
+        region.InjectError(ns, 8, 1);
+        using (var other = new FileStream(image, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+            other.Lock(1, 1);
+
+        var (exit, _, err) = Daxstack("ndctl", "destroy-namespace", "namespace0.0", "--image", image, "--force");
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1), err);
+            Assert.That(err, Does.Contain("namespace0.0 is in use").And.Contain("Device or resource busy"));
+            Assert.That(File.Exists(image + ".badblocks"), Is.True, "the poison was recorded beside the image");
+        });
+
+        // Another open of the image in this process is another holder, as another process is.
+        using var second = new NvdimmBus(Catalog());
+        var again = second.OpenImage(image);
+        var busy = Assert.Throws<NamespaceException>(() => again.Hold(again.GetNamespace("namespace0.0")));
+        Assert.That(busy!.Errno, Is.EqualTo(Errno.EBUSY));
+
+        hold.Dispose();
+        using (again.Hold(again.GetNamespace("namespace0.0")))
+        {
+            // Released with the first hold: the second open may hold it now.
+        }
+        (exit, _, err) = Daxstack("ndctl", "destroy-namespace", "namespace0.0", "--image", image, "--force");
+        Assert.That(exit, Is.Zero, err);
     }
 
     [Test]

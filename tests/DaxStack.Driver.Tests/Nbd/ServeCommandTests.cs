@@ -91,6 +91,60 @@ public class ServeCommandTests
     }
 
     [Test]
+    [Platform("Linux")]
+    public async Task WhileServedTheNamespaceCannotBeFormattedWrittenOrDestroyedByAnotherProcess()
+    {
+        string image = Path.Combine(_dir, "held.img");
+        Assert.That(Run("ndctl", "create-namespace", "--image", image, "--size", "64M", "--mode", "raw").Exit, Is.Zero);
+        var (injected, _, injectErr) = Run("ndctl", "inject-error", "namespace0.0", "--image", image, "-B", "16", "-n", "1");
+        Assert.That(injected, Is.Zero, injectErr);
+        var data = NbdTestServer.Pattern(8192, 7);
+
+        using var serve = StartServe("--image", image, "--nbd", "127.0.0.1:0");
+        var (name, _, endpoint) = await ReadStatusLineAsync(serve);
+        using (var client = RawNbdClient.ConnectAndGo(endpoint, name))
+        {
+            // Over the poisoned block: the recovery path clears it, and the badblocks file beside
+            // the image is rewritten under the image's label lock, on a descriptor the server
+            // opens and closes. The export's hold must outlast that.
+            Assert.That(client.Write(4096, data), Is.Zero);
+            Assert.That(client.Flush(), Is.Zero);
+            Assert.That(File.Exists(image + ".badblocks"), Is.False, "the write cleared the only bad block");
+
+            // This test process is another process to the server: an O_EXCL-style open for
+            // writing, a format and a reconfiguration of the exported namespace are refused.
+            foreach (var args in new[]
+            {
+                new[] { "mkfs", "-f", image },
+                new[] { "io", "-c", "pwrite 0 4096", image + ":/f" },
+                new[] { "ndctl", "destroy-namespace", "namespace0.0", "--image", image, "--force" },
+                new[] { "ndctl", "create-namespace", "-e", "namespace0.0", "--image", image, "--force", "--mode", "fsdax" },
+            })
+            {
+                var (exit, _, err) = Run(args);
+                Assert.Multiple(() =>
+                {
+                    Assert.That(exit, Is.EqualTo(1), $"{args[0]}: {err}");
+                    Assert.That(err, Does.Contain("namespace0.0 is in use"), args[0]);
+                });
+            }
+            // Reading is not writing: a read-only check of the image is not refused for the hold.
+            var (listed, listOut, listErr) = Run("ndctl", "list", "--image", image);
+            Assert.That(listed, Is.Zero, listErr);
+            Assert.That(listOut, Does.Contain("namespace0.0"));
+
+            Assert.That(client.ReadOk(4096, data.Length), Is.EqualTo(data), "nothing overwrote the export meanwhile");
+            client.Disconnect();
+        }
+        var (stopped, _, stopErr) = await StopAsync(serve);
+        Assert.That(stopped, Is.Zero, stopErr);
+
+        // Released when serve exits: the namespace can be formatted now.
+        var (formatted, _, formatErr) = Run("mkfs", "-f", image);
+        Assert.That(formatted, Is.Zero, formatErr);
+    }
+
+    [Test]
     public async Task StopWaitsForTheRequestInProgressAsLongAsTheStopTimeoutSays()
     {
         // The generic host gives its services 30 seconds to stop unless configured otherwise; the
