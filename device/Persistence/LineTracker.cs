@@ -74,6 +74,7 @@ internal sealed unsafe class LineTracker
     // Page slots.
     private long[] _slotPage = new long[16];
     private int[] _slotDirty = new int[16];
+    private byte[] _slotBusy = new byte[16];     // 1 while a deferred save into the slot's page is pending (RecordDeferred)
 
     // Whole pages: a page stored in full while clean keeps no per-line state. _wholeSeq[slot] is
     // then the sequence number of its first line (line i has _wholeSeq + i; 0 = not whole) and
@@ -83,9 +84,14 @@ internal sealed unsafe class LineTracker
     private long[] _wholeIssued = new long[16];
     // Persisted content of the dirty lines, a page per slot from _baselineStart on: the array is
     // pinned (it never moves) and each slot's page starts 64-byte aligned, so whole pages can be
-    // saved into it with aligned non-temporal stores (SaveBaselineAndStorePage).
+    // saved into it with aligned non-temporal stores (SaveBaselineAndStorePage). When the slots
+    // outgrow it, a larger one replaces it; a deferred save (RecordDeferred) may then still be
+    // writing into the old one, outside the lock, so an old array stays alive while any slot is
+    // held, and EndDeferred moves a held page's content over if its array was replaced meanwhile.
     private byte[] _baseline;
     private int _baselineStart;
+    private List<byte[]>? _replacedBaselines;  // arrays replaced while slots were held
+    private int _heldSlots;                    // slots held by RecordDeferred
     private LineState[] _lines = new LineState[16 * LinesPerPage];
     private int[] _freeSlots = new int[16];
     private int _freeSlotCount;
@@ -103,10 +109,10 @@ internal sealed unsafe class LineTracker
 
     public LineTracker(byte* media, long length)
     {
+        _baseline = AllocateBaseline(16, out _baselineStart);
         _media = media;
         _length = length;
         _dir = new int[]?[(length + (PagesPerDir << PageShift) - 1) / (PagesPerDir << PageShift)];
-        _baseline = AllocateBaseline(16, out _baselineStart);
     }
 
     /// <summary>Lines with stores not yet known persistent.</summary>
@@ -122,8 +128,58 @@ internal sealed unsafe class LineTracker
     /// it to the media. With a null <paramref name="src"/> it only records it: the caller writes the
     /// new bytes to the media right after (before anyone else can look), the old ones being kept by then.
     /// </summary>
-    public void Store(long offset, byte* src, int length)
+    public void Store(long offset, byte* src, int length) => Store(offset, src, length, default, out _);
+
+    /// <summary>
+    /// Records a store of <paramref name="length"/> bytes at <paramref name="offset"/> whose data
+    /// the caller writes to the media itself, as <see cref="Store(long, byte*, int)"/> with no
+    /// source, except that the persisted content of the clean pages it covers in full is not saved
+    /// here: each such page is listed in <paramref name="pages"/> (room for every page the store
+    /// covers), counted as <paramref name="count"/>, and its slot is held (no eviction takes it)
+    /// until <see cref="EndDeferred"/>. The caller saves them with <see cref="SaveDeferred"/>
+    /// before it writes any byte of the store, and may do both outside the region's lock as long
+    /// as no one else looks at or touches the store's range meanwhile: nothing else writes a held
+    /// slot's page, and if the slots outgrow the baseline array meanwhile, the old array the save
+    /// writes into stays alive and <see cref="EndDeferred"/> moves the page over.
+    /// </summary>
+    public void RecordDeferred(long offset, int length, Span<DeferredSave> pages, out int count) =>
+        Store(offset, null, length, pages, out count);
+
+    /// <summary>
+    /// Saves the persisted content of the pages <see cref="RecordDeferred"/> listed for a store of
+    /// <paramref name="storeLength"/> bytes (a long one's with non-temporal stores, then a fence, so the content is in memory before the
+    /// caller's next release of the region's lock). Touches no tracker state.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SaveDeferred(ReadOnlySpan<DeferredSave> pages, int storeLength)
     {
+        bool stream = storeLength >= StreamRecordBytes;
+        bool streamed = false;
+        foreach (ref readonly var p in pages)
+            streamed |= CopyPage((byte*)p.Media, (byte*)p.Baseline, stream);
+        if (streamed)
+            Sse.StoreFence();
+    }
+
+    /// <summary>Releases the slots <see cref="RecordDeferred"/> held (their content is saved): they may be evicted again.</summary>
+    public void EndDeferred(ReadOnlySpan<DeferredSave> pages)
+    {
+        foreach (ref readonly var p in pages)
+        {
+            _slotBusy[p.Slot] = 0;
+            _heldSlots--;
+            // The baseline array was replaced after the record: the save went into the old one.
+            byte* now = BaselineAt(p.Slot, 0);
+            if ((byte*)p.Baseline != now)
+                Buffer.MemoryCopy((byte*)p.Baseline, now, 1 << PageShift, 1 << PageShift);
+        }
+        if (_heldSlots == 0)
+            _replacedBaselines = null;
+    }
+
+    private void Store(long offset, byte* src, int length, Span<DeferredSave> deferred, out int deferredCount)
+    {
+        deferredCount = 0;
         long end = offset + length;
         long line = offset & ~(long)(LineSize - 1);
         if (end - line <= LineSize)
@@ -159,6 +215,14 @@ internal sealed unsafe class LineTracker
                 {
                     streamed |= SaveBaselineAndStorePage(slot, line, src + (line - offset), stream);
                     copied = pageEnd;
+                }
+                else if (src == null && deferred.Length != 0)
+                {
+                    deferred[deferredCount++] = new DeferredSave((nint)(_media + line), (nint)BaselineAt(slot, line), slot);
+                    _slotBusy[slot] = 1;
+                    _heldSlots++;
+                    _slotDirty[slot] += LinesPerPage;
+                    DirtyLineCount += LinesPerPage;
                 }
                 else if (src == null && stream)
                     streamed |= SaveBaselinePageStreaming(slot, line);
@@ -241,7 +305,8 @@ internal sealed unsafe class LineTracker
         {
             int s = _evictCursor < _slotHighWater ? _evictCursor : 0;
             _evictCursor = s + 1;
-            if (_slotDirty[s] == 0)
+            // A held slot's persisted content is still being saved (RecordDeferred).
+            if (_slotDirty[s] == 0 || _slotBusy[s] != 0)
                 continue;
             if (_wholeSeq[s] != 0)
             {
@@ -282,8 +347,7 @@ internal sealed unsafe class LineTracker
     // Lines [lineOffset, +lines) of one page were clean: keep their persisted content aside.
     private void SaveBaseline(int slot, long lineOffset, int lines)
     {
-        fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
-            Buffer.MemoryCopy(_media + lineOffset, b, lines * LineSize, lines * LineSize);
+        Buffer.MemoryCopy(_media + lineOffset, BaselineAt(slot, lineOffset), lines * LineSize, lines * LineSize);
         _slotDirty[slot] += lines;
         DirtyLineCount += lines;
     }
@@ -305,7 +369,7 @@ internal sealed unsafe class LineTracker
     private bool SaveBaselineAndStorePage(int slot, long lineOffset, byte* newData, bool stream)
     {
         byte* media = _media + lineOffset;
-        fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
+        byte* b = BaselineAt(slot, lineOffset);
         {
             // b is 64-byte aligned (see AllocateBaseline), as aligned non-temporal stores need.
             if (Vector512.IsHardwareAccelerated && Sse.IsSupported)
@@ -366,36 +430,37 @@ internal sealed unsafe class LineTracker
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool SaveBaselinePageStreaming(int slot, long lineOffset)
     {
-        byte* media = _media + lineOffset;
-        bool streamed = true;
-        fixed (byte* b = &_baseline[BaselineIndex(slot, lineOffset)])
-        {
-            // b is 64-byte aligned (see AllocateBaseline), as aligned non-temporal stores need.
-            if (Vector512.IsHardwareAccelerated && Sse.IsSupported)
-            {
-                for (int i = 0; i < 1 << PageShift; i += 2 * 64)
-                {
-                    Vector512.Load(media + i).StoreAlignedNonTemporal(b + i);
-                    Vector512.Load(media + i + 64).StoreAlignedNonTemporal(b + i + 64);
-                }
-            }
-            else if (Vector256.IsHardwareAccelerated && Sse.IsSupported)
-            {
-                for (int i = 0; i < 1 << PageShift; i += 2 * 32)
-                {
-                    Vector256.Load(media + i).StoreAlignedNonTemporal(b + i);
-                    Vector256.Load(media + i + 32).StoreAlignedNonTemporal(b + i + 32);
-                }
-            }
-            else
-            {
-                Buffer.MemoryCopy(media, b, 1 << PageShift, 1 << PageShift);
-                streamed = false;
-            }
-        }
+        bool streamed = CopyPage(_media + lineOffset, BaselineAt(slot, lineOffset), stream: true);
         _slotDirty[slot] += LinesPerPage;
         DirtyLineCount += LinesPerPage;
         return streamed;
+    }
+
+    // Copies the 4 KiB page at 'media' to 'b' (64-byte aligned: see AllocateBaseline), with
+    // non-temporal stores if 'stream' and the machine has them; returns whether it used them.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool CopyPage(byte* media, byte* b, bool stream)
+    {
+        if (stream && Vector512.IsHardwareAccelerated && Sse.IsSupported)
+        {
+            for (int i = 0; i < 1 << PageShift; i += 2 * 64)
+            {
+                Vector512.Load(media + i).StoreAlignedNonTemporal(b + i);
+                Vector512.Load(media + i + 64).StoreAlignedNonTemporal(b + i + 64);
+            }
+            return true;
+        }
+        if (stream && Vector256.IsHardwareAccelerated && Sse.IsSupported)
+        {
+            for (int i = 0; i < 1 << PageShift; i += 2 * 32)
+            {
+                Vector256.Load(media + i).StoreAlignedNonTemporal(b + i);
+                Vector256.Load(media + i + 32).StoreAlignedNonTemporal(b + i + 32);
+            }
+            return true;
+        }
+        Buffer.MemoryCopy(media, b, 1 << PageShift, 1 << PageShift);
+        return false;
     }
 
     private void AppendToDirty(ref LineState st, long lineOffset, int inLine, int length)
@@ -693,13 +758,13 @@ internal sealed unsafe class LineTracker
         }
 
         // Apply the first `count` stores to the persisted content and drop them from the history.
-        int b = BaselineIndex(slot, lineOffset);
+        byte* b = BaselineAt(slot, lineOffset);
         int e = st.Head;
         for (int i = 0; i < count; i++)
         {
             ref StoreEntry entry = ref _entries[e];
             // A store that is not the newest is never live (it was copied aside when overtaken).
-            Buffer.BlockCopy(_entryData, e * LineSize + entry.Offset, _baseline, b + entry.Offset, entry.Length);
+            new ReadOnlySpan<byte>(_entryData, e * LineSize + entry.Offset, entry.Length).CopyTo(new Span<byte>(b + entry.Offset, entry.Length));
             int next = entry.Next;
             FreeEntry(e);
             e = next;
@@ -741,6 +806,9 @@ internal sealed unsafe class LineTracker
         _evictCursor = 0;
         Array.Clear(_lines);
         Array.Clear(_slotDirty);
+        Array.Clear(_slotBusy);
+        _heldSlots = 0;
+        _replacedBaselines = null;
         Array.Clear(_wholeSeq);
         DirtyLineCount = 0;
     }
@@ -767,7 +835,7 @@ internal sealed unsafe class LineTracker
                     continue;
                 long lineOffset = (_slotPage[s] << PageShift) + i * LineSize;
                 var persisted = new byte[LineSize];
-                Buffer.BlockCopy(_baseline, BaselineIndex(s, i * LineSize), persisted, 0, LineSize);
+                new ReadOnlySpan<byte>(BaselineAt(s, i * LineSize), LineSize).CopyTo(persisted);
                 var stores = new LineStore[st.Count];
                 if (st.Head == FullLine)
                 {
@@ -808,7 +876,7 @@ internal sealed unsafe class LineTracker
             if (Unsafe.IsNullRef(ref st) || st.Count == 0)
                 continue;
             long from = Math.Max(line, offset), to = Math.Min(line + LineSize, end);
-            var src = new ReadOnlySpan<byte>(_baseline, BaselineIndex(slot, line) + (int)(from - line), (int)(to - from));
+            var src = new ReadOnlySpan<byte>(BaselineAt(slot, line) + (from - line), (int)(to - from));
             src.CopyTo(dst.Slice((int)(from - offset)));
         }
     }
@@ -823,7 +891,8 @@ internal sealed unsafe class LineTracker
     // ---------------------------------------------------------------- tables
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int BaselineIndex(int slot, long lineOffset) => _baselineStart + (slot << PageShift) + (int)(lineOffset & ((1 << PageShift) - 1));
+    private byte* BaselineAt(int slot, long lineOffset) =>
+        (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_baseline)) + _baselineStart + ((long)slot << PageShift) + (lineOffset & ((1 << PageShift) - 1));
 
     // A pinned baseline array of 'slots' pages, and where its first 64-byte aligned byte is.
     private static byte[] AllocateBaseline(int slots, out int start)
@@ -876,12 +945,15 @@ internal sealed unsafe class LineTracker
                 int n = _slotPage.Length * 2;
                 Array.Resize(ref _slotPage, n);
                 Array.Resize(ref _slotDirty, n);
-                Array.Resize(ref _wholeSeq, n);
-                Array.Resize(ref _wholeIssued, n);
+                Array.Resize(ref _slotBusy, n);
                 var baseline = AllocateBaseline(n, out int start);
                 Buffer.BlockCopy(_baseline, _baselineStart, baseline, start, slot << PageShift);
+                if (_heldSlots > 0)
+                    (_replacedBaselines ??= []).Add(_baseline);
                 _baseline = baseline;
                 _baselineStart = start;
+                Array.Resize(ref _wholeSeq, n);
+                Array.Resize(ref _wholeIssued, n);
                 Array.Resize(ref _lines, n * LinesPerPage);
                 Array.Resize(ref _freeSlots, n);
             }
@@ -964,3 +1036,6 @@ internal sealed unsafe class LineTracker
         }
     }
 }
+
+/// <summary>A clean page a record-only store covers in full whose persisted content is still to be saved (see <see cref="LineTracker.RecordDeferred"/>).</summary>
+internal readonly record struct DeferredSave(nint Media, nint Baseline, int Slot);

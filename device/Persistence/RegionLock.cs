@@ -60,9 +60,11 @@ namespace DaxStack.Device.Persistence;
 /// longer executes stays biased to it, and the next CPU to come revokes the bias as for any other
 /// owner.</para>
 /// <para>Re-entry. The lock is not recursive, and the only code that runs while it is held and is
-/// not the device's own is a callout: the load sink of <c>Cpu.LoadTo</c> or the store source of
-/// <c>Cpu.NtStoreFrom</c>, marked by <see cref="BeginCallout"/> / <see cref="EndCallout"/> with the
-/// calling thread. An entry by the thread that holds the lock would either nest (the owner's
+/// not the device's own is a callout: the load sink of <c>Cpu.LoadTo</c>, marked by
+/// <see cref="BeginCallout"/> / <see cref="EndCallout"/> with the calling thread. (The store
+/// source of <c>Cpu.NtStoreFrom</c> runs outside the lock, while its chunk is a store in progress:
+/// see <see cref="EnterToBeginStore"/>. Every entry that would wait for that store first checks
+/// that its thread is not the store's, and throws the same way if it is.) An entry by the thread that holds the lock would either nest (the owner's
 /// path: the inner exit would then let others in while the outer section runs on) or wait for
 /// itself for ever, so it throws <see cref="LockRecursionException"/> instead, before it changes
 /// anything: the owner's path finds its own mark already set (one load, on a line it writes
@@ -102,9 +104,22 @@ internal struct RegionLock
     private long _bias;         // the owner's CPU id, Unclaimed, Revoked or Closed (for good: the region is disposed)
     private int _calloutThread; // managed id of the thread running a callout under the lock; 0 if none
     private string _name;       // the region's, for the re-entry error
+    private int _storesInProgress;   // stores begun and not ended (BeginStore / EndStore); changed only under the lock
+    private int _waitingForStores;   // entries waiting for those to end: no store begins meanwhile
+    private StoreInProgress[] _stores; // their ranges and threads; Thread 0 = a free entry
+
+    /// <summary>The most stores in progress at once (one per thread copying; more wait for one to end).</summary>
+    public const int MaxStoresInProgress = 16;
+
+    private struct StoreInProgress
+    {
+        public long Start, End;
+        public int Thread;
+    }
 
     /// <summary>Sets the lock of region <paramref name="name"/> up unclaimed (a default <see cref="RegionLock"/> would be biased to CPU 0).</summary>
-    public static RegionLock Create(string name) => new() { _bias = Unclaimed, _name = name };
+    public static RegionLock Create(string name) =>
+        new() { _bias = Unclaimed, _name = name, _stores = new StoreInProgress[MaxStoresInProgress] };
 
     /// <summary>
     /// Marks the caller, who holds the lock, as running foreign code under it (a load sink or a
@@ -121,12 +136,15 @@ internal struct RegionLock
     /// (pass it to <see cref="Exit(bool)"/>). Throws <see cref="ObjectDisposedException"/>, without
     /// entering, once the lock is closed (<see cref="Close"/>).
     /// </summary>
+    /// <remarks>Waits while a store is in progress (see <see cref="BeginStore"/>).</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Enter(long cpu)
     {
-        if (_bias == cpu && TryEnterOwner(cpu))
-            return true;
-        return EnterSlowOrThrow(cpu);
+        bool owner = EnterCpu(cpu);
+        // One read on the line the entry has just written: the count changes only under the lock.
+        if (_storesInProgress != 0)
+            owner = WaitForStoresOrThrow(cpu, owner);
+        return owner;
     }
 
     /// <summary>
@@ -135,21 +153,164 @@ internal struct RegionLock
     /// </summary>
     public bool TryEnter(long cpu, out bool owner)
     {
-        if (_bias == cpu && TryEnterOwner(cpu))
-        {
-            owner = true;
-            return true;
-        }
-        int entered = EnterSlow(cpu);
+        int entered = _bias == cpu && TryEnterOwner(cpu) ? EnteredOwner : EnterSlow(cpu);
+        if (entered != IsClosed && _storesInProgress != 0)
+            entered = WaitForStores(cpu, entered == EnteredOwner);
         owner = entered == EnteredOwner;
         return entered != IsClosed;
     }
 
-    /// <summary>Enters as a caller that is not a CPU (inspection, crash, dispose): always the shared path, closed or not.</summary>
+    /// <summary>Enters as a caller that is not a CPU (inspection, crash, dispose): always the shared path, closed or not. Waits while a store is in progress.</summary>
     public void Enter()
     {
         ThrowIfCalloutOfThisThread();
         EnterShared(NotCpu);
+        if (_storesInProgress != 0)
+            WaitForStores(NotCpu, owner: false);
+    }
+
+    // ------------------------------------------------------------ stores in progress
+    //
+    // A store whose data a callout copies in (Cpu.NtStoreFrom) records itself under the lock,
+    // then copies outside it, then ends under the lock again: other stores of that kind may run
+    // meanwhile on ranges that do not overlap it, and every other entry waits until none is in
+    // progress, so that nothing else sees the range between the record and the copy. An entry
+    // that has to wait announces it, and no store begins while one waits: a stream of stores
+    // that overlap in time cannot keep it out for ever. The counts change under the lock only,
+    // so one read by whoever holds it is exact.
+
+    /// <summary>
+    /// Enters as CPU <paramref name="cpu"/> to begin a store on [<paramref name="start"/>,
+    /// <paramref name="end"/>) that will run outside the lock (the caller records it, then calls
+    /// <see cref="BeginStore"/>, then leaves). Waits until no store in progress overlaps the range
+    /// and no other entry is waiting for the stores to end. Throws as <see cref="Enter(long)"/>
+    /// does when closed, and <see cref="LockRecursionException"/> when this thread has a store of
+    /// its own in progress here (a source executing on the region it copies into).
+    /// </summary>
+    public bool EnterToBeginStore(long cpu, long start, long end)
+    {
+        int thread = Environment.CurrentManagedThreadId;
+        var spin = new SpinWait();
+        while (true)
+        {
+            bool owner = EnterCpu(cpu);
+            bool blocked = Volatile.Read(ref _waitingForStores) != 0;
+            bool free = false;
+            if (_storesInProgress != 0 || blocked)
+            {
+                foreach (ref readonly var s in _stores.AsSpan())
+                {
+                    if (s.Thread == 0)
+                    {
+                        free = true;
+                        continue;
+                    }
+                    if (s.Thread == thread)
+                    {
+                        Exit(owner);
+                        ThrowReentered(owner: false);
+                    }
+                    if (s.Start < end && start < s.End)
+                        blocked = true;
+                }
+            }
+            else
+                free = true;
+            if (!blocked && free)
+                return owner;
+            Exit(owner);
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+    }
+
+    /// <summary>
+    /// Under the lock entered with <see cref="EnterToBeginStore"/> (the same range): the store is
+    /// in progress from now on; returns what to pass to <see cref="EndStore"/>.
+    /// </summary>
+    public int BeginStore(long start, long end)
+    {
+        var stores = _stores.AsSpan();
+        for (int i = 0; i < stores.Length; i++)
+        {
+            if (stores[i].Thread != 0)
+                continue;
+            stores[i] = new StoreInProgress { Start = start, End = end, Thread = Environment.CurrentManagedThreadId };
+            _storesInProgress++;
+            return i;
+        }
+        throw new InvalidOperationException("BeginStore without room (enter with EnterToBeginStore)");
+    }
+
+    /// <summary>
+    /// Enters as CPU <paramref name="cpu"/> to end a store in progress (then call
+    /// <see cref="EndStore"/>): does not wait for stores, its own included. The lock cannot have
+    /// been closed meanwhile (closing waits for every store to end).
+    /// </summary>
+    public bool EnterToEndStore(long cpu) => EnterCpu(cpu);
+
+    /// <summary>Under the lock: the store <see cref="BeginStore"/> returned <paramref name="ticket"/> for has ended.</summary>
+    public void EndStore(int ticket)
+    {
+        _stores[ticket] = default;
+        _storesInProgress--;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool EnterCpu(long cpu)
+    {
+        if (_bias == cpu && TryEnterOwner(cpu))
+            return true;
+        return EnterSlowOrThrow(cpu);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WaitForStoresOrThrow(long cpu, bool owner)
+    {
+        int entered = WaitForStores(cpu, owner);
+        if (entered == IsClosed)
+            ThrowClosed();
+        return entered == EnteredOwner;
+    }
+
+    // Holding the lock with stores in progress: leaves, waits until none is, and enters again.
+    // Returns how it entered (IsClosed: it did not, the lock was closed meanwhile).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int WaitForStores(long cpu, bool owner)
+    {
+        int thread = Environment.CurrentManagedThreadId;
+        foreach (ref readonly var s in _stores.AsSpan())
+        {
+            if (s.Thread == thread)
+            {
+                // This thread's own store is in progress: it would wait for itself.
+                Exit(owner);
+                ThrowReentered(owner: false);
+            }
+        }
+        Interlocked.Increment(ref _waitingForStores);
+        try
+        {
+            while (true)
+            {
+                Exit(owner);
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _storesInProgress) != 0)
+                    spin.SpinOnce(sleep1Threshold: -1);
+                int entered = cpu == NotCpu ? EnterShared(NotCpu)
+                    : _bias == cpu && TryEnterOwner(cpu) ? EnteredOwner
+                    : EnterSlow(cpu);
+                if (entered == IsClosed)
+                    return IsClosed;
+                owner = entered == EnteredOwner;
+                // No store begins while this entry waits: only those begun before it can still be in progress.
+                if (_storesInProgress == 0)
+                    return entered;
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waitingForStores);
+        }
     }
 
     /// <summary>

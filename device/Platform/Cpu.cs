@@ -270,54 +270,93 @@ public sealed unsafe class Cpu
         var r = Region(physicalAddress, length);
         long off = physicalAddress - r.BaseAddress;
         int produced = 0, handed = 0;
-        bool owner = r.Lock.Enter(Id);
+        // The clean pages of a chunk whose old content is still to be saved (at most every page of it).
+        Span<DeferredSave> pages = stackalloc DeferredSave[StoreFromChunk >> 12];
         try
         {
-            r.Lock.BeginCallout();
-            try
+            while (produced < length)
             {
-                while (produced < length)
-                {
-                    long at = off + produced;
-                    // Chunks end on line boundaries (or at the end of the store): a chunk boundary
-                    // inside a line would record that line's part of the store as two stores, and
-                    // a crash could then tear an 8-byte word an NtStore of the bytes keeps whole.
-                    int chunk = Math.Min(length - produced, StoreFromChunk - (int)(at & (LineSize - 1)));
-                    // Old content first (the tracker reads it before anything is overwritten), then the data.
-                    if (r.IsAdr)
-                        r.Tracker.Store(at, null, chunk);
-                    handed = produced + chunk;
-                    int n = source.CopyTo(new Span<byte>(r.MediaBase + at, chunk));
-                    if ((uint)n > (uint)chunk)
-                        throw new InvalidOperationException($"the store source reported {n} bytes written into room for {chunk}");
-                    produced += n;
-                    if (n < chunk)
-                        break;
-                }
+                long at = off + produced;
+                // Chunks end on line boundaries (or at the end of the store): a chunk boundary
+                // inside a line would record that line's part of the store as two stores, and
+                // a crash could then tear an 8-byte word an NtStore of the bytes keeps whole.
+                int chunk = Math.Min(length - produced, StoreFromChunk - (int)(at & (LineSize - 1)));
+                int n = StoreChunkFrom(r, at, chunk, source, pages);
+                handed = produced + chunk;
+                // A count out of range is refused; the chunk is stored all the same (see above).
+                if ((uint)n > (uint)chunk)
+                    throw new InvalidOperationException($"the store source reported {n} bytes written into room for {chunk}");
+                produced += n;
+                if (n < chunk)
+                    break;
             }
-            finally
+        }
+        finally
+        {
+            if (handed > 0)
             {
-                r.Lock.EndCallout();
-                // Whatever the source did, the chunks handed out are recorded as stored: they get
-                // their write-backs issued and their cost charged as an NtStore of that range.
-                if (handed > 0)
-                {
-                    if (r.IsAdr)
-                        IssueNtWriteBacks(r, off, handed);
-                    long outstanding = CostState.OutstandingWriteBacks;
-                    r.Cost.NtStore(CostState, off, handed);
-                    CountOutstanding(r, outstanding);
-                    Stats.NtStores++;
-                    Stats.BytesNtStored += handed;
-                }
+                Stats.NtStores++;
+                Stats.BytesNtStored += handed;
             }
+        }
+        return produced;
+    }
+
+    // One chunk of NtStoreFrom, in three steps, so that the copies (the chunk's old content saved
+    // for a crash, then its new data from the source) run outside the region's lock and other
+    // CPUs' stores of this kind into other pages run at the same time:
+    //  1. Under the lock, once no store in progress overlaps the chunk's pages: the tracker records
+    //     the chunk as stored (the old content of lines it cannot leave for later is saved here),
+    //     holding the slots of the clean pages it covers in full; the chunk is in progress.
+    //  2. Outside it: those pages' old content is saved, then the source writes the new data.
+    //  3. Under the lock again: the chunk is no longer in progress; its write-backs are issued and
+    //     its cost charged, whatever the source did.
+    // While the chunk is in progress every other entry to the region waits (RegionLock), so no one
+    // sees its pages between the record and the copy: to the rest of the machine the chunk is
+    // stored at one instant, as when the lock was held throughout.
+    private int StoreChunkFrom(NvdimmRegion r, long at, int chunk, IStoreSource source, Span<DeferredSave> pages)
+    {
+        long start = at & ~(long)(PageSize - 1), end = (at + chunk + PageSize - 1) & ~(long)(PageSize - 1);
+        int deferred = 0, ticket;
+        bool owner = r.Lock.EnterToBeginStore(Id, start, end);
+        try
+        {
+            if (r.IsAdr)
+                r.Tracker.RecordDeferred(at, chunk, pages, out deferred);
+            ticket = r.Lock.BeginStore(start, end);
         }
         finally
         {
             r.Lock.Exit(owner);
         }
-        return produced;
+        try
+        {
+            if (deferred > 0)
+                LineTracker.SaveDeferred(pages[..deferred], chunk);
+            return source.CopyTo(new Span<byte>(r.MediaBase + at, chunk));
+        }
+        finally
+        {
+            owner = r.Lock.EnterToEndStore(Id);
+            try
+            {
+                if (deferred > 0)
+                    r.Tracker.EndDeferred(pages[..deferred]);
+                r.Lock.EndStore(ticket);
+                if (r.IsAdr)
+                    IssueNtWriteBacks(r, at, chunk);
+                long outstanding = CostState.OutstandingWriteBacks;
+                r.Cost.NtStore(CostState, at, chunk);
+                CountOutstanding(r, outstanding);
+            }
+            finally
+            {
+                r.Lock.Exit(owner);
+            }
+        }
     }
+
+    private const int PageSize = 4096;
 
     /// <summary>The most bytes <see cref="NtStoreFrom"/> hands its source at a time (256 KiB: the old content it saves stays in the cache).</summary>
     public const int StoreFromChunk = 256 << 10;

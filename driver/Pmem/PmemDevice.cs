@@ -31,10 +31,12 @@ namespace DaxStack.Driver.Pmem;
 /// Lock order: a queue's gate, then the device's region lock (taken inside each CPU instruction).
 /// </para>
 /// <para>
-/// The source of <see cref="WriteFrom"/> and the sink of <see cref="ReadTo"/> run with both held.
-/// A bio, WriteFrom or ReadTo that such a callback submits to any device of the same region
-/// would take them again (a queue's gate is a monitor, which nests; the region lock does not,
-/// and a gate another thread holds while it waits for the region lock would never come free), so
+/// The source of <see cref="WriteFrom"/> runs with the queue's gate held and its chunk a store in
+/// progress on the region (which every other use of the region waits for); the sink of
+/// <see cref="ReadTo"/> with both the gate and the region lock held. A bio, WriteFrom or ReadTo
+/// that such a callback submits to any device of the same region would take them again or wait
+/// for its own store (a queue's gate is a monitor, which nests; the region lock does not, and a
+/// gate another thread holds while it waits for the region would never come free), so
 /// it throws <see cref="LockRecursionException"/> before it takes anything: the thread notes the
 /// region it runs a callback for (<c>t_calloutRegion</c>). A CPU instruction on the region from
 /// the callback (through a DAX window, say) is refused the same way by the region lock itself.
@@ -57,7 +59,7 @@ public sealed class PmemDevice : IBlockDeviceOperations, IBlockDeviceWriteFrom, 
     private readonly NamespaceBinding _binding;
 
     // The region whose device this thread is running a WriteFrom source or ReadTo sink for (with
-    // a queue's gate and the region lock held); null outside such a callback.
+    // a queue's gate held, and the region lock or a store in progress on the region); null outside such a callback.
     [ThreadStatic]
     private static NvdimmRegion? t_calloutRegion;
 

@@ -7,8 +7,9 @@ using DaxStack.Tests.Shared;
 namespace DaxStack.Device.Tests.Platform;
 
 /// <summary>
-/// A load sink (<see cref="Cpu.LoadTo"/>) or store source (<see cref="Cpu.NtStoreFrom"/>) runs
-/// while its thread holds the region's lock. One that touches the same region again, through any
+/// A load sink (<see cref="Cpu.LoadTo"/>) runs while its thread holds the region's lock, and a
+/// store source (<see cref="Cpu.NtStoreFrom"/>) while its chunk is a store in progress, which
+/// every other use of the region waits for. One that touches the same region again, through any
 /// CPU or by inspecting it, must fail at once with <see cref="LockRecursionException"/>: before,
 /// the owner CPU nested silently (its inner exit let other CPUs in while the outer copy ran on)
 /// and any other CPU waited for its own thread for ever. Afterwards the region is as a source
@@ -34,6 +35,35 @@ public class CalloutReentryTests
         Assert.That(e!.Message, Does.Contain("region0").And.Contain("a callback may only copy bytes"));
         AssertRegionStillWorks(d);
         Assert.That(d.Load(8192, 64), Is.All.Zero, "the re-entrant store never happened");
+    }
+
+    [TestCase(false, TestName = "AStoreSourceThatStoresFromASourceIntoItsRegionFailsAtOnce(same CPU)")]
+    [TestCase(true, TestName = "AStoreSourceThatStoresFromASourceIntoItsRegionFailsAtOnce(another CPU)")]
+    public void AStoreSourceThatStoresFromASourceIntoItsRegionFailsAtOnce(bool anotherCpu)
+    {
+        using var d = new DeviceFixture();
+        var other = d.Space.CreateCpu();
+        var inner = anotherCpu ? other : d.Cpu;
+        var data = DeviceFixture.Fill(128, 0x5a);
+        // Into other pages: a store of this kind from another thread would run at the same time.
+        var source = new CallbackSource(data, () => inner.NtStoreFrom(d.Pa(65536), 64, new CallbackSource(new byte[64], () => { })));
+
+        Bounded(() => Assert.Throws<LockRecursionException>(() => d.Cpu.NtStoreFrom(d.Pa(0), data.Length, source)));
+
+        Assert.That(d.Region.InFlightLines().Select(l => l.PhysicalAddress - d.Region.BaseAddress), Is.EqualTo(new long[] { 0, 64 }),
+            "only the outer chunk is in flight (stored with its old bytes): the re-entrant store was not recorded");
+        AssertRegionStillWorks(d);
+    }
+
+    [Test]
+    public void AStoreSourceThatInspectsItsRegionFailsInsteadOfWaitingForItself()
+    {
+        using var d = new DeviceFixture();
+        var source = new CallbackSource(DeviceFixture.Fill(64, 0x5a), () => d.Region.InFlightLines());
+
+        Bounded(() => Assert.Throws<LockRecursionException>(() => d.Cpu.NtStoreFrom(d.Pa(0), 64, source)));
+
+        AssertRegionStillWorks(d);
     }
 
     [TestCase(false, TestName = "ALoadSinkThatLoadsFromItsRegionFailsAtOnce(same CPU)")]
